@@ -1,0 +1,91 @@
+"""The root command: global options, registration of the command groups, and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Annotated, Optional
+
+import typer
+
+from magent import __version__
+from magent.cli.state import OutputFormat, configure_logging, reset_state
+from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
+
+app = typer.Typer(
+    name="magent",
+    help=f"Release, canary, rollback, key and usage tooling for Mistral AI applications.\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Each module exposes `register(app)`; registration only builds Typer objects, so no SDK is imported here.
+COMMAND_MODULES: tuple[str, ...] = (
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"magent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    profile: Annotated[Optional[str], typer.Option(help="Profile of magent.yaml to use [env: MAGENT_PROFILE].")] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="Path to magent.yaml [env: MAGENT_CONFIG].", show_default=False)
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.table,
+    debug: Annotated[bool, typer.Option("--debug", help="Debug logs and tracebacks (secrets stay masked).")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours or progress bars [env: NO_COLOR].")] = False,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    state = reset_state()
+    state.config_path, state.profile, state.output = config, profile, output
+    state.debug, state.no_color = debug, no_color
+    configure_logging(debug)
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    """Console entry point: run the app and turn every MagentError into one clean line and its exit code."""
+    from magent.cli.state import get_state
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=sys.argv[1:], prog_name="magent", standalone_mode=False)
+    except MagentError as exc:
+        _report(exc, get_state().debug)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        print("\nmagent: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # click's usage errors, vendored by typer
+        _show_usage_error(exc)
+        sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _show_usage_error(exc: typer.TyperException) -> None:
+    from typer import rich_utils
+
+    rich_utils.rich_format_error(exc)
+
+
+def _report(exc: MagentError, debug: bool) -> None:
+    from magent.core.redact import SECRETS
+
+    if debug:
+        print(SECRETS.mask("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+    print(SECRETS.mask(f"Error: {exc.message}"), file=sys.stderr)
+    if exc.hint:
+        print(SECRETS.mask(f"Hint: {exc.hint}"), file=sys.stderr)

@@ -1,0 +1,112 @@
+"""What the root callback parsed, shared with every command: settings, output format, consoles."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from magent.core.config import Settings
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+OutputOption = Annotated[
+    Optional[OutputFormat],
+    typer.Option("--output", "-o", help="Output format (overrides the global -o).", show_default=False),
+]
+
+
+@dataclass
+class AppState:
+    config_path: str | None = None
+    profile: str | None = None
+    output: OutputFormat = OutputFormat.table
+    debug: bool = False
+    no_color: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _profile_name: str | None = None
+    _config_file: Path | None = None
+    _stdout: Console | None = field(default=None, repr=False)
+    _stderr: Console | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """Loaded on first use, so `--help` and completion never read the config file."""
+        if self._settings is None:
+            from magent.core.config import load_settings
+
+            self._settings, self._profile_name, self._config_file = load_settings(self.config_path, self.profile)
+        return self._settings
+
+    @property
+    def profile_name(self) -> str:
+        self.settings
+        return self._profile_name or "default"
+
+    def output_format(self, override: OutputFormat | None) -> OutputFormat:
+        return override or self.output
+
+    @property
+    def plain(self) -> bool:
+        """No bars, no colour: stderr is not a terminal, or NO_COLOR / --no-color."""
+        return self.no_color or bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
+
+    @property
+    def out(self) -> Console:
+        if self._stdout is None:
+            self._stdout = _console(sys.stdout, self.no_color)
+        return self._stdout
+
+    @property
+    def err(self) -> Console:
+        if self._stderr is None:
+            self._stderr = _console(sys.stderr, self.no_color)
+        return self._stderr
+
+
+def _console(stream, no_color: bool) -> Console:
+    from rich.console import Console
+
+    color = not (no_color or os.environ.get("NO_COLOR"))
+    return Console(file=stream, no_color=not color, highlight=False, soft_wrap=False)
+
+
+STATE = AppState()
+
+
+def get_state() -> AppState:
+    return STATE
+
+
+def reset_state() -> AppState:
+    """Fresh state per invocation (tests run many invocations in one process)."""
+    global STATE
+    STATE = AppState()
+    return STATE
+
+
+def configure_logging(debug: bool) -> None:
+    from magent.core.redact import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    for noisy in ("httpcore", "httpcore2", "urllib3", "botocore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)

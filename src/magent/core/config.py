@@ -1,0 +1,219 @@
+"""Configuration: magent.yaml profiles + environment + flags, validated with pydantic.
+
+Precedence: flags > environment (MAGENT_*, MISTRAL_API_KEY, KUBECONFIG, AWS_*, MAGENT_DATABASE_URL)
+> the chosen profile of magent.yaml > the file's top level > defaults.
+
+    # magent.yaml
+    default_profile: staging
+    mistral:
+      models: [mistral-small-2506]
+    profiles:
+      staging:
+        mistral: {key_from: ["env:MISTRAL_API_KEY"]}
+      production:
+        mistral: {key_from: ["aws:prod/mistral#api_key"]}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from magent.core.errors import ConfigError
+from magent.core.timeutil import parse_duration
+
+CONFIG_FILENAME = "magent.yaml"
+DEFAULT_PROFILE = "default"
+DEFAULT_MISTRAL_URL = "https://api.mistral.ai"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MistralSettings(_Section):
+    base_url: str = DEFAULT_MISTRAL_URL
+    key_from: list[str] = Field(default_factory=lambda: ["env:MISTRAL_API_KEY"])
+    models: list[str] = Field(default_factory=list, description="models the application uses")
+    intentional_aliases: list[str] = Field(
+        default_factory=list, description="'-latest' aliases used on purpose (no warning)"
+    )
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class AwsSettings(_Section):
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class KubeSettings(_Section):
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str = "default"
+
+
+class StoreSettings(_Section):
+    database_url: str | None = None
+    data_dir: str | None = None
+
+
+class NotifySettings(_Section):
+    webhook_url: str | None = None
+
+
+class DeploySettings(_Section):
+    steps: list[int] = Field(default_factory=lambda: [10, 50])
+    pause: float = 300.0
+    interval: float = 30.0
+    max_inconclusive: int = Field(default=3, ge=1)
+    analysis: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("pause", "interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: list[int]) -> list[int]:
+        if any(not 0 < step < 100 for step in value) or value != sorted(set(value)):
+            raise ValueError("steps must be increasing percentages between 1 and 99")
+        return value
+
+
+class Settings(_Section):
+    """One resolved profile."""
+
+    mistral: MistralSettings = Field(default_factory=MistralSettings)
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    kubernetes: KubeSettings = Field(default_factory=KubeSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+
+_FILE_ONLY_KEYS = ("profiles", "default_profile")
+
+# environment variable → path inside Settings
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "MAGENT_MISTRAL_URL": ("mistral", "base_url"),
+    "MAGENT_DATABASE_URL": ("store", "database_url"),
+    "MAGENT_DATA_DIR": ("store", "data_dir"),
+    "MAGENT_WEBHOOK_URL": ("notify", "webhook_url"),
+    "MAGENT_NAMESPACE": ("kubernetes", "namespace"),
+    "KUBECONFIG": ("kubernetes", "kubeconfig"),
+    "AWS_ENDPOINT_URL": ("aws", "endpoint_url"),
+    "AWS_DEFAULT_REGION": ("aws", "region"),
+    "AWS_REGION": ("aws", "region"),
+}
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """--config, then MAGENT_CONFIG, then ./magent.yaml, then ~/.config/magent/magent.yaml."""
+    chosen = explicit or env.get("MAGENT_CONFIG")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found", hint="check --config / MAGENT_CONFIG")
+        return path
+    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    for candidate in (Path.cwd() / CONFIG_FILENAME, xdg / "magent" / CONFIG_FILENAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config_path: str | None = None,
+    profile: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Settings, str, Path | None]:
+    """Resolve (settings, profile name, file used)."""
+    env = os.environ if env is None else env
+    path = find_config_file(config_path, env)
+    document, node = _read_yaml(path) if path else ({}, None)
+    name = profile or env.get("MAGENT_PROFILE") or document.get("default_profile") or DEFAULT_PROFILE
+    profiles = document.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: 'profiles' must be a mapping of profile name to settings")
+    if name != DEFAULT_PROFILE and name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(f"profile {name!r} not found in {path or 'any config file'}", hint=f"known profiles: {known}")
+    base = {k: v for k, v in document.items() if k not in _FILE_ONLY_KEYS}
+    merged = _deep_merge(base, profiles.get(name) or {})
+    _apply_env(merged, env)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, path, node, name) from None
+    return settings, name, path
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        text = path.read_text()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping", hint="see README, 'Configuration'")
+    return document, node
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_env(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        value = env.get(variable)
+        if value:
+            block = merged.setdefault(section, {})
+            if isinstance(block, dict) and not (key == "region" and block.get(key) and variable != "AWS_REGION"):
+                block[key] = value
+
+
+def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | None, profile: str) -> ConfigError:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    dotted = ".".join(loc)
+    line = _line_of(node, ["profiles", profile, *loc]) or _line_of(node, loc)
+    where = f"{path}:{line}" if path and line else str(path or "environment")
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return ConfigError(f"{where}: {dotted}: {message}", hint="see README, 'Configuration', for the keys magent knows")
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """1-based line of the YAML node at `loc`, or of the deepest parent found."""
+    found = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                return found
+            key_node = next(k for k, v in node.value if v is match)
+            found, node = key_node.start_mark.line + 1, match
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            found = node.start_mark.line + 1
+        else:
+            return found
+    return found

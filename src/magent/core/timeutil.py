@@ -1,0 +1,57 @@
+"""Durations and instants: UTC and ISO 8601 everywhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | int | float) -> float:
+    """'90s', '5m', '1h30m', '250ms' or a bare number of seconds → seconds (float)."""
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise ValueError(f"negative duration {text!r}")
+        return float(text)
+    stripped = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", stripped):
+        return float(stripped)
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(stripped):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(stripped) or not stripped:
+        raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 5m, 1h30m)")
+    return total
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z suffix."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
+    """An ISO 8601 date/time (naive means UTC) or a relative age such as '7d' or '12h' (= now minus it)."""
+    now = now or utcnow()
+    stripped = text.strip()
+    try:
+        return now - timedelta(seconds=parse_duration(stripped))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"invalid time {text!r} (use ISO 8601 like 2026-11-01 or an age like 7d)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
