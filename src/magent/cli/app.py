@@ -24,6 +24,7 @@ app = typer.Typer(
 
 # Each module exposes `register(app)`; registration only builds Typer objects, so no SDK is imported here.
 COMMAND_MODULES: tuple[str, ...] = (
+    "magent.cli.sandbox",
 )
 
 
