@@ -15,7 +15,8 @@ from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
 
 app = typer.Typer(
     name="magent",
-    help=f"Release, canary, rollback, key and usage tooling for Mistral AI applications.\n\n{EXIT_CODES_HELP}",
+    help="Release, canary, rollback, key and usage tooling for Mistral AI applications.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -25,6 +26,8 @@ app = typer.Typer(
 # Each module exposes `register(app)`; registration only builds Typer objects, so no SDK is imported here.
 COMMAND_MODULES: tuple[str, ...] = (
     "magent.cli.sandbox",
+    "magent.cli.completion",
+    "magent.cli.config",
 )
 
 
@@ -36,13 +39,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    profile: Annotated[Optional[str], typer.Option(help="Profile of magent.yaml to use [env: MAGENT_PROFILE].")] = None,
+    profile: Annotated[
+        Optional[str], typer.Option(help="Profile of magent.yaml to use.", envvar="MAGENT_PROFILE", show_envvar=True)
+    ] = None,
     config: Annotated[
-        Optional[str], typer.Option("--config", help="Path to magent.yaml [env: MAGENT_CONFIG].", show_default=False)
+        Optional[str], typer.Option(help="Path to magent.yaml.", envvar="MAGENT_CONFIG", show_envvar=True)
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.table,
     debug: Annotated[bool, typer.Option("--debug", help="Debug logs and tracebacks (secrets stay masked).")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colours or progress bars [env: NO_COLOR].")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours or progress bars (also when NO_COLOR is set).")] = False,
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,

@@ -23,9 +23,9 @@ EXIT_INCONSISTENT = 4
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 the thing checked is not OK; 2 usage or configuration error; "
-    "3 an outside system unreachable or refusing credentials; 4 inconsistent state that needs a human; "
-    "130 interrupted."
+    "Exit codes: 0 success · 1 the thing checked is not OK (failed check, canary aborted and rolled back, "
+    "invalid key) · 2 usage or configuration error · 3 an outside system unreachable or refusing credentials · "
+    "4 inconsistent state that needs a human · 130 interrupted."
 )
 
 

@@ -1,0 +1,7 @@
+#compdef magent
+
+_magent_completion() {
+  eval $(env _TYPER_COMPLETE_ARGS="${words[1,$CURRENT]}" _MAGENT_COMPLETE=complete_zsh magent)
+}
+
+compdef _magent_completion magent

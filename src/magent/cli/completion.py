@@ -1,0 +1,38 @@
+"""`magent completion bash|zsh|fish`: print the shell completion script (as `kubectl completion` does)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+PROG_NAME = "magent"
+COMPLETE_VAR = "_MAGENT_COMPLETE"
+
+
+class Shell(str, enum.Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def completion_script(shell: Shell) -> str:
+    # Typer generates the script; it calls back into `magent` with _MAGENT_COMPLETE set.
+    from typer._completion_shared import get_completion_script
+
+    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell.value)
+
+
+def completion(shell: Annotated[Shell, typer.Argument(help="Shell to generate the script for.")]) -> None:
+    """Print the completion script for SHELL.
+
+    bash: magent completion bash > ~/.local/share/bash-completion/completions/magent
+    zsh:  magent completion zsh > "${fpath[1]}/_magent"
+    fish: magent completion fish > ~/.config/fish/completions/magent.fish
+    """
+    print(completion_script(shell), end="")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("completion")(completion)
