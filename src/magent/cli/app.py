@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Annotated, Optional
 
 import typer
@@ -19,7 +18,7 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -88,6 +87,8 @@ def _show_usage_error(exc: typer.TyperException) -> None:
 
 
 def _report(exc: MagentError, debug: bool) -> None:
+    import traceback
+
     from magent.core.redact import SECRETS
 
     if debug:

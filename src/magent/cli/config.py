@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 
-from magent.cli.render import emit
 from magent.cli.state import OutputOption, get_state
 
 config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
@@ -30,6 +29,8 @@ def show(output: OutputOption = None) -> None:
 
     Example: magent --profile production config show -o yaml
     """
+    from magent.cli.render import emit
+
     state = get_state()
     data = {
         "profile": state.profile_name,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -100,6 +99,8 @@ def reset_state() -> AppState:
 
 
 def configure_logging(debug: bool) -> None:
+    import logging
+
     from magent.core.redact import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
