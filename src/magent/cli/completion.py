@@ -27,6 +27,7 @@ def completion_script(shell: Shell) -> str:
 def completion(shell: Annotated[Shell, typer.Argument(help="Shell to generate the script for.")]) -> None:
     """Print the completion script for SHELL.
 
+    \b
     bash: magent completion bash > ~/.local/share/bash-completion/completions/magent
     zsh:  magent completion zsh > "${fpath[1]}/_magent"
     fish: magent completion fish > ~/.config/fish/completions/magent.fish
