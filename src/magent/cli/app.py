@@ -27,6 +27,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "magent.cli.sandbox",
     "magent.cli.completion",
     "magent.cli.config",
+    "magent.cli.key",
+    "magent.cli.usage",
+    "magent.cli.db",
+    "magent.cli.conversations",
+    "magent.cli.deploy",
+    "magent.cli.rollout",
 )
 
 

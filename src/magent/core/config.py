@@ -67,13 +67,18 @@ class NotifySettings(_Section):
 
 
 class DeploySettings(_Section):
+    """`magent deploy` / `magent rollback`: canary steps (percent), pause per step, analysis interval and limits."""
+
     steps: list[int] = Field(default_factory=lambda: [10, 50])
     pause: float = 300.0
-    interval: float = 30.0
+    interval: float = Field(default=30.0, gt=0)
     max_inconclusive: int = Field(default=3, ge=1)
+    max_restarts: int = Field(default=0, ge=0, description="canary container restarts tolerated (in total)")
+    lease_duration: float = Field(default=60.0, ge=5, description="a deploy lock not renewed for this long may be taken over")
+    rollout_timeout: float = Field(default=600.0, gt=0, description="longest wait for the stable rollout (promote, rollback)")
     analysis: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("pause", "interval", mode="before")
+    @field_validator("pause", "interval", "lease_duration", "rollout_timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)

@@ -1,0 +1,189 @@
+"""Usage-report benchmark: `magent usage report --by model --by day` over 10 million entries, 30 days, warm.
+
+    python benchmarks/bench_usage_report.py [--entries 10000000] [--runs 5]
+
+Generates the entries with `generate_series` in SQL on an embedded Postgres in a temporary data directory
+(20 agents, 8 models, one of them unpriced, conversations of 20 entries spread over the last 30 UTC days),
+builds the daily rollup with the store's own `rebuild_usage_daily` (what the export maintains
+incrementally), then times, warm, as the median of --runs runs:
+
+  1. the whole command, `magent usage report --by model --by day` (a new process each run: Python start-up,
+     imports, connection, query, pricing, Rich rendering)       target < 1 s
+  2. the same with `--since 30d`, whose first day is partial and read from the entries
+  3. the report's query and pricing alone, in process
+  4. the baseline: the same report computed straight from conversation_entries with GROUP BY
+     (`fetch_usage(..., use_rollup=False)`), in process            → ratio baseline / (3)
+
+For context: LiteLLM's spend reports were measured at about 30 s for 300 k rows.
+Never a timed assert: this prints figures and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODELS = ["mistral-large-2512", "mistral-medium-2604", "mistral-small-2603", "codestral-2508",
+          "ministral-8b-2512", "devstral-2512", "magistral-medium-2509", "in-house-finetune"]  # last: unpriced
+AGENTS = 20
+PER_CONVERSATION = 20
+TARGET_S = 1.0
+LITELLM = (30.0, 300_000)
+
+CONVERSATIONS_SQL = """
+INSERT INTO conversations (id, agent_id, model, name, created_at, updated_at)
+SELECT 'c' || c, 'ag_' || (c %% %(agents)s), (%(models)s::text[])[1 + c %% %(n_models)s], NULL,
+       %(start)s::timestamptz + make_interval(secs => c::float8 / %(n_conv)s * %(span)s),
+       %(start)s::timestamptz + make_interval(secs => c::float8 / %(n_conv)s * %(span)s + 300)
+  FROM generate_series(0, %(n_conv)s - 1) AS c
+"""
+
+# Position p of conversation c = g / 20: even p is the user's turn, odd p a model output (every other one a
+# function call). Prompt tokens of an output grow with its position, as the re-sent context does.
+ENTRIES_SQL = """
+INSERT INTO conversation_entries (id, conversation_id, position, type, role, content, token_count,
+                                  token_count_method, prompt_tokens, created_at, agent_id, model)
+SELECT 'e' || g, 'c' || (g / 20), (g %% 20)::int,
+       CASE WHEN g %% 2 = 0 THEN 'message.input' WHEN g %% 4 = 3 THEN 'function.call' ELSE 'message.output' END,
+       CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END,
+       'x',
+       20 + (g * 7919) %% 400,
+       CASE WHEN (g / 20) %% %(n_models)s = %(n_models)s - 1 THEN 'estimated' ELSE 'counted' END,
+       CASE WHEN g %% 2 = 1 THEN (g %% 20) * 210 END,
+       %(start)s::timestamptz + make_interval(secs => (g / 20)::float8 / %(n_conv)s * %(span)s + (g %% 20) * 15),
+       'ag_' || ((g / 20) %% %(agents)s),
+       (%(models)s::text[])[1 + (g / 20) %% %(n_models)s]
+  FROM generate_series(0::bigint, %(entries)s - 1) AS g
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="magent-bench-usage-"))
+    from magent.services.store.embedded import ensure_running, stop_embedded
+
+    try:
+        url = _database(ensure_running(workdir / "data"))
+        _generate(url, args.entries)
+        _measure(url, args.entries, args.runs, workdir)
+    finally:
+        stop_embedded(workdir / "data")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _database(admin_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bench")
+    return admin_url.replace("/postgres?", "/bench?", 1)
+
+
+def _generate(url: str, entries: int) -> None:
+    from magent.core.config import StoreSettings
+    from magent.core.cost import default_since
+    from magent.core.timeutil import utcnow
+    from magent.services.store import open_store
+    from magent.services.store.rollup import rebuild_usage_daily
+
+    store = open_store(StoreSettings(database_url=url))  # the real schema, migrated
+    now = utcnow()
+    start = default_since(now)
+    n_conv = -(-entries // PER_CONVERSATION)
+    params = {"agents": AGENTS, "models": MODELS, "n_models": len(MODELS), "start": start, "n_conv": n_conv,
+              "span": (now - start).total_seconds() - 600, "entries": entries}
+    with store.connection() as conn:
+        conn.execute("SET session_replication_role = replica")  # no per-row FK checks while bulk loading
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        indexes = _secondary_indexes(conn)
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        _step(f"{n_conv:,} conversations", lambda: conn.execute(CONVERSATIONS_SQL, params))
+        _step(f"{entries:,} entries (generate_series)", lambda: conn.execute(ENTRIES_SQL, params))
+        _step(f"{len(indexes)} secondary indexes", lambda: [conn.execute(sql) for _, sql in indexes])
+        conn.execute("INSERT INTO agents (id, name) SELECT 'ag_' || a, 'Agent ' || a FROM generate_series(0, %s) a",
+                     (AGENTS - 1,))
+        _step("daily rollup (rebuild_usage_daily)", lambda: rebuild_usage_daily(conn))
+    with store.connection(autocommit=True) as conn:
+        _step("VACUUM ANALYZE", lambda: conn.execute("VACUUM ANALYZE"))
+        rollup_rows = conn.execute("SELECT count(*) FROM usage_daily").fetchone()[0]
+    print(f"  rollup rows: {rollup_rows:,} (30 days × {len(MODELS)} models × {AGENTS} agents at most)")
+
+
+def _secondary_indexes(conn) -> list[tuple[str, str]]:
+    """Indexes of conversation_entries that back no constraint: rebuilt after the load, which is faster."""
+    return conn.execute("""
+        SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = 'conversation_entries'::regclass
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+    """).fetchall()
+
+
+def _step(label: str, action) -> None:
+    started = time.perf_counter()
+    action()
+    print(f"  {label:<40} {time.perf_counter() - started:8.1f} s", flush=True)
+
+
+def _measure(url: str, entries: int, runs: int, workdir: Path) -> None:
+    env = {**os.environ, "MAGENT_DATABASE_URL": url, "COLUMNS": "160", "XDG_CONFIG_HOME": str(workdir / "config")}
+    command = [sys.executable, "-m", "magent", "usage", "report", "--by", "model", "--by", "day"]
+    cli = _median(lambda: _run(command, env), runs)
+    cli_partial = _median(lambda: _run([*command, "--since", "30d"], env), runs)
+    query = _median(lambda: _in_process(url, use_rollup=True), runs)
+    baseline = _median(lambda: _in_process(url, use_rollup=False), max(3, runs // 2))
+    seconds, rows = LITELLM
+    print(f"\nmagent usage report --by model --by day over {entries:,} entries, 30 days, warm (median of {runs}):")
+    print(f"  whole command, default window (30 whole UTC days)   {cli:7.3f} s   target < {TARGET_S:.0f} s: "
+          f"{'met' if cli < TARGET_S else 'NOT met'}")
+    print(f"  whole command, --since 30d (a partial first day)    {cli_partial:7.3f} s")
+    print(f"  query + pricing in process (rollup plan)            {query:7.3f} s")
+    print(f"  baseline: same report from conversation_entries     {baseline:7.3f} s")
+    print(f"  ratio baseline / rollup plan                        {baseline / query:7.1f} ×")
+    print(f"  context: LiteLLM spend reports ~{seconds:.0f} s at {rows:,} rows; this command does "
+          f"{entries / rows:.0f}× the rows in {cli:.2f} s ({seconds / cli:.0f}× less time)")
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def _in_process(url: str, *, use_rollup: bool) -> None:
+    import psycopg
+
+    from magent.core.cost import default_since, plan_window, price_usage
+    from magent.core.pricing import load_pricing
+    from magent.core.timeutil import utcnow
+    from magent.services.store.usage import fetch_usage
+
+    by = ("model", "day")
+    with psycopg.connect(url) as conn:
+        data = fetch_usage(conn, by, plan_window(default_since(utcnow()), None), use_rollup=use_rollup)
+    report = price_usage(data.rows, load_pricing(), by)
+    assert report.total.outputs > 0
+
+
+def _median(action, runs: int) -> float:
+    action()  # warm: caches, .pyc files, the server's buffers
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Options and habits shared by the commands that act on a cluster (deploy, rollback, status, history)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from magent.core.errors import Interrupted
+
+if TYPE_CHECKING:
+    from magent.cli.state import AppState
+    from magent.services.kube.client import Kube
+
+DeploymentOption = Annotated[
+    str, typer.Option("--deployment", "-d", help="The stable Deployment.", show_default=False)]
+NamespaceOption = Annotated[
+    Optional[str], typer.Option("--namespace", "-n",
+                                help="Namespace [env: MAGENT_NAMESPACE; default: the kubeconfig context's].",
+                                show_default=False)]
+ContextOption = Annotated[
+    Optional[str], typer.Option("--context", help="Kubeconfig context [default: the current one].", show_default=False)]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (CI).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
+
+
+def open_cluster(state: AppState, namespace: str | None, context: str | None) -> Kube:
+    from magent.services.kube.client import connect
+
+    return connect(state.settings.kubernetes, namespace=namespace, context=context)
+
+
+def announce(state: AppState, kube: Kube, what: str) -> None:
+    """Say where a destructive action acts, before it acts (stderr, so stdout stays machine-readable)."""
+    state.err.print(f"{what} in {kube.where()}", markup=False, highlight=False)
+
+
+def confirm(state: AppState, question: str, *, yes: bool) -> None:
+    """Ask in a terminal unless --yes; never ask without a terminal (CI proceeds). 'No' exits 130, changing nothing."""
+    if yes or not sys.stdin.isatty():
+        return
+    if not typer.confirm(question, default=False, err=True):
+        raise Interrupted("cancelled; nothing was changed")

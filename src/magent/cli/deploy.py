@@ -1,0 +1,173 @@
+"""`magent deploy IMAGE --deployment NAME`: a canary with monitored pauses, promoted or aborted by itself."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Annotated, Any, Optional
+
+import typer
+
+from magent.cli.cluster import ContextOption, DeploymentOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.state import OutputOption
+
+DEPLOY_HELP = """Roll IMAGE out as a canary next to the stable Deployment, analyse it, then promote or abort.
+
+A Lease locks the Deployment; `<name>-canary` (a copy with IMAGE and the label track=canary) runs
+ceil(stable × step / 100) pods next to the stable ones, which are never scaled, so the canary's share of
+traffic is canary / (stable + canary) pods. At each step (--steps, default 10,50) the analysis runs every
+--interval during --pause: canary pods (ready, restarts, CrashLoopBackOff/OOMKilled, events) and the
+providers of deploy.analysis in magent.yaml. FAIL aborts at once: the canary is scaled to 0 (the stable
+never changed). No data is INCONCLUSIVE: the step holds, and --max-inconclusive such analyses after the
+pause abort. After the last step, the stable image is set and its rollout awaited as `kubectl rollout
+status` does, then the canary is removed. The state is kept in an annotation on the Deployment: after a CI
+runner died, `--resume` continues (or `magent rollback` aborts). Ctrl-C / SIGTERM abort the canary safely.
+
+Without a terminal (CI) nothing is asked; in a terminal, --yes skips the confirmation.
+
+Exit codes: 0 promoted; 1 canary aborted (the stable Deployment runs the previous image); 2 bad input or
+configuration; 3 cluster unreachable or credentials refused; 4 needs a human: another deploy holds the
+lock (its holder is named), an unfinished deploy awaits --resume or rollback, or a failed promotion could
+not be rolled back; 130 interrupted (the canary was scaled to zero first).
+"""
+
+
+def deploy(
+    image: Annotated[Optional[str], typer.Argument(help="Image to roll out (optional with --resume).",
+                                                   show_default=False)] = None,
+    deployment: DeploymentOption = ...,
+    namespace: NamespaceOption = None,
+    context: ContextOption = None,
+    container: Annotated[Optional[str], typer.Option(
+        help="Container whose image changes [default: the only one, or the one of the same repository].",
+        show_default=False)] = None,
+    steps: Annotated[Optional[str], typer.Option(help="Canary steps in percent, e.g. 10,50 [deploy.steps].",
+                                                 show_default=False)] = None,
+    pause: Annotated[Optional[str], typer.Option(help="Pause per step, e.g. 5m [deploy.pause].",
+                                                 show_default=False)] = None,
+    interval: Annotated[Optional[str], typer.Option(help="Analysis interval, e.g. 30s [deploy.interval].",
+                                                    show_default=False)] = None,
+    max_inconclusive: Annotated[Optional[int], typer.Option(
+        min=1, help="Inconclusive analyses after a pause before aborting [deploy.max_inconclusive].",
+        show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the unfinished deploy recorded on the Deployment.")] = False,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    output: OutputOption = None,
+) -> None:
+    from magent.cli.cluster import announce, confirm, open_cluster
+    from magent.cli.deploy_view import EventView
+    from magent.cli.state import get_state
+    from magent.core.errors import CheckFailed
+    from magent.services.deploy.driver import Deployer
+
+    state = get_state()
+    fmt = state.output_format(output)
+    options = _options(state.settings.deploy, image, deployment, container, steps, pause, interval,
+                       max_inconclusive, resume)
+    kube = open_cluster(state, namespace, context)
+    with EventView(state, fmt) as view:
+        deployer = Deployer(kube, state.settings, options, on_event=view)
+        prepared = deployer.prepare()
+        the_plan = prepared.plan
+        if dry_run:
+            _show_plan(state, fmt, the_plan.to_dict())
+            return
+        announce(state, kube, f"Deploying {the_plan.image} to deployment {the_plan.deployment}")
+        confirm(state, f"Canary {the_plan.previous_image} → {the_plan.image} on {the_plan.deployment}?", yes=yes)
+        with sigterm_as_interrupt():
+            final = deployer.run(prepared)
+    _show_result(state, fmt, final, the_plan.deployment, the_plan.namespace)
+    if final.phase.value != "promoted":
+        raise CheckFailed(f"canary of {final.image} aborted: {final.reason}",
+                          hint=f"deployment {the_plan.deployment} still runs {final.previous_image}; "
+                               f"see `magent status --deployment {the_plan.deployment}`")
+
+
+
+def _options(settings: Any, image: str | None, deployment: str, container: str | None, steps: str | None,
+             pause: str | None, interval: str | None, max_inconclusive: int | None, resume: bool) -> Any:
+    from magent.core.canary import parse_steps
+    from magent.services.deploy.driver import DeployOptions
+
+    interval_s = _duration("--interval", interval, settings.interval)
+    if interval_s <= 0:
+        from magent.core.errors import UsageError
+
+        raise UsageError("--interval must be more than 0", hint="e.g. --interval 30s")
+    return DeployOptions(
+        deployment=deployment, image=image, container=container, resume=resume,
+        weights=parse_steps(steps) if steps else list(settings.steps),
+        pause_s=_duration("--pause", pause, settings.pause), interval_s=interval_s,
+        max_inconclusive=max_inconclusive or settings.max_inconclusive)
+
+
+def _duration(flag: str, text: str | None, default: float) -> float:
+    from magent.core.errors import UsageError
+    from magent.core.timeutil import parse_duration
+
+    if text is None:
+        return default
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}", hint="durations look like 30s, 5m, 1h30m") from None
+
+
+def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.cli.state import OutputFormat
+    from magent.core.canary import event
+
+    if fmt is OutputFormat.json:
+        record = event("plan", deployment=plan["deployment"], namespace=plan["namespace"], **plan)
+        import json
+
+        print(json.dumps(record, default=str, separators=(",", ":")))
+        return
+    rows = [(f"{s['index'] + 1}", f"{s['weight']}%", s["canary_replicas"], s["stable_replicas"], f"{s['share']}%")
+            for s in plan["steps"]]
+    rows.append(("promote", "100%", 0, plan["stable_replicas"], f"{plan['image']} on the stable"))
+    title = (f"Plan: {plan['namespace']}/{plan['deployment']} {plan['previous_image']} → {plan['image']} "
+             f"(pause {plan['pause_s']:g}s per step, analysis every {plan['interval_s']:g}s)")
+    emit(state, fmt, plan, table=lambda: simple_table(title, ["step", "weight", "canary pods", "stable pods",
+                                                              "canary share"], rows))
+    if fmt is not OutputFormat.yaml:
+        state.err.print(f"Note: {plan['note']}.", markup=False, highlight=False)
+
+
+def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: str) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.cli.state import OutputFormat
+
+    if fmt is OutputFormat.json:
+        return  # the events were the output
+    data = {"deployment": deployment, "namespace": namespace,
+            "outcome": final.phase.value, "image": final.image, "previous_image": final.previous_image,
+            "deploy_id": final.deploy_id, "started_at": final.started_at, "finished_at": final.updated_at,
+            "reason": final.reason, "last_analysis": final.last_analysis}
+    rows = [(k, v if not isinstance(v, dict) else v.get("summary")) for k, v in data.items()]
+    emit(state, fmt, data, table=lambda: simple_table(None, ["", ""], rows))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """CI runners cancel jobs with SIGTERM: treat it as Ctrl-C, so the canary is taken down before exiting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy", help=DEPLOY_HELP)(deploy)

@@ -1,0 +1,102 @@
+"""How deploy and rollback events are shown: JSON lines on stdout (-o json), plain lines on stderr (CI logs,
+NO_COLOR, pipes), or a live Rich view on stderr (a terminal): step, weight, pods, each metric and its verdict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from magent.cli.state import AppState, OutputFormat
+from magent.core.redact import SECRETS
+
+_VERDICT_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+
+
+def _step(record: dict[str, Any]) -> str:
+    weight = record.get("weight")
+    if record.get("step") is None or weight is None:
+        return ""
+    if weight == 100:
+        return "promotion"
+    total = f"/{record['steps']}" if record.get("steps") else ""
+    return f"step {record['step']}{total} ({weight}%)"
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One human line for an event (the plain view, and the log above the live view)."""
+    kind, where = record["event"], _step(record)
+    text = {
+        "plan": lambda r: f"plan for {r['deployment']}: {r.get('summary', '')}",
+        "started": lambda r: f"deploy {r['deploy_id']} started: {r.get('previous_image')} → {r['image']}",
+        "resumed": lambda r: f"deploy {r['deploy_id']} resumed ({r.get('phase')}) with {r['image']}",
+        "canary_scaled": lambda r: (f"{where}: {r['canary_replicas']} canary pod(s) next to {r['stable_replicas']} "
+                                    f"stable ({r['share']}% of pods)"),
+        "analysis": lambda r: f"{where}: analysis {r['verdict'].upper()} → {r['action']}: {r['summary']}",
+        "step_passed": lambda r: f"{where} passed",
+        "canary_scaled_to_zero": lambda r: f"canary scaled to 0 ({r.get('seconds')} s)",
+        "aborted": lambda r: f"ABORTED: {r.get('reason')}",
+        "promoting": lambda r: f"promoting {r['image']} to {r['deployment']}",
+        "rollout": lambda r: r.get("message", ""),
+        "promoted": lambda r: f"PROMOTED: {r['deployment']} runs {r['image']}",
+        "promotion_failed": lambda r: f"PROMOTION FAILED: {r.get('reason')}",
+        "interrupted": lambda r: "interrupted",
+        "preempted": lambda r: f"{r.get('phase')} by {r.get('by')}: {r.get('reason')}",
+        "rollback_requested": lambda r: f"rollback request sent ({r.get('action')}, {r.get('seconds')} s)",
+        "rolled_back": lambda r: f"ROLLED BACK: {r['deployment']} runs {', '.join(r.get('images') or [])}",
+        "rollback_skipped": lambda r: r.get("message", "skipped"),
+    }.get(kind, lambda r: kind)(record)
+    return SECRETS.mask(f"{record['at']} {record['deployment']}: {text}")
+
+
+class EventView:
+    """Receives every event; JSON lines on stdout for -o json, and progress on stderr (plain or live)."""
+
+    def __init__(self, state: AppState, fmt: OutputFormat) -> None:
+        self.state, self.fmt = state, fmt
+        self.events: list[dict[str, Any]] = []
+        self._live: Any = None
+        self._panel: dict[str, Any] = {}
+
+    def __enter__(self) -> EventView:
+        if not self.state.plain:
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=self.state.err, auto_refresh=False, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        self.events.append(record)
+        if self.fmt is OutputFormat.json:
+            print(SECRETS.mask(json.dumps(record, default=str, separators=(",", ":"))), flush=True)
+        if self._live is None:
+            print(describe(record), file=sys.stderr, flush=True)
+            return
+        self._panel.update({k: v for k, v in record.items() if v is not None})
+        self._live.console.print(describe(record), markup=False, highlight=False)
+        self._live.update(self._render(), refresh=True)
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+
+        p = self._panel
+        head = Table.grid(padding=(0, 2))
+        head.add_row("deployment", f"{p.get('namespace', '')}/{p.get('deployment', '')}",
+                     "image", str(p.get("image", "")))
+        head.add_row("step", _step(p) or "-", "phase", p.get("event", "starting"))
+        head.add_row("canary pods", f"{p.get('canary_replicas', '-')}", "stable pods", f"{p.get('stable_replicas', '-')}")
+        metrics = Table(title="last analysis", title_justify="left", header_style="bold")
+        for column in ("provider", "metric", "value", "threshold", "verdict"):
+            metrics.add_column(column)
+        for m in p.get("metrics") or []:
+            style = _VERDICT_STYLE.get(m["verdict"], "")
+            metrics.add_row(m["provider"], m["name"], SECRETS.mask(m.get("detail") or ""), m.get("threshold") or "",
+                            f"[{style}]{m['verdict']}[/]")
+        return Group(head, metrics) if p.get("metrics") else head

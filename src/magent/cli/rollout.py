@@ -1,0 +1,179 @@
+"""`magent rollback`, `magent status`, `magent history`: the on-call side of a Deployment."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+
+from magent.cli.cluster import ContextOption, DeploymentOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.state import OutputOption
+
+ROLLBACK_HELP = """Put the last good version back: abort a canary in progress, or undo the Deployment.
+
+With a canary in progress (or left running), its pods are scaled to 0 at once: the stable Deployment never
+changed, so that is the whole rollback. Otherwise the Deployment is undone exactly as `kubectl rollout
+undo [--to-revision N]` does (refused when paused, skipped when the template already matches). Then magent
+waits for the rollout, checks the pods, and records and notifies, best effort: a rollback completes when
+Mistral, Postgres, the metrics backends and the webhook are all down.
+
+\b
+Examples:
+  magent rollback -d web -n shop --reason "5xx after v2"
+  magent rollback -d web --to-revision 3 --dry-run
+
+Exit codes: 0 rolled back (or nothing to do); 2 bad input (unknown deployment or revision); 3 cluster
+unreachable or credentials refused; 4 the rollback could not complete (paused Deployment, no previous
+revision, rollout or pods not healthy: needs a human); 130 interrupted or declined at the prompt.
+"""
+
+
+def rollback(
+    deployment: DeploymentOption,
+    namespace: NamespaceOption = None,
+    context: ContextOption = None,
+    to_revision: Annotated[int, typer.Option(min=0, help="Revision to go back to (0: the previous one).")] = 0,
+    reason: Annotated[Optional[str], typer.Option(help="Why: recorded and notified.", show_default=False)] = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    output: OutputOption = None,
+) -> None:
+    started = time.monotonic()
+    from magent.cli.cluster import announce, confirm, open_cluster
+    from magent.cli.deploy_view import EventView
+    from magent.cli.state import get_state
+    from magent.services.deploy.rollback import SKIP, execute, plan_rollback
+    from magent.services.kube.lease import identity
+
+    state = get_state()
+    fmt = state.output_format(output)
+    kube = open_cluster(state, namespace, context)
+    plan = plan_rollback(kube, deployment, to_revision)
+    if dry_run or plan.action == SKIP:
+        _show(state, fmt, {**plan.to_dict(), "dry_run": dry_run, "outcome": "planned" if dry_run else "skipped"})
+        return
+    announce(state, kube, f"Rolling back deployment {deployment}")
+    confirm(state, f"{plan.describe()}?", yes=yes)
+    actor = identity()
+    with EventView(state, fmt) as view:
+        outcome, failure = None, None
+        try:
+            outcome = execute(kube, plan, reason=reason, actor=actor, timeout_s=state.settings.deploy.rollout_timeout,
+                              on_event=view, started=started)
+        except Exception as exc:
+            failure = exc
+            raise
+        finally:
+            _record(state.settings, plan, view.events, actor, reason, failure)
+    _show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
+                       "request_seconds": outcome.request_seconds, "health": outcome.health})
+
+
+def _record(settings: Any, plan: Any, events: list[dict], actor: str, reason: str | None,
+            failure: BaseException | None) -> None:
+    """Audit trail and notification after the fact: bounded waits, warnings only."""
+    from magent.core.timeutil import isoformat, utcnow
+    from magent.services.deploy.audit import AuditTrail, DeploymentRecord
+
+    record = DeploymentRecord(plan.namespace, plan.deployment, ", ".join(plan.target_images),
+                              ", ".join(plan.current_images), actor, events[0]["at"] if events else isoformat(utcnow()))
+    audit = AuditTrail(settings, record, notify_kinds=frozenset({"rolled_back", "rollback_failed"}))
+    for item in events:
+        audit.event(item)
+    if failure is not None:
+        message = getattr(failure, "message", str(failure))
+        audit.event({**(events[-1] if events else {}), "at": isoformat(utcnow()), "event": "rollback_failed",
+                     "deployment": plan.deployment, "namespace": plan.namespace, "reason": message})
+    outcome = "rollback_failed" if failure is not None else "rolled_back"
+    audit.finish(outcome, reason if failure is None else getattr(failure, "message", str(failure)), isoformat(utcnow()))
+    audit.close(timeout_s=3.0)
+
+
+def _show(state: Any, fmt: Any, data: dict) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.cli.state import OutputFormat
+
+    if fmt is OutputFormat.json and data.get("outcome") == "rolled_back":
+        return  # the events (JSON lines) were the output
+    rows = [(key, ", ".join(map(str, value)) if isinstance(value, list) else value)
+            for key, value in data.items() if key != "health"]
+    emit(state, fmt, data, table=lambda: simple_table(None, ["", ""], rows))
+
+
+def status(
+    deployment: DeploymentOption,
+    namespace: NamespaceOption = None,
+    context: ContextOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Show a Deployment, its canary if any, the current (or last) deploy's step and analysis, and the lock.
+
+    Exit codes: 0 shown; 2 unknown deployment; 3 cluster unreachable or credentials refused.
+    """
+    from magent.cli.cluster import open_cluster
+    from magent.cli.render import emit
+    from magent.cli.state import get_state
+    from magent.services.deploy.status import deployment_status
+
+    state = get_state()
+    data = deployment_status(open_cluster(state, namespace, context), deployment)
+    emit(state, state.output_format(output), data, table=lambda: _status_table(data))
+
+
+def _status_table(data: dict) -> Any:
+    from rich.console import Group
+
+    from magent.cli.render import simple_table
+
+    r = data["replicas"]
+    rows = [("images", ", ".join(data["images"])), ("revision", data["revision"]),
+            ("replicas", f"{r['ready']}/{r['desired']} ready, {r['updated']} updated, {r['available']} available"),
+            ("rollout", data["rollout"] + (" (paused)" if data["paused"] else ""))]
+    if data["canary"]:
+        c = data["canary"]
+        rows.append(("canary", f"{c['name']}: {', '.join(c['images'])}, "
+                               f"{c['replicas']['ready']}/{c['replicas']['desired']} ready"))
+    parts = [simple_table(f"{data['namespace']}/{data['deployment']}", ["", ""], rows)]
+    d = data["deploy"]
+    if d:
+        last = (d.get("last_analysis") or {}).get("summary", "-")
+        step = f"{d['step']}/{len(d['weights'])} ({d['weight']}%)" if d.get("weight") else "-"
+        deploy_rows = [("deploy", d["deploy_id"]), ("phase", d["phase"]), ("image", f"{d['previous_image']} → {d['image']}"),
+                       ("step", step), ("started", d["started_at"]), ("updated", d["updated_at"]),
+                       ("last analysis", last), ("holder", d["holder"]), ("reason", d.get("reason") or "-")]
+        parts.append(simple_table("deploy in progress" if d["in_progress"] else "last deploy", ["", ""], deploy_rows))
+    if data["lock"]:
+        lock = data["lock"]
+        parts.append(f"lock: {lock['holder']} (renewed {lock['renewed_at']}{', expired' if lock['expired'] else ''})")
+    return Group(*parts)
+
+
+def history(
+    deployment: DeploymentOption,
+    namespace: NamespaceOption = None,
+    context: ContextOption = None,
+    output: OutputOption = None,
+) -> None:
+    """List a Deployment's revisions (as `kubectl rollout history`): image, change-cause, creation time.
+
+    Exit codes: 0 shown; 2 unknown deployment; 3 cluster unreachable or credentials refused.
+    """
+    from magent.cli.cluster import open_cluster
+    from magent.cli.render import emit, simple_table
+    from magent.cli.state import get_state
+    from magent.services.deploy.status import revision_history
+
+    state = get_state()
+    revisions = revision_history(open_cluster(state, namespace, context), deployment)
+    rows = [(r["revision"], ", ".join(r["images"]), r["change_cause"] or "<none>", r["created"],
+             "*" if r["current"] else "") for r in revisions]
+    emit(state, state.output_format(output), revisions,
+         table=lambda: simple_table(f"deployment {deployment}", ["revision", "images", "change-cause", "created",
+                                                                 "current"], rows))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rollback", help=ROLLBACK_HELP)(rollback)
+    app.command("status")(status)
+    app.command("history")(history)

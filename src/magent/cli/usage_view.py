@@ -1,0 +1,291 @@
+"""How `magent usage report` looks: a Rich report with a daily cost chart, or JSON / YAML / CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from magent.core.cost import COST_MODEL, PARTIAL, UNPRICED, CostLine, CostReport, WindowPlan, fill_days
+from magent.core.pricing import PricingTable
+from magent.core.timeutil import isoformat
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from magent.cli.state import AppState
+    from magent.services.store.usage import UsageData
+
+EXPORT_COMMAND = "magent conversations export"
+BAR_WIDTH = 40
+MAX_CHART_DAYS = 120
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_HEADINGS = {"model": "Model", "agent": "Agent", "day": "Day (UTC)", "conversation": "Conversation"}
+_MICRO = Decimal("0.000000001")
+
+
+# --- the document: one structure for JSON, YAML, CSV and the table ----------------------------------
+
+
+def build_document(report: CostReport, data: UsageData, plan: WindowPlan, table: PricingTable, *,
+                   store: str, now: datetime) -> dict[str, Any]:
+    """Everything the report shows, as plain JSON-ready data."""
+    document: dict[str, Any] = {
+        "window": {
+            "since": isoformat(plan.since),
+            "until": isoformat(plan.until) if plan.until else None,
+            "generated_at": isoformat(now),
+            "read_from": list(data.sources),
+        },
+        "group_by": list(report.by),
+        "cost_model": COST_MODEL,
+        "currency": "USD",
+        "store": store,
+        "rows": [_row(report.by, line, data, report) for line in report.lines],
+        "totals": _measures(report.total),
+        "daily": [{"day": line.key[0].isoformat(), **_measures(line)} for line in report.daily],
+        "prices": [_price(model, match) for model, match in report.prices_used.items()],
+        "price_tables": list(table.origins),
+        "unpriced_models": report.unpriced_models,
+    }
+    if not report.lines:
+        document["message"] = empty_message(data, plan)
+    return document
+
+
+def empty_message(data: UsageData, plan: WindowPlan) -> str:
+    if not data.store_has_entries:
+        return f"The store has no conversations yet: run `{EXPORT_COMMAND}` to fill it, then report again."
+    return (f"No model outputs between {describe_window(plan.since, plan.until)}. Widen the window with "
+            f"--since, or run `{EXPORT_COMMAND}` to fetch newer conversations.")
+
+
+def describe_window(since: datetime, until: datetime | None) -> str:
+    return f"{isoformat(since)} and {isoformat(until) if until else 'now'}"
+
+
+def _row(by: tuple[str, ...], line: CostLine, data: UsageData, report: CostReport) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for dim, value in zip(by, line.key, strict=True):
+        if dim == "day":
+            row["day"] = value.isoformat()
+        elif dim == "model":
+            row["model"] = value or None
+            match = report.prices_used.get(str(value))
+            row["priced_as"] = match.priced_as if match else None
+        elif dim == "agent":
+            row["agent_id"] = value or None
+            row["agent_name"] = data.agent_names.get(str(value))
+        else:
+            row["conversation_id"] = value
+            row["conversation_name"] = data.conversation_names.get(str(value))
+    return {**row, **_measures(line)}
+
+
+def _measures(line: CostLine) -> dict[str, Any]:
+    unpriced = line.status == UNPRICED
+    return {
+        "outputs": line.outputs,
+        "estimated_outputs": line.estimated_outputs,
+        "counted_outputs": line.counted_outputs,
+        "prompt_tokens": line.prompt_tokens,
+        "completion_tokens": line.completion_tokens,
+        "total_tokens": line.total_tokens,
+        "input_cost_usd": None if unpriced else _number(line.input_cost),
+        "output_cost_usd": None if unpriced else _number(line.output_cost),
+        "cost_usd": None if line.cost is None else _number(line.cost),
+        "pricing": line.status,
+        "unpriced_prompt_tokens": line.unpriced_prompt_tokens,
+        "unpriced_completion_tokens": line.unpriced_completion_tokens,
+        "unpriced_models": sorted(line.unpriced_models),
+    }
+
+
+def _price(model: str, match: Any) -> dict[str, Any]:
+    price = match.price
+    return {
+        "model": model,
+        "priced_as": match.priced_as,
+        "input_usd_per_million": _number(price.input),
+        "output_usd_per_million": _number(price.output),
+        "source": price.source,
+        "as_of": price.as_of.isoformat(),
+        "note": price.note,
+    }
+
+
+def _number(value: Decimal) -> float | int:
+    exact = value.quantize(_MICRO).normalize()
+    return int(exact) if exact == exact.to_integral_value() else float(exact)
+
+
+# --- output ------------------------------------------------------------------------------------------
+
+
+def render(state: AppState, fmt: str, report: CostReport, data: UsageData, document: dict[str, Any]) -> None:
+    from magent.cli.render import to_json, to_yaml
+
+    message = document.get("message")
+    if fmt == "json":
+        print(to_json(document))
+    elif fmt == "yaml":
+        print(to_yaml(document), end="")
+    elif fmt == "csv":
+        write_csv(document, sys.stdout)
+    else:
+        for n, renderable in enumerate(report_view(state, report, data, document)):
+            if n > 2:  # a blank line between the sections that follow the three header lines
+                state.out.print()
+            state.out.print(renderable)
+        return
+    if message:
+        state.err.print(message, markup=False, highlight=False)
+
+
+CSV_MEASURES = ("outputs", "estimated_outputs", "prompt_tokens", "completion_tokens", "total_tokens",
+                "input_cost_usd", "output_cost_usd", "cost_usd", "pricing", "unpriced_models")
+_CSV_DIMS = {"model": ("model", "priced_as"), "agent": ("agent_id", "agent_name"), "day": ("day",),
+             "conversation": ("conversation_id", "conversation_name")}
+
+
+def write_csv(document: dict[str, Any], stream: Any) -> None:
+    """One row per group (no totals row, so that the file sums cleanly); costs as exact decimals."""
+    columns = [column for dim in document["group_by"] for column in _CSV_DIMS[dim]] + list(CSV_MEASURES)
+    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in document["rows"]:
+        writer.writerow({key: _csv_cell(row.get(key)) for key in columns})
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return value
+
+
+def report_view(state: AppState, report: CostReport, data: UsageData, document: dict[str, Any]) -> list[RenderableType]:
+    from rich.text import Text
+
+    window = document["window"]
+    title = Text("Usage report ", style="bold")
+    title.append(f"{window['since']} → {window['until'] or 'now'}", style="")
+    parts: list[RenderableType] = [
+        title,
+        Text(f"Store: {document['store']}. Read from: {'; '.join(window['read_from'])}.", style="dim"),
+        Text(f"Cost model: {COST_MODEL}.", style="italic"),
+    ]
+    if not report.lines:
+        return [*parts, Text(document["message"])]
+    parts += [_groups_table(report, data), _daily_chart(state, report, document), _prices_table(report, document)]
+    notes = Text(_counts_line(report.total))
+    if report.unpriced_models:
+        unpriced = ", ".join(model or "(unknown model)" for model in report.unpriced_models)
+        notes.append(f"\nUnpriced (tokens shown, cost not counted): {unpriced} — add them with --pricing FILE.",
+                     style="yellow")
+    return [*parts, notes]
+
+
+def _groups_table(report: CostReport, data: UsageData) -> RenderableType:
+    from rich.table import Table
+
+    table = Table(title="Tokens and cost", title_justify="left", header_style="bold", show_footer=True)
+    for n, dim in enumerate(report.by):
+        table.add_column(_HEADINGS[dim], footer="Total" if n == 0 else "", no_wrap=dim != "conversation",
+                         min_width=len(_HEADINGS[dim]))
+    total = report.total
+    for heading, footer in (("Outputs", f"{total.outputs:,}"), ("Prompt tokens", f"{total.prompt_tokens:,}"),
+                            ("Completion tokens", f"{total.completion_tokens:,}"), ("Total tokens", f"{total.total_tokens:,}"),
+                            ("Cost (USD)", _cost_cell(total))):
+        table.add_column(heading, footer=footer, justify="right", no_wrap=True)
+    for line in report.lines:
+        labels = [_label(dim, value, data) for dim, value in zip(report.by, line.key, strict=True)]
+        table.add_row(*labels, f"{line.outputs:,}", f"{line.prompt_tokens:,}", f"{line.completion_tokens:,}",
+                      f"{line.total_tokens:,}", _cost_cell(line))
+    return table
+
+
+def _label(dim: str, value: str | date, data: UsageData) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if dim == "model":
+        return value or "(unknown)"
+    names = data.agent_names if dim == "agent" else data.conversation_names
+    if not value:
+        return "(none)"
+    return f"{names[value]} ({value})" if value in names else value
+
+
+def _cost_cell(line: CostLine) -> str:
+    if line.cost is None:
+        return "unpriced"
+    text = usd(line.cost)
+    return f"≥ {text} (partial)" if line.status == PARTIAL else text
+
+
+def usd(amount: Decimal) -> str:
+    if amount == 0:
+        return "$0.00"
+    if amount < Decimal("0.0001"):
+        return "<$0.0001"
+    return f"${amount:,.4f}"
+
+
+def _daily_chart(state: AppState, report: CostReport, document: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    window = document["window"]
+    now = datetime.fromisoformat(window["generated_at"])
+    end = min(datetime.fromisoformat(window["until"]), now) if window["until"] else now
+    end -= timedelta(microseconds=1)  # the window is half-open
+    last = max(end.date(), report.daily[-1].key[0])
+    first = max(date.fromisoformat(window["since"][:10]), last - timedelta(days=MAX_CHART_DAYS - 1))
+    days = fill_days([line for line in report.daily if line.key[0] >= first], first, last)
+    peak = max((line.cost or Decimal(0) for line in days), default=Decimal(0))
+    caption = f"the last {MAX_CHART_DAYS} days of the window" if first > report.daily[0].key[0] else None
+    table = Table(title="Daily cost (USD)", title_justify="left", header_style="bold", box=None,
+                  pad_edge=False, caption=caption, caption_justify="left")
+    table.add_column("Day (UTC)", no_wrap=True)
+    table.add_column("Cost", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for line in days:
+        bar = _bar(line.cost or Decimal(0), peak, ascii_only=state.plain)
+        note = "  + unpriced tokens" if line.unpriced_models else ""
+        table.add_row(line.key[0].isoformat(), _cost_cell(line), bar + note)
+    return table
+
+
+def _bar(value: Decimal, peak: Decimal, *, ascii_only: bool) -> str:
+    if peak <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / peak * BAR_WIDTH * 8))
+    if ascii_only:
+        return "#" * max(1, round(eighths / 8))
+    full, rest = divmod(int(eighths), 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def _prices_table(report: CostReport, document: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    table = Table(title=f"Prices used (USD per million tokens; from {', '.join(document['price_tables'])})",
+                  title_justify="left", header_style="bold")
+    for heading in ("Model", "Priced as", "Input", "Output", "Source", "As of"):
+        table.add_column(heading, justify="right" if heading in ("Input", "Output") else "left",
+                         overflow="fold", no_wrap=heading != "Source")
+    for price in document["prices"]:
+        table.add_row(price["model"], price["priced_as"], str(price["input_usd_per_million"]),
+                      str(price["output_usd_per_million"]), price["source"], price["as_of"])
+    for model in report.unpriced_models:
+        table.add_row(model or "(unknown)", "unpriced", "—", "—", "no entry in the price table", "")
+    return table
+
+
+def _counts_line(total: CostLine) -> str:
+    return (f"Token counts of the {total.outputs:,} model outputs: {total.counted_outputs:,} counted with "
+            f"Mistral's tokenizer, {total.estimated_outputs:,} estimated (tokenizer unknown for the model).")

@@ -1,0 +1,71 @@
+"""Token counts of conversation text, offline, with Mistral's official Tekken tokenizer.
+
+The tokenizer files ship inside `mistral-common` (no download); loading takes about a second, so it is loaded
+once per process, lazily, on first use (or ahead of time with `preload()` in a background thread).
+Current Mistral models (Mistral Small/Medium/Large 2, Ministral, NeMo, Pixtral, Codestral, Devstral,
+Magistral) use Tekken, so text for a model of those families is *counted*. For any other model (fine-tunes
+named after other bases, third-party models) the tokenizer is unknown and the count is *estimated* at
+one token per four characters, and marked so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+COUNTED = "counted"
+ESTIMATED = "estimated"
+CHARS_PER_TOKEN_ESTIMATE = 4.0
+
+# Model names (after an optional "ft:" prefix) whose tokenizer is Tekken.
+_TEKKEN_MODEL = re.compile(
+    r"^(ft:)?(mistral-(tiny|small|medium|large|saba)|open-mistral-nemo|ministral|pixtral|codestral|devstral"
+    r"|magistral|voxtral|mistral-ocr)",
+    re.IGNORECASE,
+)
+
+_lock = threading.Lock()
+_tekken: Any = None
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    tokens: int
+    method: str  # COUNTED or ESTIMATED
+
+
+def tokenizer_known(model: str | None) -> bool:
+    """True when `model` is tokenized with Tekken (so counts are exact)."""
+    return bool(model) and bool(_TEKKEN_MODEL.match(model))
+
+
+def count_tokens(text: str | None, model: str | None) -> TokenCount:
+    """Tokens of `text` as `model` would see them (no BOS/EOS)."""
+    if not tokenizer_known(model):
+        return TokenCount(estimate_tokens(text), ESTIMATED)
+    if not text:
+        return TokenCount(0, COUNTED)
+    return TokenCount(len(_tokenizer().encode(text, bos=False, eos=False)), COUNTED)
+
+
+def estimate_tokens(text: str | None) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE) if text else 0
+
+
+def preload() -> None:
+    """Load the tokenizer now (call from a background thread to overlap it with network I/O)."""
+    _tokenizer()
+
+
+def _tokenizer() -> Any:
+    global _tekken
+    if _tekken is None:
+        with _lock:
+            if _tekken is None:
+                from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+                _tekken = MistralTokenizer.v3(is_tekken=True).instruct_tokenizer.tokenizer
+    return _tekken

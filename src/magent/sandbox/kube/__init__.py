@@ -1,0 +1,156 @@
+"""The Kubernetes API simulator: a real HTTP server that kubectl and the official Python client can use.
+
+    from magent.sandbox.kube import KubeSimulator
+
+    with KubeSimulator(ready_delay=0.2, tick=0.05) as sim:
+        sim.write_kubeconfig(tmp_path / "kubeconfig", namespace="demo")
+        sim.create_namespace("demo")
+        ...  # kubectl --kubeconfig … / kubernetes.config.load_kube_config(config_file=…)
+        sim.get("apps/v1", "Deployment", "demo", "web")
+        sim.list("v1", "Pod", "demo", label_selector="app=web")
+
+It serves discovery, namespaces, Deployments (status, scale) and ReplicaSets, Pods (status, log), Events,
+Services, Secrets, ConfigMaps, ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2) and
+PodDisruptionBudgets (policy/v1); verbs get, list (label/field selectors, limit/continue), watch (chunked
+newline-delimited JSON from a resourceVersion, with bookmarks), create, update, patch (strategic merge, JSON
+merge, JSON patch, server-side apply approximated by a strategic merge), delete (owned objects are collected)
+and `dryRun=All`. A deployment controller rolls Deployments out as a real cluster does.
+
+Pods become ready `ready_delay` seconds after they are created, unless their image's tag ends in:
+- `-unready`: running, never ready;
+- `-crashloop`: CrashLoopBackOff, restartCount growing every `restart_interval`, Warning events BackOff;
+- `-oom`: the same with `lastState.terminated.reason: OOMKilled` (exit code 137).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from magent.sandbox.kube.discovery import by_kind
+from magent.sandbox.kube.errors import ApiError
+from magent.sandbox.kube.selectors import object_matcher
+from magent.sandbox.kube.store import ObjectStore
+
+__all__ = ["ApiError", "KubeSimulator", "kubeconfig_document"]
+
+_NAMESPACE = by_kind("v1", "Namespace")
+_SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def kubeconfig_document(server: str, token: str, *, namespace: str = "default",
+                        context: str = "magent-sandbox") -> dict[str, Any]:
+    """A kubeconfig with one cluster (`magent-sandbox`), one user with a bearer token, and one context."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "magent-sandbox", "cluster": {"server": server}}],
+        "users": [{"name": "magent-sandbox", "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": "magent-sandbox", "user": "magent-sandbox",
+                                                    "namespace": namespace}}],
+        "current-context": context,
+        "preferences": {},
+    }
+
+
+class KubeSimulator:
+    """The API server, its object store and its controllers, on 127.0.0.1 (port 0 picks a free one).
+
+    A request carrying a bearer token other than `token` gets 401 Unauthorized; one without a token is
+    served unless `require_token` (kubectl sends no token over plain http; the Python client does).
+    """
+
+    def __init__(self, *, ready_delay: float = 1.0, tick: float = 0.1, restart_interval: float = 1.0,
+                 token: str | None = None, require_token: bool = False, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        from magent.sandbox.kube.loop import ControlLoop
+
+        self.token = token or secrets.token_urlsafe(24)
+        self.require_token = require_token
+        self.store = ObjectStore()
+        self.loop = ControlLoop(self.store, ready_delay=ready_delay, tick=tick, restart_interval=restart_interval)
+        self._host, self._port = host, port
+        self._server = None
+        for name in _SYSTEM_NAMESPACES:
+            self.create_namespace(name)
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> KubeSimulator:
+        from magent.sandbox.kube.api import KubeApi
+        from magent.sandbox.server import ServerThread
+
+        api = KubeApi(self.store, self.loop.pods.logs, self.token, require_token=self.require_token)
+        self._server = ServerThread(api.asgi(), host=self._host, port=self._port).start()
+        self.loop.start()
+        return self
+
+    def stop(self) -> None:
+        self.loop.stop()
+        self.store.close_watchers()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> KubeSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        return self._server.url
+
+    # --- configuration ---------------------------------------------------------------------------------
+    def write_kubeconfig(self, path: str | os.PathLike[str], namespace: str = "default",
+                         context: str = "magent-sandbox") -> Path:
+        """Write a kubeconfig (mode 0600: it holds the token) pointing at this simulator."""
+        import yaml
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(kubeconfig_document(self.url, self.token, namespace=namespace, context=context),
+                              sort_keys=False)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        return target
+
+    def set_ready_delay(self, seconds: float) -> None:
+        """How long new pods (and pods not yet ready) take to become ready."""
+        self.loop.pods.ready_delay = seconds
+
+    def set_restart_interval(self, seconds: float) -> None:
+        self.loop.pods.restart_interval = seconds
+
+    # --- direct access (tests, the sample agent app) ----------------------------------------------------
+    def create_namespace(self, name: str) -> dict[str, Any]:
+        """Create a namespace (returns the existing one if it is already there)."""
+        existing = self.store.get(_NAMESPACE, None, name)
+        if existing is not None:
+            return existing
+        return self.store.create(_NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return self.store.get(by_kind(api_version, kind), namespace, name)
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
+             label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
+        items, _ = self.store.list(by_kind(api_version, kind), namespace,
+                                   object_matcher(label_selector, field_selector))
+        return items
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create any served object from its manifest (as `kubectl create -f` would)."""
+        return self.store.create(by_kind(obj.get("apiVersion", ""), obj.get("kind", "")), obj)
+
+    def update(self, obj: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
+        return self.store.update(by_kind(obj.get("apiVersion", ""), obj.get("kind", "")), obj,
+                                 subresource=subresource)
+
+    def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
+        return self.store.delete(by_kind(api_version, kind), namespace, name)

@@ -1,0 +1,304 @@
+"""The HTTP API: discovery, and get/list/watch/create/update/patch/delete on every served resource.
+
+Paths are those of kube-apiserver: `/api/v1/namespaces/NS/pods/NAME/log`,
+`/apis/apps/v1/namespaces/NS/deployments/NAME/scale`, `/api/v1/namespaces/NAME`, … Errors are `Status`
+objects. A bearer token, when sent, must be the kubeconfig's (kubectl sends none over http).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from magent.sandbox.kube import discovery, resources
+from magent.sandbox.kube.errors import ApiError, bad_request, unauthorized
+from magent.sandbox.kube.patch import APPLY, PatchError
+from magent.sandbox.kube.selectors import object_matcher
+from magent.sandbox.kube.store import ObjectStore
+from magent.sandbox.kube.streams import WatchRequest, follow_lines, watch_stream
+
+LogProvider = Callable[[dict[str, Any], str | None, bool], list[str]]
+_OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+_NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+@dataclass(frozen=True)
+class Target:
+    rtype: discovery.ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def parse_target(group: str, version: str, rest: str) -> Target:
+    parts = [p for p in rest.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "namespaces" and discovery.by_path(group, version, parts[2]):
+        namespace, parts = parts[1], parts[2:]
+    else:
+        namespace = None
+    rtype = discovery.by_path(group, version, parts[0]) if parts else None
+    if rtype is None or len(parts) > 3 or (namespace is not None and not rtype.namespaced):
+        raise _NOT_FOUND
+    name = parts[1] if len(parts) > 1 else None
+    subresource = parts[2] if len(parts) > 2 else None
+    if subresource is not None and subresource not in rtype.subresources:
+        raise _NOT_FOUND
+    if rtype.namespaced and name is not None and namespace is None:
+        raise _NOT_FOUND
+    return Target(rtype, namespace, name, subresource)
+
+
+def _json(data: Any, status: int = 200):
+    from starlette.responses import Response
+
+    return Response(json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json")
+
+
+class KubeApi:
+    """The Starlette application of the simulator over one ObjectStore."""
+
+    def __init__(self, store: ObjectStore, logs: LogProvider, token: str | None, *,
+                 require_token: bool = False) -> None:
+        self.store = store
+        self.logs = logs
+        self.token = token
+        self.require_token = require_token
+
+    def asgi(self):
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        routes = [
+            Route("/version", lambda r: _json(discovery.SERVER_VERSION)),
+            Route("/healthz", self._ok), Route("/livez", self._ok), Route("/readyz", self._ok),
+            Route("/api", lambda r: _json(discovery.api_versions())),
+            Route("/apis", lambda r: _json(discovery.api_group_list())),
+            Route("/api/v1", lambda r: _json(discovery.api_resource_list("", "v1"))),
+            Route("/api/v1/{rest:path}", self._resource, methods=methods),
+            Route("/apis/{group}", self._group),
+            Route("/apis/{group}/{version}", self._group_version),
+            Route("/apis/{group}/{version}/{rest:path}", self._resource, methods=methods),
+        ]
+        app = Starlette(routes=routes)
+        app.add_exception_handler(ApiError, lambda request, exc: _json(exc.status(), exc.code))
+        app.add_exception_handler(404, lambda request, exc: _json(_NOT_FOUND.status(), 404))
+        app.add_exception_handler(405, lambda request, exc: _json(ApiError(405, "MethodNotAllowed", str(exc.detail)).status(), 405))
+        return _Authenticated(app, self.token, self.require_token)
+
+    async def _ok(self, request):
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse("ok")
+
+    async def _group(self, request):
+        found = discovery.api_group(request.path_params["group"])
+        if found is None:
+            raise _NOT_FOUND
+        return _json(found)
+
+    async def _group_version(self, request):
+        found = discovery.api_resource_list(request.path_params["group"], request.path_params["version"])
+        if found is None:
+            raise _NOT_FOUND
+        return _json(found)
+
+    async def _resource(self, request):
+        params = request.path_params
+        group, version = params.get("group", ""), params.get("version", "v1")
+        target = parse_target(group, version, params["rest"])
+        handler = {"GET": self._get, "POST": self._post, "PUT": self._put,
+                   "PATCH": self._patch, "DELETE": self._delete}[request.method]
+        return await handler(request, target)
+
+    # --- verbs ---------------------------------------------------------------------------------------
+    async def _get(self, request, target: Target):
+        query = request.query_params
+        if target.name is None:
+            if query.get("watch") in ("true", "1"):
+                return self._watch(request, target)
+            return _json(self._list(target, query))
+        if target.subresource == "log":
+            return self._log(request, target)
+        obj = resources.read(self.store, target.rtype, target.namespace, target.name)
+        if target.subresource == "scale":
+            return _json(resources.to_scale(obj))
+        return _json(obj)
+
+    def _list(self, target: Target, query) -> dict[str, Any]:
+        matcher = object_matcher(query.get("labelSelector"), query.get("fieldSelector"))
+        items, rv = self.store.list(target.rtype, target.namespace, matcher)
+        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
+        start = _decode_continue(query.get("continue"))
+        if start is not None:
+            items = [i for i in items if _item_key(i) > start]
+        limit = int(query.get("limit") or 0)
+        if 0 < limit < len(items):
+            metadata["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(_item_key(items[-1])).encode()).decode()
+        return {"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
+                "metadata": metadata, "items": items}
+
+    def _watch(self, request, target: Target):
+        from starlette.responses import StreamingResponse
+
+        query = request.query_params
+        watch = WatchRequest(
+            rtype=target.rtype,
+            namespace=target.namespace,
+            matcher=object_matcher(query.get("labelSelector"), query.get("fieldSelector")),
+            resource_version=query.get("resourceVersion"),
+            timeout_s=float(query.get("timeoutSeconds") or 1800),
+            bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
+            send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
+        )
+        return StreamingResponse(watch_stream(self.store, watch), media_type="application/json")
+
+    def _log(self, request, target: Target):
+        from starlette.responses import PlainTextResponse, StreamingResponse
+
+        query = request.query_params
+        pod = resources.read(self.store, target.rtype, target.namespace, target.name)
+        container, previous = query.get("container"), query.get("previous") in ("true", "1")
+        lines = self.logs(pod, container, previous)
+        if query.get("tailLines"):
+            lines = lines[-int(query["tailLines"]):] if int(query["tailLines"]) > 0 else []
+        if query.get("follow") not in ("true", "1"):
+            return PlainTextResponse("".join(line + "\n" for line in lines))
+        seen = len(self.logs(pod, container, previous))
+
+        def more() -> list[str] | None:
+            nonlocal seen
+            current = self.store.get(target.rtype, target.namespace, target.name or "")
+            if current is None or current["metadata"]["uid"] != pod["metadata"]["uid"]:
+                return None
+            every = self.logs(current, container, previous)
+            fresh, seen = every[seen:], len(every)
+            return fresh
+
+        return StreamingResponse(follow_lines(lines, more), media_type="text/plain")
+
+    async def _post(self, request, target: Target):
+        if target.name is not None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        body = await _body(request)
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        if isinstance(meta, dict) and target.rtype.namespaced:
+            if meta.get("namespace") not in (None, "", target.namespace):
+                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            meta["namespace"] = target.namespace
+        created = self.store.create(target.rtype, body, dry_run=_dry_run(request))
+        return _json(created, 201)
+
+    async def _put(self, request, target: Target):
+        if target.name is None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        body = await _body(request)
+        name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+        if name != target.name:
+            raise bad_request(f"the name of the object ({name}) does not match the name on the URL ({target.name})")
+        if isinstance(body.get("metadata"), dict) and target.rtype.namespaced:
+            body["metadata"]["namespace"] = target.namespace
+        if target.subresource == "scale":
+            return _json(resources.write_scale(self.store, target.rtype, target.namespace, body, _dry_run(request)))
+        updated = self.store.update(target.rtype, body, subresource=target.subresource, dry_run=_dry_run(request))
+        return _json(updated)
+
+    async def _patch(self, request, target: Target):
+        if target.name is None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        content_type = request.headers.get("content-type", "")
+        patch = await _body(request, yaml_ok=content_type.startswith(APPLY))
+        try:
+            result, created = resources.patch(self.store, target.rtype, target.namespace, target.name,
+                                              target.subresource, content_type, patch, _dry_run(request))
+        except PatchError as exc:
+            reason = {415: "UnsupportedMediaType", 422: "Invalid"}.get(exc.code, "BadRequest")
+            raise ApiError(exc.code, reason, str(exc)) from exc
+        return _json(result, 201 if created else 200)
+
+    async def _delete(self, request, target: Target):
+        options = await _body(request, optional=True) or {}
+        propagation = request.query_params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        if target.name is None:
+            matcher = object_matcher(request.query_params.get("labelSelector"),
+                                     request.query_params.get("fieldSelector"))
+            items, _ = self.store.list(target.rtype, target.namespace, matcher)
+            for item in items:
+                resources.delete_quietly(self.store, target.rtype, item, propagation)
+            return _json({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
+                          "metadata": {}, "items": items})
+        deleted = self.store.delete(target.rtype, target.namespace, target.name,
+                                    propagation=propagation, dry_run=_dry_run(request))
+        if target.rtype.kind == "Pod":
+            return _json(deleted)
+        return _json(resources.delete_status(target.rtype, deleted))
+
+
+def _item_key(item: dict[str, Any]) -> list[str]:
+    return [item["metadata"].get("namespace", ""), item["metadata"]["name"]]
+
+
+def _decode_continue(token: str | None) -> list[str] | None:
+    if not token:
+        return None
+    try:
+        return list(json.loads(base64.urlsafe_b64decode(token.encode())))
+    except (ValueError, TypeError):
+        raise bad_request("continue key is not valid") from None
+
+
+def _dry_run(request) -> bool:
+    return request.query_params.get("dryRun") == "All"
+
+
+async def _body(request, *, yaml_ok: bool = False, optional: bool = False) -> Any:
+    media = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if "protobuf" in media or "cbor" in media:  # clients fall back to JSON on 415
+        raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                       f'accepted media types include: application/json, application/yaml')
+    raw = await request.body()
+    if not raw.strip():
+        if optional:
+            return None
+        raise bad_request("the request body is empty")
+    try:
+        if yaml_ok:
+            import yaml
+
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except ValueError as exc:
+        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+    except Exception as exc:  # yaml.YAMLError and its kin
+        raise bad_request(f"error decoding YAML: {exc}") from exc
+
+
+class _Authenticated:
+    """ASGI middleware: a bearer token, when sent, must be the simulator's (else 401 Unauthorized).
+
+    kubectl never sends a token over plain http, so a request without one is let in unless `required`.
+    """
+
+    def __init__(self, app, token: str | None, required: bool) -> None:
+        self.app = app
+        self.token = token
+        self.required = required
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self.token and scope["path"] not in _OPEN_PATHS:
+            headers = dict(scope.get("headers") or [])
+            supplied = headers.get(b"authorization")
+            expected = f"Bearer {self.token}".encode()
+            if (supplied is None and self.required) or (
+                supplied is not None and not hmac.compare_digest(supplied, expected)
+            ):
+                response = _json(unauthorized().status(), 401)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,62 @@
+"""The controller thread: every tick (and right after any write to a workload) it runs the deployment
+controller, then the ReplicaSet controller, then the pretend kubelet."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from magent.sandbox.kube.controller import DEPLOYMENT, DeploymentController
+from magent.sandbox.kube.events import EventRecorder
+from magent.sandbox.kube.pods import POD, PodLifecycle
+from magent.sandbox.kube.replicaset import REPLICASET, ReplicaSetController, by_controller
+from magent.sandbox.kube.store import ObjectStore, WatchEvent
+
+log = logging.getLogger(__name__)
+_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
+
+
+class ControlLoop:
+    def __init__(self, store: ObjectStore, *, ready_delay: float, tick: float, restart_interval: float) -> None:
+        self.store = store
+        self.tick = tick
+        self.events = EventRecorder(store)
+        self.pods = PodLifecycle(store, self.events, ready_delay=ready_delay, restart_interval=restart_interval)
+        self.replicasets = ReplicaSetController(store, self.events)
+        self.deployments = DeploymentController(store, self.events)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kube-sim-controller", daemon=True)
+        store.add_listener(self._on_write)
+
+    def _on_write(self, event: WatchEvent) -> None:
+        if event.rtype.kind in _WORKLOAD_KINDS:
+            self._wake.set()
+
+    def step(self) -> None:
+        """One pass of every controller over the current state."""
+        deployments, _ = self.store.list(DEPLOYMENT)
+        replicasets, _ = self.store.list(REPLICASET)
+        pods, _ = self.store.list(POD)
+        self.deployments.sync(deployments, replicasets, by_controller(pods))
+        replicasets, _ = self.store.list(REPLICASET)
+        self.replicasets.sync(replicasets, pods)
+        pods, _ = self.store.list(POD)
+        self.pods.sync(pods)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.step()
+            except Exception:  # a controller bug must not stop the cluster; it is logged and retried
+                log.exception("kube simulator controller step failed")
+            self._wake.wait(self.tick)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=5)

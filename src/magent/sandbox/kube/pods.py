@@ -1,0 +1,236 @@
+"""A pretend kubelet: pods go Pending → Running → Ready after `ready_delay`, unless their image says otherwise.
+
+Fault images (the tag's ending decides, per container):
+- `…-unready`   runs but never becomes ready (Warning event `Unhealthy`: readiness probe failed).
+- `…-crashloop` exits with code 1 every `restart_interval`: state waiting `CrashLoopBackOff`, `lastState`
+  terminated `Error`, `restartCount` growing, never ready, Warning events `BackOff`.
+- `…-oom`       the same, but killed for memory: `lastState.terminated.reason` is `OOMKilled` (exit code 137).
+The back-off does not grow as on a real node (it stays `restart_interval`), so tests see restarts quickly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from magent.sandbox.kube.discovery import by_kind
+from magent.sandbox.kube.errors import ApiError, bad_request
+from magent.sandbox.kube.events import EventRecorder
+from magent.sandbox.kube.store import ObjectStore
+
+POD = by_kind("v1", "Pod")
+NODE_NAME = "magent-sandbox-node"
+HOST_IP = "172.18.0.2"
+FAULTS = ("unready", "crashloop", "oom")
+_KUBELET = "kubelet"
+
+
+def image_tag(image: str) -> str:
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"
+
+
+def image_fault(image: str) -> str | None:
+    """'unready', 'crashloop' or 'oom' when the image's tag ends in `-<fault>`; None for a healthy image."""
+    tag = image_tag(image)
+    return next((fault for fault in FAULTS if tag.endswith(f"-{fault}")), None)
+
+
+def _stamp(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class PodClock:
+    """When this process first saw the pod (monotonic and wall clock): the base of its simulated life."""
+
+    seen: float
+    seen_wall: float
+    ip: str
+
+    def wall(self, moment: float) -> float:
+        return self.seen_wall + (moment - self.seen)
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container at one instant."""
+
+    name: str
+    image: str
+    ready: bool
+    restarts: int
+    running_since: float  # monotonic
+    crashed: bool  # in back-off after a crash
+    fault: str | None
+
+
+class PodLifecycle:
+    """Moves every pod's status along; computes everything from the pod's age, so it is idempotent."""
+
+    def __init__(self, store: ObjectStore, events: EventRecorder, *, ready_delay: float,
+                 restart_interval: float) -> None:
+        self.store = store
+        self.events = events
+        self.ready_delay = ready_delay
+        self.restart_interval = restart_interval
+        self._clocks: dict[str, PodClock] = {}
+        self._next_ip = 10
+
+    def clock(self, pod: dict[str, Any]) -> PodClock:
+        uid = pod["metadata"]["uid"]
+        if uid not in self._clocks:
+            self._next_ip = self._next_ip % 250 + 1
+            self._clocks[uid] = PodClock(time.monotonic(), time.time(), f"10.244.0.{self._next_ip}")
+        return self._clocks[uid]
+
+    def sync(self, pods: list[dict[str, Any]]) -> None:
+        live = {p["metadata"]["uid"] for p in pods}
+        for uid in [u for u in self._clocks if u not in live]:
+            del self._clocks[uid]
+        now = time.monotonic()
+        for pod in pods:
+            self._sync_pod(pod, now)
+
+    def _sync_pod(self, pod: dict[str, Any], now: float) -> None:
+        clock = self.clock(pod)
+        views = [self.container(pod, c, now) for c in pod["spec"].get("containers") or []]
+        status = self._status(pod, clock, views)
+        old = pod.get("status") or {}
+        if status == old:
+            return
+        self._record_transitions(pod, old, views)
+        pod["status"] = status
+        try:
+            self.store.update(POD, pod, subresource="status")
+        except ApiError:
+            pass  # changed or deleted meanwhile: the next tick sees the new pod
+
+    def container(self, pod: dict[str, Any], spec: dict[str, Any], now: float) -> ContainerView:
+        clock = self.clock(pod)
+        fault = image_fault(spec.get("image", ""))
+        age = now - clock.seen
+        if fault in ("crashloop", "oom"):
+            cycle = max(self.restart_interval, 0.05)
+            restarts = int(age // cycle)
+            in_cycle = age - restarts * cycle
+            crashed = in_cycle >= cycle / 2
+            return ContainerView(spec["name"], spec.get("image", ""), False, restarts + (1 if crashed else 0),
+                                 clock.seen + restarts * cycle, crashed, fault)
+        ready = fault is None and age >= self.ready_delay
+        return ContainerView(spec["name"], spec.get("image", ""), ready, 0, clock.seen, False, fault)
+
+    def _status(self, pod: dict[str, Any], clock: PodClock, views: list[ContainerView]) -> dict[str, Any]:
+        old_conditions = {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
+        all_ready = bool(views) and all(v.ready for v in views)
+        unready = [v.name for v in views if not v.ready]
+        message = f"containers with unready status: [{' '.join(unready)}]"
+        wanted = [("PodReadyToStartContainers", True, None), ("Initialized", True, None),
+                  ("Ready", all_ready, message), ("ContainersReady", all_ready, message), ("PodScheduled", True, None)]
+        conditions = [_condition(kind, ok, msg, old_conditions.get(kind)) for kind, ok, msg in wanted]
+        return {
+            "phase": "Running",
+            "conditions": conditions,
+            "hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}],
+            "podIP": clock.ip, "podIPs": [{"ip": clock.ip}],
+            "startTime": _stamp(clock.seen_wall),
+            "containerStatuses": [self._container_status(pod, clock, v) for v in views],
+            "qosClass": "BestEffort",
+        }
+
+    def _container_status(self, pod: dict[str, Any], clock: PodClock, view: ContainerView) -> dict[str, Any]:
+        uid = pod["metadata"]["uid"]
+        if view.crashed:
+            state: dict[str, Any] = {"waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off {int(self.restart_interval)}s restarting failed container={view.name} "
+                           f"pod={pod['metadata']['name']}_{pod['metadata'].get('namespace')}({uid})"}}
+        else:
+            state = {"running": {"startedAt": _stamp(clock.wall(view.running_since))}}
+        last: dict[str, Any] = {}
+        if view.restarts:
+            oom = view.fault == "oom"
+            cycle = max(self.restart_interval, 0.05)
+            started = view.running_since if view.crashed else view.running_since - cycle
+            last = {"terminated": {"exitCode": 137 if oom else 1, "reason": "OOMKilled" if oom else "Error",
+                                   "startedAt": _stamp(clock.wall(started)),
+                                   "finishedAt": _stamp(clock.wall(started + cycle / 2)),
+                                   "containerID": _container_id(uid, view.name, view.restarts - 1)}}
+        return {
+            "name": view.name, "image": view.image,
+            "imageID": f"docker.io/library/{view.image.split(':')[0]}@sha256:{_digest(view.image)}",
+            "containerID": _container_id(uid, view.name, view.restarts),
+            "ready": view.ready, "started": not view.crashed, "restartCount": view.restarts,
+            "state": state, "lastState": last,
+        }
+
+    def _record_transitions(self, pod: dict[str, Any], old: dict[str, Any], views: list[ContainerView]) -> None:
+        before = {c["name"]: c for c in old.get("containerStatuses") or []}
+        for view in views:
+            previous = before.get(view.name)
+            field = f"spec.containers{{{view.name}}}"
+            if previous is None:
+                self._record_start(pod, view, field)
+            elif view.crashed and "waiting" not in (previous.get("state") or {}):
+                self.events.record(pod, "Warning", "BackOff", f"Back-off restarting failed container {view.name} "
+                                   f"in pod {pod['metadata']['name']}_{pod['metadata'].get('namespace')}"
+                                   f"({pod['metadata']['uid']})", component=_KUBELET, field_path=field)
+            if view.fault == "unready" and previous is None:
+                self.events.record(pod, "Warning", "Unhealthy",
+                                   "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                                   component=_KUBELET, field_path=field)
+
+    def _record_start(self, pod: dict[str, Any], view: ContainerView, field: str) -> None:
+        name = pod["metadata"]["name"]
+        if view.name == pod["spec"]["containers"][0]["name"]:
+            self.events.record(pod, "Normal", "Scheduled",
+                               f"Successfully assigned {pod['metadata'].get('namespace')}/{name} to {NODE_NAME}",
+                               component="default-scheduler")
+        self.events.record(pod, "Normal", "Pulled", f'Container image "{view.image}" already present on machine',
+                           component=_KUBELET, field_path=field)
+        self.events.record(pod, "Normal", "Created", f"Created container: {view.name}", component=_KUBELET,
+                           field_path=field)
+        self.events.record(pod, "Normal", "Started", f"Started container {view.name}", component=_KUBELET,
+                           field_path=field)
+
+    # --- logs ----------------------------------------------------------------------------------------
+    def logs(self, pod: dict[str, Any], container: str | None, previous: bool) -> list[str]:
+        """Plausible log lines for `GET …/pods/NAME/log`, derived from the pod's simulated life."""
+        from magent.sandbox.kube.podlogs import log_lines
+
+        names = [c["name"] for c in pod["spec"].get("containers") or []]
+        if container is None:
+            if len(names) != 1:
+                raise bad_request(f"a container name must be specified for pod {pod['metadata']['name']}, "
+                                  f"choose one of: [{' '.join(names)}]")
+            container = names[0]
+        if container not in names:
+            raise bad_request(f"container {container} is not valid for pod {pod['metadata']['name']}")
+        spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+        view = self.container(pod, spec, time.monotonic())
+        if previous and view.restarts == 0:
+            raise bad_request(f'previous terminated container "{container}" in pod '
+                              f'"{pod["metadata"]["name"]}" not found')
+        return log_lines(self.clock(pod), view, previous, time.monotonic(), self.restart_interval)
+
+
+def _condition(kind: str, ok: bool, message: str | None, old: dict[str, Any] | None) -> dict[str, Any]:
+    status = "True" if ok else "False"
+    if old is not None and old.get("status") == status:
+        return old
+    condition: dict[str, Any] = {"type": kind, "status": status, "lastProbeTime": None,
+                                 "lastTransitionTime": _stamp(time.time())}
+    if not ok and message:
+        condition.update(reason="ContainersNotReady", message=message)
+    return condition
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _container_id(uid: str, name: str, run: int) -> str:
+    return "containerd://" + _digest(f"{uid}/{name}/{run}")

@@ -1,0 +1,156 @@
+"""How a deploy ends: abort (canary to zero first), promote (stable image, rollout wait, canary removed),
+a promotion whose rollout fails (the stable is undone like `kubectl rollout undo`), an interruption, or
+another process (`magent rollback`) ending it first."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name
+from magent.core.errors import InconsistentState, Interrupted
+from magent.core.rollout import RolloutStatus
+from magent.core.timeutil import isoformat, utcnow
+from magent.services.kube import deployments as kd
+from magent.services.kube.client import NotFound
+from magent.services.kube.revisions import plan_undo, undo
+
+if TYPE_CHECKING:
+    from magent.services.deploy.driver import Deployer
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """A second Ctrl-C must not cut an abort short: ignore SIGINT while the canary is being taken down."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Finisher:
+    def __init__(self, deployer: Deployer) -> None:
+        self.d = deployer
+
+    @property
+    def name(self) -> str:
+        return self.d.options.deployment
+
+    def abort(self, state: CanaryState, reason: str) -> CanaryState:
+        """Scale the canary to zero at once (the stable was never touched), then record and clean up."""
+        kube = self.d.kube
+        with sigint_deferred():
+            started = time.monotonic()
+            try:
+                kd.scale(kube, canary_name(self.name), 0)
+            except NotFound:
+                pass
+            self.d.emit("canary_scaled_to_zero", state, seconds=round(time.monotonic() - started, 3))
+            final = state.moved(phase=Phase.ABORTED, reason=reason)
+            self.d.save(final, final=True)
+            kd.delete_deployment(kube, canary_name(self.name))
+            self.d.emit("aborted", final, reason=reason)
+            self._finish_audit("aborted", reason)
+        return final
+
+    def promote(self, state: CanaryState) -> CanaryState:
+        """Set the stable image, wait as `kubectl rollout status`, remove the canary."""
+        kube = self.d.kube
+        state = self.d.save(state.moved(phase=Phase.PROMOTING))
+        self.d.emit("promoting", state, weight=100)
+        stable = kd.get_deployment(kube, self.name)
+        if stable.image_of(state.container) != state.image:
+            kd.set_image(kube, stable, state.container, state.image, f"magent deploy {state.image} ({state.deploy_id})")
+        try:
+            kd.wait_rollout(kube, self.name, timeout_s=self.d.settings.deploy.rollout_timeout,
+                            on_poll=self._progress(state))
+        except InconsistentState as exc:
+            return self._promotion_failed(state, exc)
+        kd.delete_deployment(kube, canary_name(self.name))
+        final = state.moved(phase=Phase.PROMOTED, reason=None)
+        self.d.save(final, final=True)
+        self.d.emit("promoted", final, weight=100)
+        self._finish_audit("promoted", None)
+        return final
+
+    def _progress(self, state: CanaryState):
+        shown: list[str] = []
+
+        def on_poll(status: RolloutStatus) -> None:
+            self.d.renew_if_due()
+            if not shown or shown[-1] != status.message:
+                shown.append(status.message)
+                self.d.emit("rollout", state, weight=100, message=status.message, done=status.done)
+
+        return on_poll
+
+    def _promotion_failed(self, state: CanaryState, failure: InconsistentState) -> CanaryState:
+        """The canary passed but the stable's rollout did not: undo the stable, as `kubectl rollout undo` would."""
+        kube, reason = self.d.kube, f"promotion failed: {failure.message}"
+        self.d.emit("promotion_failed", state, weight=100, reason=reason)
+        final = state.moved(phase=Phase.ABORTED, reason=reason)
+        with sigint_deferred():
+            stable = kd.get_deployment(kube, self.name)
+            plan = plan_undo(kube, stable, 0, overrides={STATE_ANNOTATION: final.to_json()})
+            if undo(kube, plan) is None:
+                self.d.save(final, final=True)
+            kd.delete_deployment(kube, canary_name(self.name))
+            try:
+                kd.wait_rollout(kube, self.name, timeout_s=self.d.settings.deploy.rollout_timeout)
+            except InconsistentState as exc:
+                self._finish_audit("rollback_failed", f"{reason}; rollback: {exc.message}")
+                raise InconsistentState(
+                    f"the rollout of {state.image} failed and the rollback to revision {plan.to_revision} "
+                    f"did not complete: {exc.message}",
+                    hint=f"kubectl rollout status deployment/{self.name} -n {kube.namespace}; "
+                         "kubectl describe the pods") from None
+        self.d.emit("aborted", final, reason=reason, rolled_back_to=plan.to_revision)
+        self._finish_audit("aborted", reason)
+        return final
+
+    def interrupted(self, state: CanaryState | None) -> Interrupted:
+        """Ctrl-C / SIGTERM: abort a canary in progress safely; never undo a promotion half-way."""
+        if state is None or state.phase.terminal:
+            return Interrupted("deploy interrupted before any change; nothing to undo")
+        if state.phase is Phase.PROMOTING:
+            self.d.emit("interrupted", state, weight=100)
+            self._finish_audit("interrupted", "interrupted while promoting")
+            return Interrupted(
+                f"interrupted while promoting: deployment {self.name} is rolling out {state.image}",
+                hint=f"finish with `magent deploy {state.image} --deployment {self.name} --resume`, "
+                     f"or undo with `magent rollback --deployment {self.name}`")
+        self.abort(state, "interrupted (Ctrl-C or SIGTERM)")
+        return Interrupted("deploy interrupted: the canary was scaled to zero and removed; "
+                           f"deployment {self.name} still runs {state.previous_image}")
+
+    def preempted(self, state: CanaryState | None, exc: Exception) -> CanaryState:
+        """Another process ended or took over this deploy; make sure our late actions did not revive the canary."""
+        current = kd.read_state(kd.get_deployment(self.d.kube, self.name))
+        if state is None or current is None or current.deploy_id != state.deploy_id:
+            raise InconsistentState(f"{exc}: this process stopped without touching the new deploy",
+                                    hint=f"see `magent status --deployment {self.name}`") from None
+        if not current.phase.terminal:
+            raise InconsistentState(f"{exc}: {current.holder} took this deploy over", hint="let it finish") from None
+        if current.phase is Phase.ABORTED:
+            try:
+                kd.scale(self.d.kube, canary_name(self.name), 0)
+            except NotFound:
+                pass
+        self.d.emit("preempted", current, phase=current.phase.value, by=current.holder, reason=current.reason)
+        self._finish_audit(current.phase.value, f"ended by {current.holder}: {current.reason}")
+        return current
+
+    def _finish_audit(self, outcome: str, reason: str | None) -> None:
+        if self.d.audit is not None:
+            self.d.audit.finish(outcome, reason, isoformat(utcnow()))
+
+
+__all__ = ["Finisher", "sigint_deferred"]

@@ -1,0 +1,170 @@
+"""`magent rollback`: abort a canary in progress, or undo the stable Deployment as `kubectl rollout undo` does.
+
+The critical path touches the Kubernetes API only: read the Deployment, send the one request that rolls
+back (the canary's scale to zero, or the undo patch), then wait for the rollout and check the pods. The
+store and the webhook come after, on a worker thread with a bounded wait, so a rollback completes when
+Postgres, the metrics backends, Mistral and the webhook are all down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name, event
+from magent.core.canary_manifest import is_canary_of
+from magent.core.errors import InconsistentState
+from magent.core.judge import Verdict
+from magent.services.kube import deployments as kd
+from magent.services.kube import lease as kl
+from magent.services.kube.client import Kube, NotFound
+from magent.services.kube.health import failures, readiness
+from magent.services.kube.objects import Deployment
+from magent.services.kube.revisions import UndoResult, plan_undo, undo
+
+ABORT_CANARY = "abort-canary"
+UNDO = "undo"
+SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What the rollback will do: abort the canary (`state`) and/or undo the stable (`undo`)."""
+
+    deployment: str
+    namespace: str
+    action: str
+    current_images: list[str]
+    target_images: list[str]
+    state: CanaryState | None = None
+    undo: UndoResult | None = None
+
+    @property
+    def to_revision(self) -> int | None:
+        return self.undo.to_revision if self.undo else None
+
+    def describe(self) -> str:
+        current, target = ", ".join(self.current_images), ", ".join(self.target_images)
+        if self.action == ABORT_CANARY:
+            return f"abort the canary of {current} (scale {canary_name(self.deployment)} to 0); keep {target}"
+        if self.action == SKIP:
+            return self.undo.message if self.undo else "nothing to do"
+        return f"roll back {self.deployment} from {current} to {target} (revision {self.to_revision})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deployment": self.deployment, "namespace": self.namespace, "action": self.action,
+                "current_images": self.current_images, "target_images": self.target_images,
+                "to_revision": self.to_revision, "canary_deploy_id": self.state.deploy_id if self.state else None,
+                "description": self.describe()}
+
+
+def plan_rollback(kube: Kube, name: str, to_revision: int = 0) -> RollbackPlan:
+    """Read-only: abort the canary in progress (and undo the stable too with --to-revision), or undo the stable."""
+    stable = kd.get_deployment(kube, name)
+    state = kd.read_state(stable)
+    canary = kd.find_deployment(kube, canary_name(name))
+    canary_live = canary is not None and is_canary_of(canary.raw, name) and canary.replicas > 0
+    in_progress = state is not None and state.phase in (Phase.PROGRESSING, Phase.ANALYSING)
+    if in_progress or canary_live:
+        current = canary.images if canary is not None else [state.image]
+        undo_plan = plan_undo(kube, stable, to_revision) if to_revision else None
+        target = undo_plan.to_images if undo_plan else stable.images
+        return RollbackPlan(name, kube.namespace, ABORT_CANARY, current, target, state, undo_plan)
+    overrides = None
+    if state is not None and not state.phase.terminal:  # promoting: the stable already runs the canary image
+        overrides = {STATE_ANNOTATION: state.moved(phase=Phase.ABORTED, reason="rolled back").to_json()}
+    undo_plan = plan_undo(kube, stable, to_revision, overrides=overrides)
+    action = SKIP if undo_plan.skipped else UNDO
+    keep = state if overrides else None
+    return RollbackPlan(name, kube.namespace, action, stable.images, undo_plan.to_images, keep, undo_plan)
+
+
+@dataclass
+class RollbackOutcome:
+    plan: RollbackPlan
+    request_seconds: float | None  # command start → rollback request answered
+    health: list[dict]
+    message: str
+
+
+def execute(
+    kube: Kube, plan: RollbackPlan, *, reason: str | None, actor: str, timeout_s: float,
+    on_event: Callable[[dict], None], started: float | None = None,
+) -> RollbackOutcome:
+    """Send the rollback request first, then record the state, wait for the rollout and check the pods."""
+    started = time.monotonic() if started is None else started
+    emit = _emitter(kube, plan, on_event)
+    if plan.action == SKIP:
+        emit("rollback_skipped", message=plan.describe())
+        return RollbackOutcome(plan, None, [], plan.describe())
+    why = f"rolled back by {actor}" + (f": {reason}" if reason else "")
+    plan = _with_reason(plan, why)
+    if plan.action == ABORT_CANARY:
+        _scale_canary_to_zero(kube, plan.deployment)
+    if plan.undo is not None:
+        undo(kube, plan.undo)
+    request_seconds = round(time.monotonic() - started, 3)
+    emit("rollback_requested", action=plan.action, seconds=request_seconds)
+    _after_request(kube, plan, why, actor)
+    kd.wait_rollout(kube, plan.deployment, timeout_s=timeout_s)
+    health = verify(kube, kd.get_deployment(kube, plan.deployment))
+    emit("rolled_back", action=plan.action, to_revision=plan.to_revision, images=plan.target_images, reason=reason)
+    return RollbackOutcome(plan, request_seconds, health, plan.describe())
+
+
+def _scale_canary_to_zero(kube: Kube, deployment: str) -> None:
+    try:
+        kd.scale(kube, canary_name(deployment), 0)
+    except NotFound:
+        pass  # the canary is already gone; the state may still say in progress: fixed after the request
+
+
+def _with_reason(plan: RollbackPlan, why: str) -> RollbackPlan:
+    """Put the reason into the state the undo patch writes (when a promotion is rolled back)."""
+    if plan.state is None or plan.undo is None or not plan.undo.patch or plan.action == ABORT_CANARY:
+        return plan
+    final = plan.state.moved(phase=Phase.ABORTED, reason=why)
+    patch = [dict(op) for op in plan.undo.patch]
+    patch[1] = {**patch[1], "value": {**patch[1]["value"], STATE_ANNOTATION: final.to_json()}}
+    new_undo = UndoResult(**{**plan.undo.__dict__, "patch": patch})
+    return RollbackPlan(**{**plan.__dict__, "undo": new_undo})
+
+
+def _after_request(kube: Kube, plan: RollbackPlan, why: str, actor: str) -> None:
+    """Record the abort on the stable, free the deploy lock (a running deploy sees it and stops), drop the canary."""
+    if plan.action == ABORT_CANARY and plan.state is not None and not plan.state.phase.terminal:
+        final = plan.state.moved(phase=Phase.ABORTED, reason=why, holder=actor)
+
+        def changed(current: CanaryState | None) -> Exception | None:
+            if current is not None and current.deploy_id != final.deploy_id:
+                return InconsistentState("a new deploy started during the rollback", hint="magent status")
+            return None
+
+        kd.write_state(kube, plan.deployment, final, unless=changed)
+    if plan.state is not None or plan.action == ABORT_CANARY:
+        kl.release(kube, plan.deployment)
+        kd.delete_deployment(kube, canary_name(plan.deployment))
+
+
+def verify(kube: Kube, stable: Deployment) -> list[dict]:
+    """The stable pods after the rollback: all ready, none crash-looping; InconsistentState (exit 4) otherwise."""
+    selector = kd.label_selector(stable.selector)
+    selector = f"{selector},track!=canary" if selector else "track!=canary"
+    pods = [p for p in kd.list_pods(kube, selector) if not p.metadata.get("deletionTimestamp")]
+    checks = [readiness(pods, stable.replicas, "stable"), failures(pods, "stable")]
+    bad = [c for c in checks if c.verdict is not Verdict.PASS]
+    if bad and stable.replicas > 0:
+        raise InconsistentState(
+            f"deployment {stable.name} rolled back, but its pods are not healthy: "
+            + "; ".join(f"{c.name} {c.detail}" for c in bad),
+            hint=f"kubectl get pods -n {kube.namespace}; kubectl describe deployment {stable.name}")
+    return [c.to_dict() for c in checks]
+
+
+def _emitter(kube: Kube, plan: RollbackPlan, on_event: Callable[[dict], None]) -> Callable[..., None]:
+    def emit(kind: str, **fields: Any) -> None:
+        on_event(event(kind, deployment=plan.deployment, namespace=kube.namespace, **fields))
+
+    return emit

@@ -1,0 +1,1 @@
+"""`magent conversations export`: the pipeline (`runner`) and where it writes (`sinks`)."""

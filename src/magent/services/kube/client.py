@@ -1,0 +1,195 @@
+"""The connection to a Kubernetes API server, built from `settings.kubernetes`, and the error boundary.
+
+`Kube` wraps the official client's ApiClient (kubeconfig from KUBECONFIG / settings, or in-cluster config),
+with the namespace and context it acts on. Every call goes through `Kube.call()`, which turns the SDK's
+exceptions into MagentErrors:
+
+    404 → NotFound, a UsageError (the caller names what was missing)    401/403 → CredentialsRefused
+    409 → Conflict (retried by the callers where safe)      connection errors, 5xx → Unreachable
+    other 4xx → UsageError with the server's message
+
+The kubernetes package is imported inside functions: `magent --help` never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from magent.core.errors import ConfigError, CredentialsRefused, InconsistentState, Unreachable, UsageError
+from magent.core.redact import SECRETS, mask_url
+
+if TYPE_CHECKING:
+    from magent.core.config import KubeSettings
+
+# (connect, read) seconds: short connects so that `magent rollback` fails fast on a dead API server.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+_DEFAULT_NAMESPACE = "default"
+
+
+class NotFound(UsageError):
+    """404 from the API server: the object (or its namespace) does not exist."""
+
+
+class Conflict(InconsistentState):
+    """409 from the API server: the object changed since we read it (resourceVersion) or already exists."""
+
+
+@dataclass
+class Kube:
+    """An API client plus where it points; `namespace` is the one commands act on unless told otherwise."""
+
+    api_client: Any = field(repr=False)
+    namespace: str
+    context: str | None
+    server: str
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+
+    @property
+    def apps(self) -> Any:
+        from kubernetes.client import AppsV1Api
+
+        return AppsV1Api(self.api_client)
+
+    @property
+    def core(self) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        return CoreV1Api(self.api_client)
+
+    @property
+    def coordination(self) -> Any:
+        from kubernetes.client import CoordinationV1Api
+
+        return CoordinationV1Api(self.api_client)
+
+    def where(self) -> str:
+        """'context kind-prod (https://10.0.0.1:6443), namespace shop': printed before destructive actions."""
+        return f"context {self.context or '(in-cluster)'} ({mask_url(self.server)}), namespace {self.namespace}"
+
+    def call(self, method: Callable[..., Any], *args: Any, not_found: str | None = None, **kwargs: Any) -> Any:
+        """Run one API method; the parsed JSON body (a dict) or None; SDK errors become MagentErrors."""
+        kwargs.setdefault("_request_timeout", self.timeout)
+        try:
+            response = method(*args, _preload_content=False, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the boundary: classified below, re-raised otherwise
+            raise translate(exc, not_found=not_found, server=self.server) from exc
+        data = response.data
+        return json.loads(data) if data else None
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def __enter__(self) -> Kube:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def translate(exc: Exception, *, not_found: str | None, server: str) -> Exception:
+    """The MagentError for an exception raised by the kubernetes client (or `exc` itself if it is none of those)."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(exc, ApiException):
+        return _api_error(exc, not_found=not_found, server=server)
+    if isinstance(exc, (HTTPError, OSError)):
+        return Unreachable(f"cannot reach the Kubernetes API at {mask_url(server)}: {type(exc).__name__}",
+                           hint="check the cluster is up and KUBECONFIG / --context point at it")
+    return exc
+
+
+def _api_error(exc: Any, *, not_found: str | None, server: str) -> Exception:
+    status, message = exc.status or 0, server_message(exc)
+    if status == 0:
+        return Unreachable(f"cannot reach the Kubernetes API at {mask_url(server)}: {SECRETS.mask(exc.reason or '')}",
+                           hint="check the cluster's address and TLS settings in the kubeconfig")
+    if status == 404:
+        return NotFound(not_found or f"not found: {message}",
+                        hint="check --deployment and -n/--namespace (kubectl get deployments -n NS)")
+    if status in (401, 403):
+        return CredentialsRefused(f"the Kubernetes API refused our credentials ({status}): {message}",
+                                  hint="check the kubeconfig user and its RBAC permissions (kubectl auth can-i)")
+    if status == 409:
+        return Conflict(f"conflict (409): {message}", hint="another client changed the object; try again")
+    if status >= 500 or status == 429:
+        return Unreachable(f"the Kubernetes API failed ({status}): {message}", hint="try again in a moment")
+    return UsageError(f"the Kubernetes API rejected the request ({status}): {message}")
+
+
+def server_message(exc: Any) -> str:
+    """The `message` of the Status object the API server sent, or the HTTP reason."""
+    body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
+    try:
+        message = json.loads(body or "").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return SECRETS.mask(str(message or exc.reason or "no message"))
+
+
+def connect(settings: KubeSettings, *, namespace: str | None = None, context: str | None = None) -> Kube:
+    """A `Kube` for the kubeconfig in settings (KUBECONFIG, ~/.kube/config) or the in-cluster service account.
+
+    Namespace: `namespace` (the -n flag) > settings.kubernetes.namespace (MAGENT_NAMESPACE, magent.yaml) when it is
+    not "default" > the kubeconfig context's namespace > "default".
+    """
+    from kubernetes import config as kube_config
+    from kubernetes.client import ApiClient, Configuration
+
+    logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)  # it logs response bodies (Secrets) at DEBUG
+    path = settings.kubeconfig or os.path.expanduser(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+    context = context or settings.context
+    configuration = Configuration()
+    if _kubeconfig_exists(path):
+        try:
+            kube_config.load_kube_config(config_file=path, context=context, client_configuration=configuration,
+                                         persist_config=False)
+            contexts, active = kube_config.list_kube_config_contexts(config_file=path)
+        except (kube_config.ConfigException, OSError, ValueError) as exc:
+            raise ConfigError(f"cannot use kubeconfig {path}: {SECRETS.mask(str(exc))}",
+                              hint="check KUBECONFIG / kubernetes.kubeconfig and --context") from None
+        chosen = next((c for c in contexts if c["name"] == context), active) if context else active
+        context_namespace = (chosen or {}).get("context", {}).get("namespace")
+        context_name = (chosen or {}).get("name")
+    else:
+        _load_in_cluster(configuration, path)
+        context_namespace, context_name = _in_cluster_namespace(), None
+    _register_credentials(configuration)
+    explicit = settings.namespace if settings.namespace != _DEFAULT_NAMESPACE else None
+    chosen_namespace = namespace or explicit or context_namespace or _DEFAULT_NAMESPACE
+    return Kube(ApiClient(configuration=configuration), chosen_namespace, context_name, configuration.host)
+
+
+def _kubeconfig_exists(path: str) -> bool:
+    return any(os.path.isfile(part) for part in path.split(os.pathsep) if part)
+
+
+def _load_in_cluster(configuration: Any, path: str) -> None:
+    from kubernetes import config as kube_config
+
+    try:
+        kube_config.load_incluster_config(client_configuration=configuration)
+    except kube_config.ConfigException:
+        raise ConfigError(f"no kubeconfig at {path} and not running in a cluster",
+                          hint="set KUBECONFIG or kubernetes.kubeconfig in magent.yaml") from None
+
+
+def _in_cluster_namespace() -> str | None:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def _register_credentials(configuration: Any) -> None:
+    """Kubeconfig tokens and passwords are secrets: mask them wherever they could be printed."""
+    for value in (configuration.api_key or {}).values():
+        SECRETS.add(value)
+        SECRETS.add(str(value).removeprefix("Bearer ").strip())
+    SECRETS.add(configuration.password)

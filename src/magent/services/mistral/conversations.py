@@ -1,0 +1,132 @@
+"""Read agents, conversations and histories from the Mistral API through the official SDK, as plain dicts.
+
+Every object comes back exactly as the API sent it (`model_dump(exclude_unset=True)` of the SDK's models).
+Requests go through a shared `RequestRateLimiter` (requests per minute, fixed or adapted to the
+`x-ratelimit-*` headers of the responses) and the SDK's `RetryConfig`, which retries 429 and 5xx with
+backoff, honours Retry-After, and retries reset connections. The client is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from magent.services.mistral.client import default_retry_config, make_client, translate_error
+
+if TYPE_CHECKING:
+    from mistralai.client import Mistral
+
+AGENTS_PAGE_SIZE = 100
+CONVERSATIONS_PAGE_SIZE = 100
+LIMIT_HEADER = "x-ratelimit-limit-req-minute"
+REMAINING_HEADER = "x-ratelimit-remaining-req-minute"
+
+
+class RequestRateLimiter:
+    """A token bucket shared by all threads: at most `per_minute` request starts per minute, burst 1.
+
+    With `per_minute=None` and `adaptive=True` it lets requests through until a response carries
+    `x-ratelimit-limit-req-minute`, then paces them at that limit (and pauses when the remaining budget
+    reported by the server reaches zero, until one request's worth of time has passed).
+    """
+
+    def __init__(self, per_minute: float | None = None, *, adaptive: bool = True,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._adaptive = adaptive and not per_minute
+        self._next_start = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    @property
+    def per_minute(self) -> float | None:
+        return 60.0 / self._interval if self._interval else None
+
+    def acquire(self) -> None:
+        """Block until this request may start."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_start)
+            self._next_start = start + self._interval
+        if start > now:
+            self._sleep(start - now)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Adapt to the server's advertised limit (no-op for a fixed rate)."""
+        if not self._adaptive:
+            return
+        limit = _header_number(headers, LIMIT_HEADER)
+        remaining = _header_number(headers, REMAINING_HEADER)
+        with self._lock:
+            if limit and limit > 0:
+                self._interval = 60.0 / limit
+            if remaining == 0 and self._interval:
+                self._next_start = max(self._next_start, self._clock() + self._interval)
+
+
+def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    try:
+        return float(headers[name])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def to_dict(model: Any) -> dict[str, Any]:
+    """The API object exactly as received (fields absent from the response stay absent)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class ConversationSource:
+    """Agents, conversation pages and histories, each request paced and retried."""
+
+    def __init__(self, client: Mistral, limiter: RequestRateLimiter | None = None) -> None:
+        self._client = client
+        self._limiter = limiter or RequestRateLimiter(adaptive=False)
+        self._count_lock = threading.Lock()
+        self.requests = 0  # requests started (SDK retries not included)
+
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        self._limiter.acquire()
+        with self._count_lock:
+            self.requests += 1
+        try:
+            return fn(**kwargs)
+        except Exception as exc:  # SDK and httpx2 errors: classified by the shared translator
+            raise translate_error(exc) from exc
+
+    def agents(self) -> list[dict[str, Any]]:
+        """Every agent, following the cursor of `GET /v1/agents/pages` to the end."""
+        agents: list[dict[str, Any]] = []
+        page = self._call(self._client.beta.agents.list_pages, page_size=AGENTS_PAGE_SIZE)
+        while page is not None:
+            agents.extend(to_dict(agent) for agent in page.result.data)
+            if not page.result.next_page_token:
+                break
+            page = self._call(page.next)
+        return agents
+
+    def conversation_pages(self, page_size: int = CONVERSATIONS_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+        """Pages of conversations (most recently updated first), until a short page."""
+        page_number = 0
+        while True:
+            page = self._call(self._client.beta.conversations.list, page=page_number, page_size=page_size)
+            yield [to_dict(conversation) for conversation in page]
+            if len(page) < page_size:
+                return
+            page_number += 1
+
+    def history(self, conversation_id: str) -> list[dict[str, Any]]:
+        """All entries of one conversation, oldest first."""
+        history = self._call(self._client.beta.conversations.get_history, conversation_id=conversation_id)
+        return [to_dict(entry) for entry in history.entries]
+
+
+def open_source(base_url: str, api_key: str, *, rate_per_minute: float | None = None, timeout_s: float = 30,
+                max_retry_s: float = 120) -> tuple[ConversationSource, Mistral]:
+    """A source with retries for 429/5xx/resets and a limiter at `rate_per_minute` (None: adaptive)."""
+    limiter = RequestRateLimiter(rate_per_minute, adaptive=rate_per_minute is None)
+    client = make_client(base_url, api_key, timeout_s=timeout_s, retries=default_retry_config(max_retry_s),
+                         on_response=lambda response: limiter.observe(response.headers))
+    return ConversationSource(client, limiter), client

@@ -1,0 +1,159 @@
+"""The queries behind `magent usage report`: token sums per group, read from the store.
+
+Whole UTC days come from the `usage_daily` rollup (a few rows per day, whatever the number of entries);
+the partial days at the edges of a window, and any report by conversation (which the rollup does not
+keep), come from `conversation_entries` through its `created_at` index. Both use the one definition of a
+model output that the rollup is built with (`rollup.AGGREGATE_SQL`): entries of type `message.output` or
+`function.call`, prompt tokens = `prompt_tokens`, completion tokens = `token_count`.
+
+Every value reaches Postgres as a query parameter; the only SQL text composed here is fixed column
+expressions chosen from a whitelist by dimension name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from magent.core.cost import DIMENSIONS, UsageRow, WindowPlan
+from magent.core.timeutil import isoformat
+from magent.services.store.rollup import OUTPUT_TYPES
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.sql import Composable
+
+# dimension → (result column, expression on usage_daily or None when it lacks it, expression on entries)
+_COLUMNS: dict[str, tuple[str, str | None, str]] = {
+    "model": ("model", "model", "coalesce(model, '')"),
+    "agent": ("agent_id", "agent_id", "coalesce(agent_id, '')"),
+    "day": ("day", "day", "(created_at AT TIME ZONE 'UTC')::date"),
+    "conversation": ("conversation_id", None, "conversation_id"),
+}
+_SUMS_ROLLUP = "sum(prompt_tokens), sum(completion_tokens), sum(outputs), sum(estimated_outputs)"
+_SUMS_ENTRIES = (
+    "coalesce(sum(prompt_tokens), 0), coalesce(sum(token_count), 0), count(*), "
+    "count(*) FILTER (WHERE token_count_method = 'estimated')"
+)
+_MEASURES = ("prompt_tokens", "completion_tokens", "outputs", "estimated_outputs")
+
+
+@dataclass(frozen=True)
+class UsageData:
+    """What the report needs from the store, as plain data."""
+
+    rows: list[UsageRow]
+    agent_names: dict[str, str] = field(default_factory=dict)
+    conversation_names: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # which table answered which part of the window, for the report
+    store_has_entries: bool = True
+
+
+def query_grain(by: Sequence[str]) -> tuple[str, ...]:
+    """The dimensions to group by in SQL: those asked for, plus model (to price) and day (for the chart)."""
+    unknown = [dim for dim in by if dim not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"unknown dimensions {unknown}")
+    return tuple(dict.fromkeys([*by, "model", "day"]))
+
+
+def fetch_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, *, use_rollup: bool = True) -> UsageData:
+    """Token sums over `plan`'s window at the grain of `by` (+ model, day); names of agents/conversations."""
+    grain = query_grain(by)
+    use_rollup = use_rollup and all(_COLUMNS[dim][1] is not None for dim in grain)
+    segments, params, sources = _segments(grain, plan, use_rollup)
+    rows = _run_grouped(conn, grain, segments, params)
+    agent_ids = sorted({str(row.dims["agent"]) for row in rows if row.dims.get("agent")})
+    conversation_ids = sorted({str(row.dims["conversation"]) for row in rows if row.dims.get("conversation")})
+    return UsageData(
+        rows=rows,
+        agent_names=_names(conn, "agents", agent_ids),
+        conversation_names=_names(conn, "conversations", conversation_ids),
+        sources=tuple(sources),
+        store_has_entries=bool(rows) or _has_entries(conn),
+    )
+
+
+def _segments(grain: Sequence[str], plan: WindowPlan, use_rollup: bool) -> tuple[list[Composable], list[Any], list[str]]:
+    segments: list[Composable] = []
+    params: list[Any] = []
+    sources: list[str] = []
+    if not use_rollup:
+        segments.append(_entries_segment(grain, plan.since, plan.until, params))
+        sources.append(f"conversation_entries {_span(plan.since, plan.until)}")
+        return segments, params, sources
+    if plan.rollup_days is not None:
+        first, end = plan.rollup_days
+        segments.append(_rollup_segment(grain, first, end, params))
+        sources.append(f"usage_daily (whole UTC days) {first.isoformat()} → {end.isoformat() if end else 'now'}")
+    for start, end in plan.entry_spans:
+        segments.append(_entries_segment(grain, start, end, params))
+        sources.append(f"conversation_entries (partial day) {_span(start, end)}")
+    return segments, params, sources
+
+
+def _rollup_segment(grain: Sequence[str], first: date, end: date | None, params: list[Any]) -> Composable:
+    from psycopg import sql
+
+    where = "day >= %s" + ("" if end is None else " AND day < %s")
+    params.extend([first] if end is None else [first, end])
+    exprs = [f"{_COLUMNS[dim][1]} AS {_COLUMNS[dim][0]}" for dim in grain]
+    return sql.SQL(  # noqa: S608 - fixed expressions from _COLUMNS; values are parameters
+        f"SELECT {', '.join(exprs)}, {_SUMS_ROLLUP} FROM usage_daily WHERE {where} "
+        f"GROUP BY {', '.join(str(n + 1) for n in range(len(grain)))}"
+    )
+
+
+def _entries_segment(grain: Sequence[str], start: datetime, end: datetime | None, params: list[Any]) -> Composable:
+    from psycopg import sql
+
+    where = "type = ANY(%s) AND created_at >= %s" + ("" if end is None else " AND created_at < %s")
+    params.extend([list(OUTPUT_TYPES), start] + ([] if end is None else [end]))
+    exprs = [f"{_COLUMNS[dim][2]} AS {_COLUMNS[dim][0]}" for dim in grain]
+    return sql.SQL(  # noqa: S608 - fixed expressions from _COLUMNS; values are parameters
+        f"SELECT {', '.join(exprs)}, {_SUMS_ENTRIES} FROM conversation_entries WHERE {where} "
+        f"GROUP BY {', '.join(str(n + 1) for n in range(len(grain)))}"
+    )
+
+
+def _run_grouped(conn: Connection, grain: Sequence[str], segments: list[Composable], params: list[Any]) -> list[UsageRow]:
+    from psycopg import sql
+
+    names = [_COLUMNS[dim][0] for dim in grain]
+    measures = ", ".join(f"sum({m})::bigint" for m in _MEASURES)
+    inner = sql.SQL(" UNION ALL ").join(
+        sql.SQL("({})").format(segment) for segment in segments
+    )
+    query = sql.SQL("SELECT {names}, {measures} FROM ({inner}) AS s({columns}) GROUP BY {names}").format(
+        names=sql.SQL(", ").join(map(sql.Identifier, names)),
+        measures=sql.SQL(measures),
+        inner=inner,
+        columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *_MEASURES])),
+    )
+    rows = []
+    for record in conn.execute(query, params).fetchall():
+        dims = dict(zip(grain, record[: len(grain)], strict=True))
+        prompt, completion, outputs, estimated = (int(v) for v in record[len(grain):])
+        rows.append(UsageRow(dims, prompt, completion, outputs, estimated))
+    return rows
+
+
+def _names(conn: Connection, table: str, ids: list[str]) -> dict[str, str]:
+    from psycopg import sql
+
+    if not ids:
+        return {}
+    query = sql.SQL("SELECT id, name FROM {} WHERE id = ANY(%s) AND name IS NOT NULL AND name <> ''").format(
+        sql.Identifier(table)
+    )
+    return dict(conn.execute(query, (ids,)).fetchall())
+
+
+def _has_entries(conn: Connection) -> bool:
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM conversation_entries)").fetchone()[0])
+
+
+def _span(start: datetime, end: datetime | None) -> str:
+    return f"{isoformat(start)} → {isoformat(end) if end else 'now'}"

@@ -1,0 +1,117 @@
+"""The usage queries against a real (embedded) Postgres: hand-checked figures, rollup = entries, windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from fixtures.usage import (
+    DAY1,
+    DAY2,
+    EXPECTED_COMPLETION,
+    EXPECTED_COST,
+    EXPECTED_PROMPT,
+    EXPECTED_TOTAL_COST,
+    load_sample_usage,
+    sample_pricing,
+)
+
+from magent.core.cost import PARTIAL, UNPRICED, plan_window, price_usage
+from magent.core.pricing import load_pricing
+from magent.services.store.usage import fetch_usage
+
+
+@pytest.fixture
+def sample_store(store):
+    with store.connection() as conn:
+        load_sample_usage(conn)
+    return store
+
+
+@pytest.fixture
+def prices(tmp_path):
+    return load_pricing(sample_pricing(tmp_path))
+
+
+def report_for(store, by, since, until, prices, *, use_rollup=True):
+    with store.connection() as conn:
+        data = fetch_usage(conn, by, plan_window(since, until), use_rollup=use_rollup)
+    return data, price_usage(data.rows, prices, by)
+
+
+def test_by_model_matches_the_hand_computed_costs(sample_store, prices):
+    data, report = report_for(sample_store, ("model",), DAY1, DAY2 + timedelta(days=1), prices)
+    costs = {line.key[0]: line.cost for line in report.lines}
+    assert costs == EXPECTED_COST
+    large = next(line for line in report.lines if line.key == ("mistral-large-latest",))
+    assert (large.prompt_tokens, large.completion_tokens) == (4_500_000, 600_000)
+    assert (large.input_cost, large.output_cost) == (Decimal("2.25"), Decimal("0.9"))
+    assert (large.outputs, large.estimated_outputs) == (3, 1)
+    assert (report.total.prompt_tokens, report.total.completion_tokens) == (EXPECTED_PROMPT, EXPECTED_COMPLETION)
+    assert report.total.cost == EXPECTED_TOTAL_COST and report.total.status == PARTIAL
+    assert report.unpriced_models == ["my-finetune"]
+    assert report.prices_used["mistral-large-latest"].priced_as == "mistral-large-2512"
+    assert data.sources == ("usage_daily (whole UTC days) 2026-11-01 → 2026-11-03",)
+
+
+def test_by_day_and_agent_with_names(sample_store, prices):
+    data, report = report_for(sample_store, ("day", "agent"), DAY1, DAY2 + timedelta(days=1), prices)
+    lines = {line.key: line for line in report.lines}
+    assert set(lines) == {(DAY1.date(), "ag_support"), (DAY2.date(), "ag_code"), (DAY2.date(), "")}
+    assert lines[(DAY1.date(), "ag_support")].cost == Decimal("3.15")
+    assert lines[(DAY2.date(), "ag_code")].cost == Decimal("0.24")
+    assert lines[(DAY2.date(), "")].status == UNPRICED and lines[(DAY2.date(), "")].cost is None
+    assert data.agent_names == {"ag_support": "Support bot"}  # ag_code has no name
+    assert [(line.key[0], line.cost, line.status) for line in report.daily] == [
+        (DAY1.date(), Decimal("3.15"), "priced"), (DAY2.date(), Decimal("0.24"), PARTIAL)]
+
+
+def test_by_conversation_reads_the_entries(sample_store, prices):
+    data, report = report_for(sample_store, ("conversation",), DAY1, DAY2 + timedelta(days=1), prices)
+    assert {line.key[0]: line.cost for line in report.lines} == {
+        "conv_a": Decimal("3.15"), "conv_b": Decimal("0.24"), "conv_c": None}
+    assert data.conversation_names == {"conv_a": "Refund question"}
+    assert data.sources[0].startswith("conversation_entries 2026-11-01T00:00:00Z")
+
+
+def test_partial_days_are_exact(sample_store, prices):
+    # From 10:01 on day 1 the first output of conv_a (10:00:10) is out; to 23:00 on day 2 conv_c is out.
+    since = DAY1 + timedelta(hours=10, minutes=1)
+    until = DAY2 + timedelta(hours=23)
+    data, report = report_for(sample_store, ("model",), since, until, prices)
+    costs = {line.key[0]: line.cost for line in report.lines}
+    # conv_a without its first output: prompt 3,500,000 × 0.5 + completion 400,000 × 1.5 = 1.75 + 0.6
+    assert costs == {"mistral-large-latest": Decimal("2.35"), "codestral-2508": Decimal("0.24")}
+    assert all(source.startswith("conversation_entries (partial day)") for source in data.sources)
+
+
+WINDOWS = [
+    (DAY1, None),
+    (DAY1 - timedelta(days=3), DAY2),
+    (DAY1 + timedelta(hours=10, seconds=10), DAY2 + timedelta(hours=8, seconds=30)),  # edges on exact instants
+    (DAY1 + timedelta(hours=10, seconds=11), DAY2 + timedelta(hours=8, seconds=31)),
+    (DAY2 + timedelta(hours=23, minutes=30, seconds=30), None),
+]
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+@pytest.mark.parametrize("by", [("model",), ("day", "model"), ("agent",), ("day", "agent", "model")])
+def test_rollup_plan_equals_a_scan_of_the_entries(sample_store, prices, since, until, by):
+    _, fast = report_for(sample_store, by, since, until, prices)
+    _, scan = report_for(sample_store, by, since, until, prices, use_rollup=False)
+    summary = lambda report: [(l.key, l.prompt_tokens, l.completion_tokens, l.outputs, l.estimated_outputs, l.cost)
+                              for l in report.lines]
+    assert summary(fast) == summary(scan)
+
+
+def test_empty_store_says_so(store, prices):
+    now = datetime.now(UTC)
+    data, report = report_for(store, ("model",), now - timedelta(days=30), None, prices)
+    assert data.rows == [] and report.lines == [] and not data.store_has_entries
+    assert report.total.cost == 0
+
+
+def test_store_with_data_outside_the_window(sample_store, prices):
+    data, report = report_for(sample_store, ("model",), DAY2 + timedelta(days=1), None, prices)
+    assert report.lines == [] and data.store_has_entries
