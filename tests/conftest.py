@@ -65,9 +65,13 @@ class CliResult:
 @pytest.fixture
 def cli(capsys, monkeypatch):
     """Run `magent ARGS…` through the real entry point (`main()`), in process; returns a CliResult."""
+    import logging
+
     from magent.cli.app import main
 
     monkeypatch.setenv("COLUMNS", "200")
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
 
     def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
         for key, value in (env or {}).items():
@@ -82,4 +86,6 @@ def cli(capsys, monkeypatch):
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
-    return run
+    yield run
+    # main() points the root logger at this test's captured stderr; later threads must not log into it.
+    root.handlers[:], root.level = saved_handlers, saved_level

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from fixtures.postgres import private_tmp_dir
 
 from magent.core.config import StoreSettings
 from magent.services.store import open_store
@@ -34,13 +36,11 @@ def start_in_subprocess(data_dir: Path, mode: str = "pgserver") -> subprocess.Po
 
 @pytest.fixture
 def data_dir():
-    # Not under pytest's tmp dirs: as root, the server runs as another user, who must traverse the parents.
-    parent = Path(tempfile.mkdtemp(prefix="magent-store-"))
-    parent.chmod(0o755)
+    parent = private_tmp_dir("magent-test-store-")
     directory = parent / "data"
     yield directory
     stop_embedded(directory)
-    subprocess.run(["rm", "-rf", str(parent)], check=False)
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def postmaster_pid(directory: Path) -> int:

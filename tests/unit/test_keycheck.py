@@ -102,6 +102,9 @@ def test_missing_and_forbidden_lookups():
     only_missing = evaluate(probe(lookups=lookups[:1]), models=["nope-1"])
     assert (only_missing.verdict, only_missing.exit_code) == ("model_not_found", 1)
     assert "no model named nope-1" in only_missing.explanation
+    typo = evaluate(probe(lookups=[ModelLookup("mistral-smal-2506", failure=fail("not_found", 404))]))
+    assert typo.hint.startswith("did you mean mistral-small-2506? ")
+    assert typo.available_models == ["mistral-small-2506", "mistral-large-2411"]
 
 
 def test_payment_wins_over_a_missing_model():
@@ -164,6 +167,7 @@ def test_duplicate_warnings_and_summary():
         ["same key as file:c"], [], ["same key as env:A"]]
     reports = [kc.KeyReport("env:K", "fp", "valid", ""), kc.KeyReport("env:L", "fp", "invalid_key", "")]
     assert kc.summary_line(reports) == "1 of 2 keys valid"
+    assert kc.summary_line([kc.KeyReport("env:M", "fp", "degraded", "")]) == "0 of 1 key valid (1 could not be checked)"
     assert reports[1].to_dict()["exit_code"] == 1 and reports[1].to_dict()["ok"] is False
 
 

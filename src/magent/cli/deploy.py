@@ -139,7 +139,8 @@ def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
 
 
 def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: str) -> None:
-    from magent.cli.render import emit, simple_table
+    from magent.cli.deploy_view import kv_table
+    from magent.cli.render import emit
     from magent.cli.state import OutputFormat
 
     if fmt is OutputFormat.json:
@@ -149,7 +150,7 @@ def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: s
             "deploy_id": final.deploy_id, "started_at": final.started_at, "finished_at": final.updated_at,
             "reason": final.reason, "last_analysis": final.last_analysis}
     rows = [(k, v if not isinstance(v, dict) else v.get("summary")) for k, v in data.items()]
-    emit(state, fmt, data, table=lambda: simple_table(None, ["", ""], rows))
+    emit(state, fmt, data, table=lambda: kv_table(None, rows))
 
 
 @contextlib.contextmanager

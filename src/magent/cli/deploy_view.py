@@ -32,7 +32,8 @@ def describe(record: dict[str, Any]) -> str:
         "resumed": lambda r: f"deploy {r['deploy_id']} resumed ({r.get('phase')}) with {r['image']}",
         "canary_scaled": lambda r: (f"{where}: {r['canary_replicas']} canary pod(s) next to {r['stable_replicas']} "
                                     f"stable ({r['share']}% of pods)"),
-        "analysis": lambda r: f"{where}: analysis {r['verdict'].upper()} → {r['action']}: {r['summary']}",
+        "analysis": lambda r: (f"{where}: analysis {r['verdict'].upper()} → {r['action']}: "
+                               f"{r['summary'].removeprefix(r['verdict'] + ': ')}"),
         "step_passed": lambda r: f"{where} passed",
         "canary_scaled_to_zero": lambda r: f"canary scaled to 0 ({r.get('seconds')} s)",
         "aborted": lambda r: f"ABORTED: {r.get('reason')}",
@@ -47,6 +48,18 @@ def describe(record: dict[str, Any]) -> str:
         "rollback_skipped": lambda r: r.get("message", "skipped"),
     }.get(kind, lambda r: kind)(record)
     return SECRETS.mask(f"{record['at']} {record['deployment']}: {text}")
+
+
+def kv_table(title: str | None, rows: list[tuple[str, Any]]) -> Any:
+    """A two-column key/value table without a header row."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, SECRETS.mask("-" if value in (None, "") else str(value)))
+    return table
 
 
 class EventView:

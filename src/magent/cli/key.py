@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from magent.cli.render import emit
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
 
@@ -80,8 +81,6 @@ def verify(
     reports = _verify(state, url, keys, models, spend=not no_spend, timeout_s=timeout or settings.timeout)
     exit_code = overall_exit_code(reports)
     data = _as_data(url, reports, exit_code, isoformat(utcnow()))
-    from magent.cli.render import emit
-
     emit(state, state.output_format(output), data, table=lambda: _table(reports, data))
     raise typer.Exit(exit_code)
 
@@ -121,11 +120,11 @@ def _resolve_keys(state: AppState, specs: list[str]) -> list[ResolvedKey]:
 def _verify(state: AppState, url: str, keys: list[ResolvedKey], models: list[str], *, spend: bool,
             timeout_s: float) -> list[KeyReport]:
     from magent.core.keycheck import duplicate_warnings, evaluate_key
-    from magent.core.redact import fingerprint
+    from magent.core.redact import fingerprint, mask_url
     from magent.services.mistral.probe import probe_keys
 
     settings = state.settings.mistral
-    with _progress(state, f"verifying {len(keys)} key(s) against {url}"):
+    with _progress(state, f"verifying {len(keys)} key(s) against {mask_url(url)}"):
         probes = probe_keys(url, [k.key for k in keys], models=models, spend=spend, timeout_s=timeout_s)
     prints = [fingerprint(k.key) for k in keys]
     duplicates = duplicate_warnings(prints, [k.source.spec for k in keys])

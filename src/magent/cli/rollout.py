@@ -91,14 +91,15 @@ def _record(settings: Any, plan: Any, events: list[dict], actor: str, reason: st
 
 
 def _show(state: Any, fmt: Any, data: dict) -> None:
-    from magent.cli.render import emit, simple_table
+    from magent.cli.deploy_view import kv_table
+    from magent.cli.render import emit
     from magent.cli.state import OutputFormat
 
     if fmt is OutputFormat.json and data.get("outcome") == "rolled_back":
         return  # the events (JSON lines) were the output
     rows = [(key, ", ".join(map(str, value)) if isinstance(value, list) else value)
             for key, value in data.items() if key != "health"]
-    emit(state, fmt, data, table=lambda: simple_table(None, ["", ""], rows))
+    emit(state, fmt, data, table=lambda: kv_table(None, rows))
 
 
 def status(
@@ -124,7 +125,7 @@ def status(
 def _status_table(data: dict) -> Any:
     from rich.console import Group
 
-    from magent.cli.render import simple_table
+    from magent.cli.deploy_view import kv_table
 
     r = data["replicas"]
     rows = [("images", ", ".join(data["images"])), ("revision", data["revision"]),
@@ -134,7 +135,7 @@ def _status_table(data: dict) -> Any:
         c = data["canary"]
         rows.append(("canary", f"{c['name']}: {', '.join(c['images'])}, "
                                f"{c['replicas']['ready']}/{c['replicas']['desired']} ready"))
-    parts = [simple_table(f"{data['namespace']}/{data['deployment']}", ["", ""], rows)]
+    parts = [kv_table(f"deployment {data['namespace']}/{data['deployment']}", rows)]
     d = data["deploy"]
     if d:
         last = (d.get("last_analysis") or {}).get("summary", "-")
@@ -142,7 +143,7 @@ def _status_table(data: dict) -> Any:
         deploy_rows = [("deploy", d["deploy_id"]), ("phase", d["phase"]), ("image", f"{d['previous_image']} → {d['image']}"),
                        ("step", step), ("started", d["started_at"]), ("updated", d["updated_at"]),
                        ("last analysis", last), ("holder", d["holder"]), ("reason", d.get("reason") or "-")]
-        parts.append(simple_table("deploy in progress" if d["in_progress"] else "last deploy", ["", ""], deploy_rows))
+        parts.append(kv_table("deploy in progress" if d["in_progress"] else "last deploy", deploy_rows))
     if data["lock"]:
         lock = data["lock"]
         parts.append(f"lock: {lock['holder']} (renewed {lock['renewed_at']}{', expired' if lock['expired'] else ''})")

@@ -19,6 +19,7 @@ code is 1 when any key is not OK, else 3 when any key could not be checked, else
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -76,7 +77,7 @@ _HINTS = {
     INVALID_KEY: "create or copy a valid key in console.mistral.ai (API Keys) and update the source it came from",
     PAYMENT_NOT_ACTIVATED: "activate payments for the workspace in console.mistral.ai (Billing), then retry",
     FORBIDDEN_MODEL: "give the workspace access to the model, or change mistral.models",
-    MODEL_NOT_FOUND: "fix the model name in mistral.models (or --model); `-o json` lists what the key can use",
+    MODEL_NOT_FOUND: "fix the model name in mistral.models (or --model); `-o json` lists the key's available_models",
     RATE_LIMITED: "wait for Retry-After, lower the request rate, or ask Mistral for higher limits",
     DEGRADED: "Mistral answered 5xx: see https://status.mistral.ai and retry later",
     UNREACHABLE: "check the base URL (--base-url / MAGENT_MISTRAL_URL), DNS, proxies and the network",
@@ -113,6 +114,7 @@ class KeyReport:
     retry_after_s: float | None = None
     http_status: int | None = None
     warnings: list[str] = field(default_factory=list)
+    available_models: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -148,6 +150,7 @@ def evaluate_key(
     if not listing.ok:
         return _listing_failed(report, listing.failure)
     report.models_count = len(listing.models)
+    report.available_models = [model.id for model in listing.models]
     report.model_checks = [_model_check(lookup) for lookup in probe.lookups]
     _judge_completion(report, probe)
     _judge(report, probe)
@@ -165,9 +168,12 @@ def overall_exit_code(reports: Sequence[KeyReport]) -> int:
 
 
 def summary_line(reports: Sequence[KeyReport]) -> str:
+    """`1 of 3 keys valid (1 could not be checked)`."""
     valid = sum(report.ok for report in reports)
+    unchecked = sum(report.exit_code == EXIT_UNREACHABLE for report in reports)
     noun = "key" if len(reports) == 1 else "keys"
-    return f"{valid} of {len(reports)} {noun} valid"
+    tail = f" ({unchecked} could not be checked)" if unchecked else ""
+    return f"{valid} of {len(reports)} {noun} valid{tail}"
 
 
 def duplicate_warnings(fingerprints: Sequence[str], sources: Sequence[str]) -> list[list[str]]:
@@ -239,6 +245,13 @@ def _judge(report: KeyReport, probe: KeyProbe) -> None:
     report.http_status, report.retry_after_s = failure.status, failure.retry_after_s
     models = list(dict.fromkeys(model for v, model, _c, _f in findings if v == verdict))
     report.explanation = _explain(verdict, failure, call, models=models)
+    if verdict == MODEL_NOT_FOUND:
+        report.hint = _did_you_mean(models, report.available_models) + (report.hint or "")
+
+
+def _did_you_mean(missing: Sequence[str], available: Sequence[str]) -> str:
+    guesses = [match for name in missing for match in difflib.get_close_matches(name, available, n=1, cutoff=0.6)]
+    return f"did you mean {', '.join(dict.fromkeys(guesses))}? " if guesses else ""
 
 
 def _mark_forbidden(checks: list[ModelCheck], model: str, failure: ApiFailure) -> None:

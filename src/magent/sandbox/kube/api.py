@@ -119,7 +119,7 @@ class KubeApi:
     async def _get(self, request, target: Target):
         query = request.query_params
         if target.name is None:
-            if query.get("watch") in ("true", "1"):
+            if _flag(query.get("watch")):
                 return self._watch(request, target)
             return _json(self._list(target, query))
         if target.subresource == "log":
@@ -154,8 +154,8 @@ class KubeApi:
             matcher=object_matcher(query.get("labelSelector"), query.get("fieldSelector")),
             resource_version=query.get("resourceVersion"),
             timeout_s=float(query.get("timeoutSeconds") or 1800),
-            bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
-            send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
+            bookmarks=_flag(query.get("allowWatchBookmarks")),
+            send_initial_events=_flag(query.get("sendInitialEvents")),
         )
         return StreamingResponse(watch_stream(self.store, watch), media_type="application/json")
 
@@ -164,11 +164,11 @@ class KubeApi:
 
         query = request.query_params
         pod = resources.read(self.store, target.rtype, target.namespace, target.name)
-        container, previous = query.get("container"), query.get("previous") in ("true", "1")
+        container, previous = query.get("container"), _flag(query.get("previous"))
         lines = self.logs(pod, container, previous)
         if query.get("tailLines"):
             lines = lines[-int(query["tailLines"]):] if int(query["tailLines"]) > 0 else []
-        if query.get("follow") not in ("true", "1"):
+        if not _flag(query.get("follow")):
             return PlainTextResponse("".join(line + "\n" for line in lines))
         seen = len(self.logs(pod, container, previous))
 
@@ -253,15 +253,28 @@ def _decode_continue(token: str | None) -> list[str] | None:
         raise bad_request("continue key is not valid") from None
 
 
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter, parsed as Go's strconv.ParseBool does (`true`, `True`, `1`, `t`, …)."""
+    return (value or "").lower() in ("1", "t", "true")
+
+
 def _dry_run(request) -> bool:
     return request.query_params.get("dryRun") == "All"
 
 
 async def _body(request, *, yaml_ok: bool = False, optional: bool = False) -> Any:
     media = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
-    if "protobuf" in media or "cbor" in media:  # clients fall back to JSON on 415
-        raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
-                       f'accepted media types include: application/json, application/yaml')
+    if "cbor" in media:  # clients fall back to JSON on 415
+        raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                       "accepted media types include: application/json, application/yaml, "
+                       "application/vnd.kubernetes.protobuf")
+    if media == "application/vnd.kubernetes.protobuf":
+        from magent.sandbox.kube.protobuf import ProtobufError, decode_object
+
+        try:
+            return decode_object(await request.body())
+        except (ProtobufError, KeyError, UnicodeDecodeError) as exc:
+            raise bad_request(f"unable to decode the protobuf body: {exc}") from exc
     raw = await request.body()
     if not raw.strip():
         if optional:
