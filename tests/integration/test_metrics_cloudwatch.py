@@ -58,3 +58,14 @@ def test_unreachable_endpoint_is_inconclusive(unused_tcp_url):
                        TARGET)
     assert (result.provider, result.verdict) == ("cloudwatch", Verdict.INCONCLUSIVE)
     assert "unreachable" in result.detail
+
+
+def test_missing_credentials_are_inconclusive_and_said_so(moto_server, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    [result] = collect(_settings(moto_server, "Test/x", [{"name": "e", "metric_name": "Errors", "max": 0}]), TARGET)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.detail == "CloudWatch not usable: Unable to locate credentials"

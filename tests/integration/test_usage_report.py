@@ -75,15 +75,30 @@ def test_by_conversation_reads_the_entries(sample_store, prices):
     assert data.sources[0].startswith("conversation_entries 2026-11-01T00:00:00Z")
 
 
-def test_partial_days_are_exact(sample_store, prices):
+# conv_a without its first output: prompt 3,500,000 × 0.5 + completion 400,000 × 1.5 = 1.75 + 0.6
+WITHOUT_FIRST_OUTPUT = {"mistral-large-latest": Decimal("2.35"), "codestral-2508": Decimal("0.24")}
+
+
+def test_long_partial_days_subtract_from_the_rollup_exactly(sample_store, prices):
     # From 10:01 on day 1 the first output of conv_a (10:00:10) is out; to 23:00 on day 2 conv_c is out.
+    # Both edges hold more than half a day: whole rollup days, minus the entries outside the window.
     since = DAY1 + timedelta(hours=10, minutes=1)
     until = DAY2 + timedelta(hours=23)
     data, report = report_for(sample_store, ("model",), since, until, prices)
-    costs = {line.key[0]: line.cost for line in report.lines}
-    # conv_a without its first output: prompt 3,500,000 × 0.5 + completion 400,000 × 1.5 = 1.75 + 0.6
-    assert costs == {"mistral-large-latest": Decimal("2.35"), "codestral-2508": Decimal("0.24")}
+    assert {line.key[0]: line.cost for line in report.lines} == WITHOUT_FIRST_OUTPUT
+    assert [source.split(" (")[0] for source in data.sources] == ["usage_daily"] + ["conversation_entries"] * 2
+    assert sum("subtracted" in source for source in data.sources) == 2
+
+
+def test_short_partial_days_are_read_from_the_entries(sample_store, prices):
+    since = DAY1 + timedelta(hours=18)  # after all of conv_a
+    until = DAY2 + timedelta(hours=9)  # conv_b is in, conv_c (23:30) is out
+    data, report = report_for(sample_store, ("model",), since, until, prices)
+    assert {line.key[0]: line.cost for line in report.lines} == {"codestral-2508": Decimal("0.24")}
     assert all(source.startswith("conversation_entries (partial day)") for source in data.sources)
+    data, report = report_for(sample_store, ("model",), DAY1 + timedelta(hours=10, minutes=1),
+                              DAY1 + timedelta(hours=11), prices)
+    assert {line.key[0]: line.cost for line in report.lines} == {"mistral-large-latest": Decimal("2.35")}
 
 
 WINDOWS = [
@@ -92,17 +107,25 @@ WINDOWS = [
     (DAY1 + timedelta(hours=10, seconds=10), DAY2 + timedelta(hours=8, seconds=30)),  # edges on exact instants
     (DAY1 + timedelta(hours=10, seconds=11), DAY2 + timedelta(hours=8, seconds=31)),
     (DAY2 + timedelta(hours=23, minutes=30, seconds=30), None),
+    (DAY1 + timedelta(hours=1), None),  # a long open first day: the rollup day minus 00:00–01:00
+    (DAY1 + timedelta(hours=10, seconds=10), DAY1 + timedelta(hours=23)),  # inside one day, > 12 h
+    (DAY1 + timedelta(hours=10, seconds=11), DAY2 + timedelta(hours=23, minutes=30)),  # conv_c's entry on the edge
 ]
 
 
-@pytest.mark.parametrize(("since", "until"), WINDOWS)
-@pytest.mark.parametrize("by", [("model",), ("day", "model"), ("agent",), ("day", "agent", "model")])
-def test_rollup_plan_equals_a_scan_of_the_entries(sample_store, prices, since, until, by):
-    _, fast = report_for(sample_store, by, since, until, prices)
-    _, scan = report_for(sample_store, by, since, until, prices, use_rollup=False)
-    summary = lambda report: [(l.key, l.prompt_tokens, l.completion_tokens, l.outputs, l.estimated_outputs, l.cost)
-                              for l in report.lines]
-    assert summary(fast) == summary(scan)
+def _summary(report):
+    return [(line.key, line.prompt_tokens, line.completion_tokens, line.outputs, line.estimated_outputs, line.cost)
+            for line in report.lines]
+
+
+def test_rollup_plan_equals_a_scan_of_the_entries(sample_store, prices):
+    # One database for every case (creating one per case would cost more than the queries).
+    for since, until in WINDOWS:
+        for by in (("model",), ("day", "model"), ("agent",), ("day", "agent", "model")):
+            _, fast = report_for(sample_store, by, since, until, prices)
+            _, scan = report_for(sample_store, by, since, until, prices, use_rollup=False)
+            assert _summary(fast) == _summary(scan), (since, until, by)
+            assert fast.lines, (since, until, by)  # every window holds outputs: the check is never vacuous
 
 
 def test_empty_store_says_so(store, prices):

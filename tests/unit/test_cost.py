@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,12 +13,16 @@ from magent.core.cost import (
     PARTIAL,
     PRICED,
     UNPRICED,
+    EntrySpan,
     UsageRow,
     default_since,
     fill_days,
+    parse_dimensions,
+    parse_window,
     plan_window,
     price_usage,
 )
+from magent.core.errors import UsageError
 from magent.core.pricing import ModelPrice, PricingTable
 
 D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
@@ -116,25 +121,36 @@ def test_day_aligned_window_reads_only_the_rollup():
     assert plan.entry_spans == ()
 
 
-def test_unaligned_edges_are_read_from_entries():
-    plan = plan_window(at("2026-11-01T06:00"), at("2026-11-08T12:00"))
+def test_short_partial_edges_are_read_from_entries():
+    plan = plan_window(at("2026-11-01T18:00"), at("2026-11-08T06:00"))
     assert plan.rollup_days == (date(2026, 11, 2), date(2026, 11, 8))
-    assert plan.entry_spans == ((at("2026-11-01T06:00"), at("2026-11-02T00:00")),
-                                (at("2026-11-08T00:00"), at("2026-11-08T12:00")))
+    assert plan.entry_spans == (EntrySpan(at("2026-11-01T18:00"), at("2026-11-02T00:00")),
+                                EntrySpan(at("2026-11-08T00:00"), at("2026-11-08T06:00")))
 
 
-def test_window_inside_one_day_or_two_adjacent_partial_days():
+def test_long_partial_edges_subtract_the_outside_part_from_the_rollup_day():
+    plan = plan_window(at("2026-11-01T06:00"), at("2026-11-08T20:00"))
+    assert plan.rollup_days == (date(2026, 11, 1), date(2026, 11, 9))
+    assert plan.entry_spans == (EntrySpan(at("2026-11-01T00:00"), at("2026-11-01T06:00"), -1),
+                                EntrySpan(at("2026-11-08T20:00"), at("2026-11-09T00:00"), -1))
+
+
+def test_window_inside_one_day():
     plan = plan_window(at("2026-11-01T06:00"), at("2026-11-01T07:00"))
-    assert plan.rollup_days is None and plan.entry_spans == ((at("2026-11-01T06:00"), at("2026-11-01T07:00")),)
-    plan = plan_window(at("2026-11-01T06:00"), at("2026-11-02T07:00"))
-    assert plan.rollup_days is None
-    assert plan.entry_spans == ((at("2026-11-01T06:00"), at("2026-11-02T07:00")),)
+    assert plan.rollup_days is None and plan.entry_spans == (EntrySpan(at("2026-11-01T06:00"), at("2026-11-01T07:00")),)
+    plan = plan_window(at("2026-11-01T01:00"), at("2026-11-01T23:00"))
+    assert plan.rollup_days == (date(2026, 11, 1), date(2026, 11, 2))
+    assert plan.entry_spans == (EntrySpan(at("2026-11-01T00:00"), at("2026-11-01T01:00"), -1),
+                                EntrySpan(at("2026-11-01T23:00"), at("2026-11-02T00:00"), -1))
 
 
 def test_open_ended_window():
-    plan = plan_window(at("2026-11-01T06:00"), None)
+    plan = plan_window(at("2026-11-01T18:00"), None)
     assert plan.rollup_days == (date(2026, 11, 2), None)
-    assert plan.entry_spans == ((at("2026-11-01T06:00"), at("2026-11-02T00:00")),)
+    assert plan.entry_spans == (EntrySpan(at("2026-11-01T18:00"), at("2026-11-02T00:00")),)
+    plan = plan_window(at("2026-11-01T02:00"), None)
+    assert plan.rollup_days == (date(2026, 11, 1), None)
+    assert plan.entry_spans == (EntrySpan(at("2026-11-01T00:00"), at("2026-11-01T02:00"), -1),)
 
 
 def test_default_window_is_thirty_whole_days_with_today():
@@ -144,17 +160,43 @@ def test_default_window_is_thirty_whole_days_with_today():
     assert plan_window(since, None).entry_spans == ()
 
 
-@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
-       st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=40)))
-def test_plan_covers_the_window_exactly_once(start, length):
-    since = start.replace(tzinfo=UTC)
-    until = since + length
-    plan = plan_window(since, until)
-    pieces = list(plan.entry_spans)
+def _coverage(plan, moment: datetime) -> int:
+    """How many times the plan counts an entry created at `moment` (signed)."""
+    count = sum(span.sign for span in plan.entry_spans if span.start <= moment < span.end)
     if plan.rollup_days:
         first, end = plan.rollup_days
-        pieces.append((datetime.combine(first, datetime.min.time(), UTC), datetime.combine(end, datetime.min.time(), UTC)))
-    pieces.sort()
-    assert pieces[0][0] == since and pieces[-1][1] == until
-    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
-    assert all(a < b for a, b in pieces)
+        count += first <= moment.date() and (end is None or moment.date() < end)
+    return count
+
+
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
+       st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=40)),
+       st.booleans(), st.lists(st.floats(min_value=-1.5, max_value=1.5), min_size=1, max_size=20))
+def test_plan_counts_every_instant_of_the_window_exactly_once(start, length, open_ended, probes):
+    since = start.replace(tzinfo=UTC)
+    until = None if open_ended else since + length
+    plan = plan_window(since, until)
+    assert all(span.end - span.start <= timedelta(hours=12) for span in plan.entry_spans)
+    for fraction in probes:  # instants before, inside and after the window
+        moment = since + length * fraction
+        inside = since <= moment and (until is None or moment < until)
+        assert _coverage(plan, moment) == int(inside), moment
+    for edge in (since, since - timedelta(microseconds=1), since + length, since + length - timedelta(microseconds=1)):
+        assert _coverage(plan, edge) == int(since <= edge and (until is None or edge < until))
+
+
+# --- parsing the request -----------------------------------------------------------------------------
+
+
+def test_by_values_are_split_deduplicated_and_checked():
+    assert parse_dimensions(None) == ("model",)
+    assert parse_dimensions(["day", "model,Agent", "day"]) == ("day", "model", "agent")
+    with pytest.raises(UsageError, match="unknown --by value 'week'"):
+        parse_dimensions(["day,week"])
+
+
+def test_until_before_the_default_since_says_so():
+    now = at("2026-11-23T19:00")
+    assert parse_window("7d", None, now) == (at("2026-11-16T19:00"), None)
+    with pytest.raises(UsageError, match=r"is not after the default --since \(30 UTC days\) 2026-10-25T00:00:00Z"):
+        parse_window(None, "2026-10-01", now)

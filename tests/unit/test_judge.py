@@ -179,3 +179,13 @@ def test_analysis_result_round_trips_and_summarises():
     assert outcome.summary() == "fail: test/b ()"
     assert analyse([]).summary() == "inconclusive: no analysis data"
     assert analyse([result(Verdict.PASS)]).summary() == "pass: 1 metrics within thresholds"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(50, 5000), st.integers(50, 5000), st.floats(0, 1), st.floats(0, 1))
+def test_a_canary_failing_no_more_often_than_stable_never_fails(canary_total, stable_total, canary_rate, stable_rate):
+    canary_rate = min(canary_rate, stable_rate)
+    canary = TrackCounts(round(canary_total * canary_rate), canary_total)
+    stable = TrackCounts(round(stable_total * stable_rate), stable_total)
+    if canary.proportion <= stable.proportion:
+        assert compare_error_rates(canary, stable).verdict is Verdict.PASS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import typer
 
 from magent.cli.cluster import ContextOption, DeploymentOption, DryRunOption, NamespaceOption, YesOption
 from magent.cli.state import OutputOption
+from magent.core.redact import SECRETS
 
 DEPLOY_HELP = """Roll IMAGE out as a canary next to the stable Deployment, analyse it, then promote or abort.
 
@@ -121,11 +123,10 @@ def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
     from magent.cli.state import OutputFormat
     from magent.core.canary import event
 
-    if fmt is OutputFormat.json:
-        record = event("plan", deployment=plan["deployment"], namespace=plan["namespace"], **plan)
-        import json
-
-        print(json.dumps(record, default=str, separators=(",", ":")))
+    if fmt is OutputFormat.json:  # one JSON line, like every deploy event
+        fields = {k: v for k, v in plan.items() if k not in ("deployment", "namespace")}
+        record = event("plan", deployment=plan["deployment"], namespace=plan["namespace"], **fields)
+        print(SECRETS.mask(json.dumps(record, default=str, separators=(",", ":"))))
         return
     rows = [(f"{s['index'] + 1}", f"{s['weight']}%", s["canary_replicas"], s["stable_replicas"], f"{s['share']}%")
             for s in plan["steps"]]

@@ -7,7 +7,7 @@ import typer
 sandbox_app = typer.Typer(help="Run the local Mistral API and Kubernetes API simulators.", no_args_is_help=True)
 
 # One module per simulator; each exposes `register(sandbox_app)`.
-SANDBOX_MODULES: tuple[str, ...] = ("magent.cli.sandbox_mistral",)
+SANDBOX_MODULES: tuple[str, ...] = ("magent.cli.sandbox_mistral", "magent.cli.sandbox_kube",)
 
 
 def register(app: typer.Typer) -> None:

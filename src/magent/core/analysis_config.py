@@ -144,7 +144,7 @@ class PrometheusSettings(_Model):
         return self
 
     def effective_queries(self, thresholds: ThresholdSettings) -> list[PrometheusQuery]:
-        """The default queries (unless turned off) with the user's queries; a user query replaces a default one by name."""
+        """The default queries (unless turned off), then the user's; a user query replaces a default of its name."""
         own = {query.name for query in self.queries}
         defaults = [q for q in self._default_queries(thresholds) if q.name not in own] if self.default_queries else []
         return defaults + list(self.queries)
@@ -153,11 +153,12 @@ class PrometheusSettings(_Model):
         """Counts over the window per track (and per bucket) for the canary-vs-stable statistics."""
         per, requests = self.track_label, self.requests_metric
         totals = f"sum by ({per}) (increase({requests}{{$selector}}[$window]))"
+        buckets = f"{self.duration_metric}_bucket"
         errors = f'sum by ({per}) (increase({requests}{{{self.code_label}=~"{self.error_codes}",$selector}}[$window]))'
         return {
             "compare_requests": totals,
             "compare_errors": f"{errors} or {totals} * 0",
-            "compare_latency_buckets": f"sum by ({per}, le) (increase({self.duration_metric}_bucket{{$selector}}[$window]))",
+            "compare_latency_buckets": f"sum by ({per}, le) (increase({buckets}{{$selector}}[$window]))",
         }
 
     def _default_queries(self, thresholds: ThresholdSettings) -> list[PrometheusQuery]:
@@ -169,7 +170,8 @@ class PrometheusSettings(_Model):
             all_requests = f"sum by ({per}) ({function}({requests}{{$selector}}[$window]))"
             return f"{scale}({hits} or {all_requests} * 0)"
 
-        p95 = f"histogram_quantile(0.95, sum by ({per}, le) (rate({self.duration_metric}_bucket{{$selector}}[$window])))"
+        buckets = f"{self.duration_metric}_bucket"
+        p95 = f"histogram_quantile(0.95, sum by ({per}, le) (rate({buckets}{{$selector}}[$window])))"
         specs = [
             ("errors_5xx_per_min", counted(f'{code}=~"{self.error_codes}"', "rate", "60 * ")),
             ("rate_limited_429_per_min", counted(f'{code}="429"', "rate", "60 * ")),
@@ -288,7 +290,8 @@ def parse_analysis(data: Any, *, aws: Any = None) -> AnalysisSettings:
     cloudwatch = settings.cloudwatch
     if cloudwatch is not None and aws is not None:
         settings.cloudwatch = cloudwatch.model_copy(
-            update={"region": cloudwatch.region or aws.region, "endpoint_url": cloudwatch.endpoint_url or aws.endpoint_url}
+            update={"region": cloudwatch.region or aws.region,
+                    "endpoint_url": cloudwatch.endpoint_url or aws.endpoint_url}
         )
     return settings
 

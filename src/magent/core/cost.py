@@ -11,8 +11,8 @@ A model without a price keeps its tokens and gets no cost (None), never a cost o
 priced and unpriced models shows the priced part as its cost and is marked "partial".
 
 The report window is half-open, [since, until). The store keeps a daily rollup per whole UTC day, so
-`plan_window` splits a window into whole days (read from the rollup) and at most two partial days at its
-edges (read from the entries themselves): the answer is exact for any window, and fast.
+`plan_window` splits a window into whole days (read from the rollup) and the partial days at its edges,
+read from the entries themselves (at most 12 hours of entries per edge): exact for any window, and fast.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def parse_window(since: str | None, until: str | None, now: datetime) -> tuple[d
     if start > now:
         raise UsageError(f"--since {isoformat(start)} is in the future", hint="give a past time or an age like 7d")
     if end is not None and end <= start:
-        raise UsageError(f"--until {isoformat(end)} is not after --since {isoformat(start)}",
+        given = "--since" if since else f"the default --since ({DEFAULT_DAYS} UTC days)"
+        raise UsageError(f"--until {isoformat(end)} is not after {given} {isoformat(start)}",
                          hint="the window is [--since, --until): --until must be later")
     return start, end
 
@@ -73,13 +74,26 @@ def _instant(flag: str, text: str, now: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class EntrySpan:
+    """A span [start, end) of the entries to add (sign 1) or to subtract from a rollup day (sign -1)."""
+
+    start: datetime
+    end: datetime
+    sign: int = 1
+
+
+@dataclass(frozen=True)
 class WindowPlan:
     """Where to read a window [since, until) from: whole UTC days from the rollup, partial days from entries."""
 
     since: datetime
     until: datetime | None  # None: open-ended (up to now and beyond)
     rollup_days: tuple[date, date | None] | None  # [first, end) whole days, end None = open
-    entry_spans: tuple[tuple[datetime, datetime | None], ...]  # [start, end) spans at the edges
+    entry_spans: tuple[EntrySpan, ...]  # at the edges; their signed sum corrects the rollup days
+
+
+HALF_DAY = timedelta(hours=12)
+_DAY = timedelta(days=1)
 
 
 def start_of_day(moment: datetime) -> datetime:
@@ -93,19 +107,32 @@ def default_since(now: datetime, days: int = DEFAULT_DAYS) -> datetime:
 
 
 def plan_window(since: datetime, until: datetime | None) -> WindowPlan:
-    """Split [since, until) into whole UTC days (rollup) and the partial days at its edges (entries)."""
-    first_whole = start_of_day(since)
-    if first_whole < since:
-        first_whole += timedelta(days=1)
-    end_whole = None if until is None else start_of_day(until)
-    if end_whole is not None and end_whole <= first_whole:
-        return WindowPlan(since, until, None, ((since, until),))
-    spans: list[tuple[datetime, datetime | None]] = []
-    if since < first_whole:
-        spans.append((since, first_whole))
-    if end_whole is not None and until is not None and end_whole < until:
-        spans.append((end_whole, until))
-    rollup = (first_whole.date(), None if end_whole is None else end_whole.date())
+    """Split [since, until) into rollup days and signed entry spans, reading at most 12 h of entries per edge.
+
+    Days the window covers whole come from the rollup. A partial day at an edge is read from the entries
+    when the window holds at most half of it; otherwise its rollup row is used and the part outside the
+    window is subtracted (read from the entries), which is the smaller read.
+    """
+    first = start_of_day(since)
+    end = None if until is None else start_of_day(until) + (_DAY if start_of_day(until) < until else timedelta(0))
+    partial = {first} if since > first else set()
+    if until is not None and end is not None and until < end:
+        partial.add(end - _DAY)
+    spans: list[EntrySpan] = []
+    direct: set[datetime] = set()
+    for day in sorted(partial):
+        inside_start, inside_end = max(since, day), day + _DAY if until is None else min(until, day + _DAY)
+        if inside_end - inside_start <= HALF_DAY:
+            spans.append(EntrySpan(inside_start, inside_end))
+            direct.add(day)
+            continue
+        if inside_start > day:
+            spans.append(EntrySpan(day, inside_start, -1))
+        if inside_end < day + _DAY:
+            spans.append(EntrySpan(inside_end, day + _DAY, -1))
+    low = first + _DAY if first in direct else first
+    high = end - _DAY if end is not None and end - _DAY in direct else end
+    rollup = (low.date(), None if high is None else high.date()) if high is None or low < high else None
     return WindowPlan(since, until, rollup, tuple(spans))
 
 

@@ -199,7 +199,8 @@ def compare_error_rates(
     canary: TrackCounts, stable: TrackCounts, settings: Comparison = Comparison(), *, provider: str = "judge"
 ) -> MetricResult:
     """FAIL when the canary's error proportion is significantly (Fisher, one-sided) and materially higher."""
-    name, threshold = "error_rate_vs_stable", f"p >= {settings.alpha:g} or increase <= {settings.max_error_increase:.1%}"
+    name = "error_rate_vs_stable"
+    threshold = f"p >= {settings.alpha:g} or increase <= {settings.max_error_increase:.1%}"
     context = f"canary {canary.describe()} vs stable {stable.describe()}"
     short = _too_few(canary.total, stable.total, settings.min_requests, "requests")
     if short:

@@ -55,6 +55,11 @@ def estimate_tokens(text: str | None) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE) if text else 0
 
 
+def loaded() -> bool:
+    """True once the tokenizer is in memory (counting will not wait for it)."""
+    return _tekken is not None
+
+
 def preload() -> None:
     """Load the tokenizer now (call from a background thread to overlap it with network I/O)."""
     _tokenizer()

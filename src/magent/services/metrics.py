@@ -12,9 +12,11 @@ that says why, so the step holds instead of passing on missing data.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,9 +36,15 @@ Provider = Callable[[AnalysisSettings, AnalysisTarget, float], list[MetricResult
 _INTERVAL_SHARE = 0.5
 _GRACE_S = 0.25
 _MAX_DETAIL = 200
+_AWS_CREDENTIAL_VARIABLES = (
+    "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED",
+)
 
 
-def collect(settings: AnalysisSettings, target: AnalysisTarget, *, interval_s: float | None = None) -> list[MetricResult]:
+def collect(
+    settings: AnalysisSettings, target: AnalysisTarget, *, interval_s: float | None = None
+) -> list[MetricResult]:
     """Results of every enabled provider, concurrently; returns within `provider_timeout()` + 0.25 s."""
     timeout = provider_timeout(settings, interval_s)
     answers: dict[str, list[MetricResult]] = {}
@@ -86,13 +94,26 @@ def prepare(settings: AnalysisSettings) -> threading.Thread:
     return thread
 
 
+@functools.lru_cache(maxsize=1)
+def ssl_context() -> Any:
+    """One TLS context for every analysis HTTP client: httpx builds (and reads the CA bundle for) one per client
+    otherwise, ~100 ms each time, which an analysis every few seconds cannot afford."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 def unavailable(provider: str, reason: str, name: str = "available") -> MetricResult:
     """The INCONCLUSIVE result of a provider that could not look."""
     return MetricResult(provider, name, None, "answers", Verdict.INCONCLUSIVE, _one_line(reason))
 
 
 def _run(
-    name: str, settings: AnalysisSettings, target: AnalysisTarget, timeout: float, answers: dict[str, list[MetricResult]]
+    name: str,
+    settings: AnalysisSettings,
+    target: AnalysisTarget,
+    timeout: float,
+    answers: dict[str, list[MetricResult]],
 ) -> None:
     try:
         answers[name] = PROVIDERS[name](settings, target, timeout)
@@ -112,7 +133,8 @@ def web(settings: AnalysisSettings, target: AnalysisTarget, timeout: float) -> l
     url = expand(check.url, target.variables())
     shown = mask_url(url)
     try:
-        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+        with httpx.Client(timeout=timeout, follow_redirects=True, verify=ssl_context()) as client:
+            response = client.get(url)
     except httpx.HTTPError as exc:
         return [unavailable("web", f"{shown} unreachable: {type(exc).__name__}: {exc}", "status_code")]
     ok = response.status_code == check.expect_status
@@ -151,28 +173,44 @@ def prometheus(settings: AnalysisSettings, target: AnalysisTarget, timeout: floa
 
 def cloudwatch(settings: AnalysisSettings, target: AnalysisTarget, timeout: float) -> list[MetricResult]:
     """One GetMetricData call for every metric; each judged on its most recent datapoint."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     section = settings.cloudwatch
     assert section is not None
-    config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1, "mode": "standard"})
     variables = target.variables()
-    queries = [_metric_query(f"m{index}", metric, section.namespace, variables) for index, metric in enumerate(section.metrics)]
+    queries = [_metric_query(f"m{index}", metric, section.namespace, variables)
+               for index, metric in enumerate(section.metrics)]
     start, end = _aligned_window(target.window_s, max(metric.period for metric in section.metrics))
     try:
-        client = boto3.client("cloudwatch", region_name=section.region, endpoint_url=section.endpoint_url, config=config)
+        client = _cloudwatch_client(section.region, section.endpoint_url, timeout, _aws_environment())
         answer = client.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end,
                                         ScanBy="TimestampDescending")
     except ClientError as exc:
         error = exc.response.get("Error", {})
         reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}"
         return [unavailable("cloudwatch", f"GetMetricData refused: {reason}")]
-    except BotoCoreError as exc:
+    except (BotoConnectionError, HTTPClientError) as exc:
         return [unavailable("cloudwatch", f"CloudWatch unreachable: {exc}")]
+    except BotoCoreError as exc:  # no credentials, no region, …
+        return [unavailable("cloudwatch", f"CloudWatch not usable: {exc}")]
     found = {item["Id"]: item for item in answer.get("MetricDataResults", [])}
     return [_cloudwatch_result(metric, found.get(f"m{index}")) for index, metric in enumerate(section.metrics)]
+
+
+@functools.lru_cache(maxsize=8)
+def _cloudwatch_client(region: str | None, endpoint_url: str | None, timeout: float, environment: int) -> Any:
+    """One client per place and credential environment: building one costs ~100 ms, reusing it ~0. Refreshable
+    credentials (SSO, web identity, instance roles) refresh inside the client; static ones change with `environment`."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1, "mode": "standard"})
+    return boto3.session.Session().client("cloudwatch", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def _aws_environment() -> int:
+    return hash(tuple(os.environ.get(name) for name in _AWS_CREDENTIAL_VARIABLES))
 
 
 def _aligned_window(window_s: float, period: int) -> tuple[datetime, datetime]:
@@ -208,12 +246,12 @@ def mistral(settings: AnalysisSettings, target: AnalysisTarget, timeout: float) 
     threshold = "models listed"
     if not target.mistral_base_url or not target.mistral_api_key:
         return [unavailable("mistral", "no Mistral base URL or API key for the analysis", "api")]
-    from magent.services.mistral.client import AUTH, FORBIDDEN, describe_failure, make_client
+    from magent.services.mistral.client import AUTH, FORBIDDEN, describe_failure
 
     started = time.monotonic()
     try:
-        with make_client(target.mistral_base_url, target.mistral_api_key, timeout_s=timeout) as client:
-            models = client.models.list()
+        client = _mistral_client(target.mistral_base_url, target.mistral_api_key, timeout)
+        models = client.models.list()
     except Exception as exc:
         failure = describe_failure(exc)
         status = f"HTTP {failure.status}: " if failure.status else ""
@@ -223,6 +261,14 @@ def mistral(settings: AnalysisSettings, target: AnalysisTarget, timeout: float) 
     count = len(models.data or [])
     return [MetricResult("mistral", "api", round(elapsed, 3), threshold, Verdict.PASS,
                          f"{count} models in {elapsed:.2f} s from {mask_url(target.mistral_base_url)}")]
+
+
+@functools.lru_cache(maxsize=4)
+def _mistral_client(base_url: str, api_key: str, timeout: float) -> Any:
+    """Kept for the whole deploy: building the SDK client (and its HTTP client) every interval costs ~100 ms."""
+    from magent.services.mistral.client import make_client
+
+    return make_client(base_url, api_key, timeout_s=timeout)
 
 
 def _one_line(text: str) -> str:

@@ -57,7 +57,9 @@ def check(settings: AnalysisSettings, target: AnalysisTarget, timeout_s: float) 
     compare = prom.compare and settings.statistics.enabled
     if compare:
         texts.update(prom.comparison_queries())
-    rendered = {name: expand(expand(text, {"selector": variables["selector"]}), variables) for name, text in texts.items()}
+    # $selector first: it may itself hold $namespace and friends.
+    selector_only = {"selector": variables["selector"]}
+    rendered = {name: expand(expand(text, selector_only), variables) for name, text in texts.items()}
     answers = asyncio.run(query_all(prom.url or "", rendered, timeout_s))
     results = [judge_query(query, answers[query.name], prom, target) for query in queries]
     if compare:
@@ -69,7 +71,9 @@ async def query_all(base_url: str, queries: dict[str, str], timeout_s: float) ->
     """{name: PromQL} → {name: Answer}, all at once, each within `timeout_s`."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s) as client:
+    from magent.services.metrics import ssl_context
+
+    async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, verify=ssl_context()) as client:
         names = list(queries)
         answers = await asyncio.gather(*(instant_query(client, queries[name]) for name in names))
     return dict(zip(names, answers))
@@ -103,7 +107,9 @@ def _parse_data(data: dict) -> Answer:
     return Answer(error=f"the query returned a {kind}, not an instant vector")
 
 
-def judge_query(query: PrometheusQuery, answer: Answer, prom: PrometheusSettings, target: AnalysisTarget) -> MetricResult:
+def judge_query(
+    query: PrometheusQuery, answer: Answer, prom: PrometheusSettings, target: AnalysisTarget
+) -> MetricResult:
     """The canary's series (with `per`) or the worst series, against the query's threshold."""
     threshold = query.threshold()
     if answer.error:
@@ -125,7 +131,9 @@ def judge_query(query: PrometheusQuery, answer: Answer, prom: PrometheusSettings
     return check_threshold(PROVIDER, query.name, worst, threshold, context=context)
 
 
-def compare_tracks(answers: dict[str, Answer], prom: PrometheusSettings, settings: AnalysisSettings) -> list[MetricResult]:
+def compare_tracks(
+    answers: dict[str, Answer], prom: PrometheusSettings, settings: AnalysisSettings
+) -> list[MetricResult]:
     """Canary vs stable: error proportion (Fisher) and latency distribution (Mann-Whitney U)."""
     comparison = settings.statistics.comparison()
     results = []
@@ -135,7 +143,8 @@ def compare_tracks(answers: dict[str, Answer], prom: PrometheusSettings, setting
     else:
         totals = _by_track(answers["compare_requests"], prom.track_label)
         errors = _by_track(answers["compare_errors"], prom.track_label)
-        canary, stable = (TrackCounts(errors.get(t, 0.0), totals.get(t, 0.0)) for t in (prom.canary_track, prom.stable_track))
+        canary, stable = (TrackCounts(errors.get(track, 0.0), totals.get(track, 0.0))
+                          for track in (prom.canary_track, prom.stable_track))
         results.append(compare_error_rates(canary, stable, comparison, provider=PROVIDER))
     buckets = answers["compare_latency_buckets"]
     if buckets.error:

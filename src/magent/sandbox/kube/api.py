@@ -20,6 +20,7 @@ from magent.sandbox.kube.patch import APPLY, PatchError
 from magent.sandbox.kube.selectors import object_matcher
 from magent.sandbox.kube.store import ObjectStore
 from magent.sandbox.kube.streams import WatchRequest, follow_lines, watch_stream
+from magent.sandbox.kube.tables import to_table, wants_table
 
 LogProvider = Callable[[dict[str, Any], str | None, bool], list[str]]
 _OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
@@ -121,12 +122,19 @@ class KubeApi:
         if target.name is None:
             if _flag(query.get("watch")):
                 return self._watch(request, target)
-            return _json(self._list(target, query))
+            listed = self._list(target, query)
+            if wants_table(request.headers.get("accept")):
+                return _json(to_table(target.rtype.kind, listed["items"], listed["metadata"],
+                                      query.get("includeObject")))
+            return _json(listed)
         if target.subresource == "log":
             return self._log(request, target)
         obj = resources.read(self.store, target.rtype, target.namespace, target.name)
         if target.subresource == "scale":
             return _json(resources.to_scale(obj))
+        if wants_table(request.headers.get("accept")):
+            return _json(to_table(target.rtype.kind, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                  query.get("includeObject")))
         return _json(obj)
 
     def _list(self, target: Target, query) -> dict[str, Any]:
@@ -157,6 +165,9 @@ class KubeApi:
             bookmarks=_flag(query.get("allowWatchBookmarks")),
             send_initial_events=_flag(query.get("sendInitialEvents")),
         )
+        if wants_table(request.headers.get("accept")):
+            include = query.get("includeObject")
+            watch.transform = lambda obj: to_table(target.rtype.kind, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")}, include)
         return StreamingResponse(watch_stream(self.store, watch), media_type="application/json")
 
     def _log(self, request, target: Target):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from magent.sandbox.kube.controller import DEPLOYMENT, DeploymentController
 from magent.sandbox.kube.events import EventRecorder
@@ -14,6 +15,7 @@ from magent.sandbox.kube.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
 _WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
+_IDLE_WAIT_S = 0.5
 
 
 class ControlLoop:
@@ -47,11 +49,19 @@ class ControlLoop:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            before = self.store.resource_version
             try:
                 self.step()
             except Exception:  # a controller bug must not stop the cluster; it is logged and retried
                 log.exception("kube simulator controller step failed")
-            self._wake.wait(self.tick)
+            self._wake.wait(self._pause(moved=self.store.resource_version != before))
+
+    def _pause(self, *, moved: bool) -> float:
+        """One tick while things move; when idle, sleep until the next pod transition (at most 0.5 s).
+        Any write wakes the loop at once."""
+        if moved:
+            return self.tick
+        return max(self.tick, min(self.pods.next_due - time.monotonic(), _IDLE_WAIT_S))
 
     def start(self) -> None:
         self._thread.start()

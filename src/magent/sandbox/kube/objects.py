@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from magent.sandbox.kube.discovery import ResourceType
-from magent.sandbox.kube.errors import ApiError, bad_request, invalid
+from magent.sandbox.kube.errors import bad_request, invalid
 from magent.sandbox.kube.selectors import selector_matches
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -51,7 +51,15 @@ def image_pull_policy(image: str) -> str:
     return "Always" if tag == "latest" else "IfNotPresent"
 
 
+# Non-pointer booleans (`omitempty`): the API server never shows them as false, so neither do we.
+_POD_FALSE_OMITTED = ("hostNetwork", "hostPID", "hostIPC")
+_CONTAINER_FALSE_OMITTED = ("stdin", "stdinOnce", "tty")
+
+
 def default_pod_spec(spec: dict[str, Any]) -> None:
+    for key in _POD_FALSE_OMITTED:
+        if spec.get(key) is False:
+            del spec[key]
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("dnsPolicy", "ClusterFirst")
@@ -60,6 +68,9 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if not isinstance(container, dict):
             continue
+        for key in _CONTAINER_FALSE_OMITTED:
+            if container.get(key) is False:
+                del container[key]
         container.setdefault("resources", {})
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
@@ -74,7 +85,9 @@ def _default_workload(kind: str, spec: dict[str, Any]) -> None:
     spec.setdefault("replicas", 1)
     template = spec.setdefault("template", {})
     if isinstance(template, dict):
-        template.setdefault("metadata", {})
+        if isinstance(template.setdefault("metadata", {}), dict):
+            # As kube-apiserver 1.32 serialises an unset time; makes `null` sent back by clients compare equal.
+            template["metadata"]["creationTimestamp"] = None
         if isinstance(template.setdefault("spec", {}), dict):
             default_pod_spec(template["spec"])
     if kind != "Deployment":
@@ -252,7 +265,3 @@ def prepare_update(rtype: ResourceType, new: dict[str, Any], old: dict[str, Any]
         else:
             new.pop("status", None)
 
-
-def check_not_error(error: ApiError | None) -> None:
-    if error is not None:
-        raise error

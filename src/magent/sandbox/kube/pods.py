@@ -79,6 +79,7 @@ class PodLifecycle:
         self.restart_interval = restart_interval
         self._clocks: dict[str, PodClock] = {}
         self._next_ip = 10
+        self.next_due = float("inf")  # monotonic time of the next transition any pod will make
 
     def clock(self, pod: dict[str, Any]) -> PodClock:
         uid = pod["metadata"]["uid"]
@@ -92,8 +93,22 @@ class PodLifecycle:
         for uid in [u for u in self._clocks if u not in live]:
             del self._clocks[uid]
         now = time.monotonic()
+        self.next_due = float("inf")
         for pod in pods:
             self._sync_pod(pod, now)
+            self.next_due = min(self.next_due, self._next_transition(pod, now))
+
+    def _next_transition(self, pod: dict[str, Any], now: float) -> float:
+        clock = self.clock(pod)
+        due = float("inf")
+        for spec in pod["spec"].get("containers") or []:
+            fault = image_fault(spec.get("image", ""))
+            if fault in ("crashloop", "oom"):
+                half = max(self.restart_interval, 0.05) / 2
+                due = min(due, clock.seen + ((now - clock.seen) // half + 1) * half)
+            elif fault is None and now - clock.seen < self.ready_delay:
+                due = min(due, clock.seen + self.ready_delay)
+        return due
 
     def _sync_pod(self, pod: dict[str, Any], now: float) -> None:
         clock = self.clock(pod)

@@ -35,7 +35,7 @@ _POINTER_FIELDS = frozenset({
     "activeDeadlineSeconds", "runAsUser", "runAsGroup", "runAsNonRoot", "privileged", "readOnlyRootFilesystem",
     "allowPrivilegeEscalation", "automountServiceAccountToken", "defaultMode", "optional", "immutable",
     "minReplicas", "enableServiceLinks", "shareProcessNamespace", "hostUsers", "leaseDurationSeconds",
-    "leaseTransitions", "deletionGracePeriodSeconds", "stdin", "tty", "readOnly",
+    "leaseTransitions", "deletionGracePeriodSeconds",
 })
 
 

@@ -32,6 +32,10 @@ class WatchRequest:
     bookmarks: bool = False
     send_initial_events: bool = False
     bookmark_interval_s: float = 5.0
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # e.g. each object as a Table
+
+    def render(self, kind: str, obj: dict[str, Any]) -> bytes:
+        return _line(kind, self.transform(obj) if self.transform else obj)
 
 
 def _line(kind: str, obj: dict[str, Any]) -> bytes:
@@ -86,7 +90,7 @@ async def _follow(store: ObjectStore, request: WatchRequest, watcher: Watcher, b
     for event in backlog:
         kind = filtered_type(event, request.matcher)
         if kind:
-            yield _line(kind, event.obj)
+            yield request.render(kind, event.obj)
     if initial_end is not None and request.send_initial_events and request.bookmarks:
         yield _bookmark(request.rtype, initial_end, {INITIAL_EVENTS_END: "true"})
     while (remaining := deadline - time.monotonic()) > 0:
@@ -101,7 +105,7 @@ async def _follow(store: ObjectStore, request: WatchRequest, watcher: Watcher, b
             return
         kind = filtered_type(event, request.matcher)
         if kind:
-            yield _line(kind, event.obj)
+            yield request.render(kind, event.obj)
 
 
 async def follow_lines(first: list[str], more: Callable[[], list[str] | None],

@@ -12,6 +12,7 @@ import random
 import socket
 import struct
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,13 @@ class FaultInjector:
         self._config = config
         self._rng = random.Random(seed * 31 + 5)
         self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many faults of each kind ("reset", "error", "rate_limit", "slow") were injected so far."""
+        with self._lock:
+            return dict(self._counts)
 
     @property
     def config(self) -> FaultConfig:
@@ -45,20 +53,26 @@ class FaultInjector:
 
     def plan(self) -> Plan:
         with self._lock:
-            cfg, rng = self._config, self._rng
-            delay_ms = cfg.latency_ms
-            if cfg.latency_jitter_ms:
-                delay_ms += rng.expovariate(1.0 / cfg.latency_jitter_ms)
-            if cfg.slow_rate and rng.random() < cfg.slow_rate:
-                delay_ms += cfg.slow_ms
-            draw = rng.random()
-            if draw < cfg.reset_rate:
-                return Plan(delay_ms / 1000, "reset")
-            if draw < cfg.reset_rate + cfg.error_rate:
-                return Plan(delay_ms / 1000, "error", rng.choice(cfg.error_statuses))
-            if draw < cfg.reset_rate + cfg.error_rate + cfg.rate_limit_rate:
-                return Plan(delay_ms / 1000, "rate_limit", 429)
-            return Plan(delay_ms / 1000)
+            plan = self._draw(self._config, self._rng)
+            if plan.action:
+                self._counts[plan.action] += 1
+            return plan
+
+    def _draw(self, cfg: FaultConfig, rng: random.Random) -> Plan:
+        delay_ms = cfg.latency_ms
+        if cfg.latency_jitter_ms:
+            delay_ms += rng.expovariate(1.0 / cfg.latency_jitter_ms)
+        if cfg.slow_rate and rng.random() < cfg.slow_rate:
+            delay_ms += cfg.slow_ms
+            self._counts["slow"] += 1
+        draw = rng.random()
+        if draw < cfg.reset_rate:
+            return Plan(delay_ms / 1000, "reset")
+        if draw < cfg.reset_rate + cfg.error_rate:
+            return Plan(delay_ms / 1000, "error", rng.choice(cfg.error_statuses))
+        if draw < cfg.reset_rate + cfg.error_rate + cfg.rate_limit_rate:
+            return Plan(delay_ms / 1000, "rate_limit", 429)
+        return Plan(delay_ms / 1000)
 
 
 class RequestCounter:

@@ -95,13 +95,14 @@ def generate_agents(seed: int, count: int, now: datetime, days: int) -> list[Age
             "source": "api",
         }
         created = now - timedelta(days=days + rng.uniform(1, 90))
-        records.append(_with_versions(rng, base, created, rng.randint(0, 3)))
+        records.append(_with_versions(rng, base, created, now - timedelta(days=days), rng.randint(0, 3)))
     return records
 
 
-def _with_versions(rng: random.Random, base: dict, created: datetime, last: int) -> AgentRecord:
+def _with_versions(rng: random.Random, base: dict, created: datetime, ready: datetime, last: int) -> AgentRecord:
+    """Versions 0..last, all made between `created` and `ready` (before the first conversation)."""
     versions: dict[int, dict] = {}
-    updated = created
+    updated, step = created, (ready - created) / (last + 1)
     for version in range(last + 1):
         versions[version] = {
             **base,
@@ -111,7 +112,7 @@ def _with_versions(rng: random.Random, base: dict, created: datetime, last: int)
             "updated_at": isoformat(updated),
             "version_message": None if version == 0 else f"Tuned instructions (v{version})",
         }
-        updated += timedelta(days=rng.uniform(0.5, 10))
+        updated += step * rng.uniform(0.5, 1.0)
     return AgentRecord(versions=versions, current=last)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from magent.sandbox.mistral import entries as E
 from magent.sandbox.mistral import text as T

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from magent.sandbox.mistral import errors
 from magent.sandbox.mistral.app import SimContext, read_json, require
-from magent.sandbox.mistral.entries import completion_id, content_text, estimate_tokens
+from magent.sandbox.mistral.entries import completion_id, content_text, estimate_tokens, tool_call_id
 from magent.sandbox.mistral.models import card, model_list, resolve
 from magent.sandbox.mistral.text import ANSWER_SENTENCES
 
@@ -64,19 +64,34 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 0):
         raise errors.validation_error(["body", "max_tokens"], "Input should be >= 0", "greater_than_equal", max_tokens)
     prompt = sum(estimate_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict))
-    words, finish = reply_words(sim.rng, max_tokens)
-    counts = usage(prompt, len(words))
+    calls = tool_calls(body, sim.rng)
+    words, finish = ([], "tool_calls") if calls else reply_words(sim.rng, max_tokens)
+    counts = usage(prompt, len(words) + (8 if calls else 0))
     sim.gate.admit(request, key, paid=True, model=model, tokens=counts["total_tokens"])
     head = {"id": completion_id(sim.rng), "created": int(sim.now().timestamp()), "model": model}
     if body.get("stream"):
-        chunks = _chat_chunks(head, words, finish, counts)
+        chunks = _chat_chunks(head, words, finish, counts, calls)
         return StreamingResponse(chunks, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    message = {"role": "assistant", "content": " ".join(words), "tool_calls": None, "prefix": False}
+    message = {"role": "assistant", "content": " ".join(words), "tool_calls": calls, "prefix": False}
     choice = {"index": 0, "message": message, "finish_reason": finish}
     return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": counts})
 
 
-def _chat_chunks(head: dict, words: list[str], finish: str, counts: dict) -> Iterator[bytes]:
+def tool_calls(body: dict, rng: random.Random) -> list[dict] | None:
+    """A call of the first (or the named) function when the request forces tool use, else None."""
+    functions = [t["function"]["name"] for t in body.get("tools") or []
+                 if isinstance(t, dict) and t.get("type", "function") == "function" and "function" in t]
+    choice = body.get("tool_choice")
+    named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    if not functions or not (named or choice in ("any", "required")):
+        return None
+    call = {"name": named or functions[0], "arguments": "{}"}
+    return [{"id": tool_call_id(rng), "type": "function", "function": call, "index": 0}]
+
+
+def _chat_chunks(
+    head: dict, words: list[str], finish: str, counts: dict, calls: list[dict] | None = None
+) -> Iterator[bytes]:
     """The role first, then the text a few words at a time, then the finish reason with usage, then [DONE]."""
     base = {**head, "object": "chat.completion.chunk"}
 
@@ -84,6 +99,8 @@ def _chat_chunks(head: dict, words: list[str], finish: str, counts: dict) -> Ite
         return sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
+    if calls:
+        yield chunk({"content": "", "tool_calls": calls})
     for start in range(0, len(words), STREAM_PIECE_WORDS):
         text = " ".join(words[start : start + STREAM_PIECE_WORDS])
         yield chunk({"content": text if start == 0 else " " + text})

@@ -66,6 +66,11 @@ class MistralSimulator:
         self._injector.set(faults)
 
     @property
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far by kind: "reset", "error", "rate_limit", "slow"."""
+        return self._injector.counts
+
+    @property
     def request_count(self) -> int:
         """Requests received so far, faulted ones included."""
         return self._counter.value

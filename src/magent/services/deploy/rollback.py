@@ -66,14 +66,17 @@ def plan_rollback(kube: Kube, name: str, to_revision: int = 0) -> RollbackPlan:
     state = kd.read_state(stable)
     canary = kd.find_deployment(kube, canary_name(name))
     canary_live = canary is not None and is_canary_of(canary.raw, name) and canary.replicas > 0
-    in_progress = state is not None and state.phase in (Phase.PROGRESSING, Phase.ANALYSING)
-    if in_progress or canary_live:
+    unfinished = state is not None and not state.phase.terminal
+    # a promotion that already set the stable's image is undone; before that, only the canary is to abort
+    promoted_stable = unfinished and state.phase is Phase.PROMOTING and stable.image_of(state.container) == state.image
+    if (unfinished or canary_live) and not promoted_stable:
         current = canary.images if canary is not None else [state.image]
         undo_plan = plan_undo(kube, stable, to_revision) if to_revision else None
         target = undo_plan.to_images if undo_plan else stable.images
         return RollbackPlan(name, kube.namespace, ABORT_CANARY, current, target, state, undo_plan)
     overrides = None
-    if state is not None and not state.phase.terminal:  # promoting: the stable already runs the canary image
+    if promoted_stable:  # the new ReplicaSet must exist for "the previous revision" to be the one before it
+        stable = kd.wait_observed(kube, name)
         overrides = {STATE_ANNOTATION: state.moved(phase=Phase.ABORTED, reason="rolled back").to_json()}
     undo_plan = plan_undo(kube, stable, to_revision, overrides=overrides)
     action = SKIP if undo_plan.skipped else UNDO

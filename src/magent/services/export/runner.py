@@ -30,6 +30,9 @@ from magent.services.store.checkpoints import RunCounts
 log = logging.getLogger(__name__)
 
 _DONE = object()
+# Conversations fetched but not yet written, at most: enough to keep fetching while the tokenizer loads
+# (about a second) at hundreds of requests per second; a few tens of MB of histories.
+_MIN_IN_FLIGHT = 1024
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,14 @@ class ExportSummary:
 @dataclass
 class _Fetched:
     conversation: dict[str, Any]
-    rows: list[dict[str, Any]] | None = None
+    history: list[dict[str, Any]] | None = None
+    rows: list[dict[str, Any]] | None = None  # None: not flattened yet (the tokenizer was still loading)
     error: MagentError | None = None
 
 
 def run_export(source: ConversationSource, sink: Sink, options: ExportOptions,
                on_progress: Callable[[ExportProgress], None] | None = None) -> ExportSummary:
     """Export everything `options` selects from `source` into `sink`; see the module docstring."""
-    threading.Thread(target=tokens.preload, name="tokenizer-load", daemon=True).start()
     run = _Run(source, sink, options, on_progress or (lambda progress: None))
     sink.begin(options.since)
     status = "failed"
@@ -121,8 +124,9 @@ class _Run:
         self.rows_changed = 0
         self.failures: list[tuple[str, str]] = []
         self._results: queue.Queue[Any] = queue.Queue()
-        self._slots = threading.BoundedSemaphore(max(1, options.concurrency) * 4)
+        self._slots = threading.BoundedSemaphore(max(_MIN_IN_FLIGHT, options.concurrency * 4))
         self._stop = threading.Event()
+        self._tokenizer_loading = False
         self._pool = ThreadPoolExecutor(max(1, options.concurrency), thread_name_prefix="export")
 
     # --- driver (calling thread) --------------------------------------------------------------------
@@ -167,8 +171,9 @@ class _Run:
             self.failures.append((item.conversation["id"], item.error.message))
             log.warning("conversation %s not exported: %s", item.conversation["id"], item.error.message)
             return
+        rows = item.rows if item.rows is not None else self._rows(item.conversation, item.history or [])
         batch.conversations.append(conversation_row(item.conversation))
-        batch.entries.extend(item.rows or [])
+        batch.entries.extend(rows)
 
     def _batch_full(self, batch: ExportBatch, last_flush: float) -> bool:
         return (len(batch.conversations) >= self.options.batch_conversations
@@ -187,7 +192,12 @@ class _Run:
     def _list(self) -> None:
         try:
             for page in self.source.conversation_pages():
-                for conversation in self._wanted(page):
+                wanted = self._wanted(page)
+                if wanted and not self._tokenizer_loading:
+                    # only now: a run with nothing to export, or an API that fails at once, never pays for it
+                    threading.Thread(target=tokens.preload, name="tokenizer-load", daemon=True).start()
+                    self._tokenizer_loading = True
+                for conversation in wanted:
                     if not self._acquire_slot():
                         return
                     self._pool.submit(self._fetch, conversation).add_done_callback(self._deliver)
@@ -228,8 +238,13 @@ class _Run:
             history = self.source.history(conversation["id"])
         except MagentError as exc:
             return _Fetched(conversation, error=exc)
+        if not tokens.loaded():  # don't hold a fetch slot while the tokenizer loads: the writer will count
+            return _Fetched(conversation, history=history)
+        return _Fetched(conversation, rows=self._rows(conversation, history))
+
+    def _rows(self, conversation: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         context = context_for(conversation, self.agents)
-        return _Fetched(conversation, rows=entry_rows(history, context, redact=self.options.redact_content))
+        return entry_rows(history, context, redact=self.options.redact_content)
 
     def _deliver(self, future: Future) -> None:
         if future.cancelled():

@@ -145,6 +145,17 @@ def wait_rollout(
         time.sleep(poll_s)
 
 
+def wait_observed(kube: Kube, name: str, *, timeout_s: float = 10.0, poll_s: float = 0.1) -> Deployment:
+    """The Deployment once its controller has seen its latest spec (so its newest ReplicaSet exists)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        deployment = get_deployment(kube, name)
+        observed = deployment.status.get("observedGeneration", 0)
+        if observed >= deployment.metadata.get("generation", 0) or time.monotonic() > deadline:
+            return deployment
+        time.sleep(poll_s)
+
+
 def list_pods(kube: Kube, selector: str) -> list[Pod]:
     data = kube.call(kube.core.list_namespaced_pod, kube.namespace, label_selector=selector)
     return [Pod(item) for item in (data or {}).get("items") or []]

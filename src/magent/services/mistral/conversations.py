@@ -86,14 +86,41 @@ class ConversationSource:
         self._limiter = limiter or RequestRateLimiter(adaptive=False)
         self._count_lock = threading.Lock()
         self.requests = 0  # requests started (SDK retries not included)
+        self._reached = False
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         self._limiter.acquire()
         with self._count_lock:
             self.requests += 1
+        if not self._reached:
+            return self._first_call(fn, kwargs)
         try:
             return fn(**kwargs)
         except Exception as exc:  # SDK and httpx2 errors: classified by the shared translator
+            raise translate_error(exc) from exc
+
+    def _first_call(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """Fail at once when nothing answers at the base URL (refused, DNS): retrying would only hide a wrong
+        URL for minutes. 429/5xx are still retried, and so is a connection reset after connecting."""
+        import httpx2
+
+        config = default_retry_config()
+        config.retry_connection_errors = False
+        try:
+            result = fn(**kwargs, retries=config)
+        except httpx2.ConnectError as exc:
+            raise translate_error(exc) from exc
+        except httpx2.TransportError:
+            result = self._retrying(fn, kwargs)
+        except Exception as exc:
+            raise translate_error(exc) from exc
+        self._reached = True
+        return result
+
+    def _retrying(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        try:
+            return fn(**kwargs)
+        except Exception as exc:
             raise translate_error(exc) from exc
 
     def agents(self) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """The queries behind `magent usage report`: token sums per group, read from the store.
 
 Whole UTC days come from the `usage_daily` rollup (a few rows per day, whatever the number of entries);
-the partial days at the edges of a window, and any report by conversation (which the rollup does not
-keep), come from `conversation_entries` through its `created_at` index. Both use the one definition of a
+the partial days at the edges of a window (or, when the window holds more than half of such a day, the
+part of it outside the window, subtracted from its rollup row), and any report by conversation (which the
+rollup does not keep), come from `conversation_entries` through its `created_at` index. Both use the one definition of a
 model output that the rollup is built with (`rollup.AGGREGATE_SQL`): entries of type `message.output` or
 `function.call`, prompt tokens = `prompt_tokens`, completion tokens = `token_count`.
 
@@ -34,8 +35,8 @@ _COLUMNS: dict[str, tuple[str, str | None, str]] = {
 }
 _SUMS_ROLLUP = "sum(prompt_tokens), sum(completion_tokens), sum(outputs), sum(estimated_outputs)"
 _SUMS_ENTRIES = (
-    "coalesce(sum(prompt_tokens), 0), coalesce(sum(token_count), 0), count(*), "
-    "count(*) FILTER (WHERE token_count_method = 'estimated')"
+    "coalesce(sum(prompt_tokens), 0)", "coalesce(sum(token_count), 0)", "count(*)",
+    "count(*) FILTER (WHERE token_count_method = 'estimated')",
 )
 _MEASURES = ("prompt_tokens", "completion_tokens", "outputs", "estimated_outputs")
 
@@ -88,9 +89,10 @@ def _segments(grain: Sequence[str], plan: WindowPlan, use_rollup: bool) -> tuple
         first, end = plan.rollup_days
         segments.append(_rollup_segment(grain, first, end, params))
         sources.append(f"usage_daily (whole UTC days) {first.isoformat()} → {end.isoformat() if end else 'now'}")
-    for start, end in plan.entry_spans:
-        segments.append(_entries_segment(grain, start, end, params))
-        sources.append(f"conversation_entries (partial day) {_span(start, end)}")
+    for span in plan.entry_spans:
+        segments.append(_entries_segment(grain, span.start, span.end, params, sign=span.sign))
+        role = "partial day" if span.sign > 0 else "subtracted from its rollup day"
+        sources.append(f"conversation_entries ({role}) {_span(span.start, span.end)}")
     return segments, params, sources
 
 
@@ -106,14 +108,17 @@ def _rollup_segment(grain: Sequence[str], first: date, end: date | None, params:
     )
 
 
-def _entries_segment(grain: Sequence[str], start: datetime, end: datetime | None, params: list[Any]) -> Composable:
+def _entries_segment(grain: Sequence[str], start: datetime, end: datetime | None, params: list[Any], *,
+                     sign: int = 1) -> Composable:
     from psycopg import sql
 
+    assert sign in (1, -1)
     where = "type = ANY(%s) AND created_at >= %s" + ("" if end is None else " AND created_at < %s")
     params.extend([list(OUTPUT_TYPES), start] + ([] if end is None else [end]))
     exprs = [f"{_COLUMNS[dim][2]} AS {_COLUMNS[dim][0]}" for dim in grain]
+    sums = ", ".join(f"{sign} * {term}" for term in _SUMS_ENTRIES)
     return sql.SQL(  # noqa: S608 - fixed expressions from _COLUMNS; values are parameters
-        f"SELECT {', '.join(exprs)}, {_SUMS_ENTRIES} FROM conversation_entries WHERE {where} "
+        f"SELECT {', '.join(exprs)}, {sums} FROM conversation_entries WHERE {where} "
         f"GROUP BY {', '.join(str(n + 1) for n in range(len(grain)))}"
     )
 
@@ -126,7 +131,10 @@ def _run_grouped(conn: Connection, grain: Sequence[str], segments: list[Composab
     inner = sql.SQL(" UNION ALL ").join(
         sql.SQL("({})").format(segment) for segment in segments
     )
-    query = sql.SQL("SELECT {names}, {measures} FROM ({inner}) AS s({columns}) GROUP BY {names}").format(
+    # HAVING: a group whose outputs all lie in a span subtracted from its rollup day nets to nothing.
+    query = sql.SQL(
+        "SELECT {names}, {measures} FROM ({inner}) AS s({columns}) GROUP BY {names} HAVING sum(outputs) <> 0"
+    ).format(
         names=sql.SQL(", ").join(map(sql.Identifier, names)),
         measures=sql.SQL(measures),
         inner=inner,
