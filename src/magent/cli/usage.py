@@ -57,7 +57,8 @@ def report(
         "--since", metavar="TIME", show_default=False,
         help="Start (inclusive): ISO 8601 or an age like 7d [default: 00:00 UTC 29 days ago].")] = None,
     until: Annotated[Optional[str], typer.Option(
-        "--until", metavar="TIME", show_default=False, help="End (exclusive): ISO 8601 or an age [default: now].")] = None,
+        "--until", metavar="TIME", show_default=False,
+        help="End (exclusive): ISO 8601 or an age [default: now].")] = None,
     by: Annotated[Optional[list[str]], typer.Option(
         "--by", metavar="DIM", show_default=False,
         help="Group by model, agent, day, conversation; repeatable or comma-separated [default: model].")] = None,

@@ -199,9 +199,10 @@ def _groups_table(report: CostReport, data: UsageData) -> RenderableType:
         table.add_column(_HEADINGS[dim], footer="Total" if n == 0 else "", no_wrap=dim != "conversation",
                          min_width=len(_HEADINGS[dim]))
     total = report.total
-    for heading, footer in (("Outputs", f"{total.outputs:,}"), ("Prompt tokens", f"{total.prompt_tokens:,}"),
-                            ("Completion tokens", f"{total.completion_tokens:,}"), ("Total tokens", f"{total.total_tokens:,}"),
-                            ("Cost (USD)", _cost_cell(total))):
+    totals = (("Outputs", f"{total.outputs:,}"), ("Prompt tokens", f"{total.prompt_tokens:,}"),
+              ("Completion tokens", f"{total.completion_tokens:,}"), ("Total tokens", f"{total.total_tokens:,}"),
+              ("Cost (USD)", _cost_cell(total)))
+    for heading, footer in totals:
         table.add_column(heading, footer=footer, justify="right", no_wrap=True)
     for line in report.lines:
         labels = [_label(dim, value, data) for dim, value in zip(report.by, line.key, strict=True)]

@@ -67,7 +67,8 @@ def _instant(flag: str, text: str, now: datetime) -> datetime:
     try:
         return parse_instant(text, now=now)
     except (ValueError, OverflowError) as exc:
-        raise UsageError(f"{flag}: {exc}", hint="use ISO 8601 (2026-11-01, 2026-11-01T12:00Z) or an age (7d, 12h)") from None
+        raise UsageError(f"{flag}: {exc}",
+                         hint="use ISO 8601 (2026-11-01, 2026-11-01T12:00Z) or an age (7d, 12h)") from None
 
 
 # --- the window --------------------------------------------------------------------------------------

@@ -118,7 +118,8 @@ def parse_price_file(text: str, origin: str, *, as_json: bool = False) -> PriceF
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{origin}{where}: not valid YAML: {getattr(exc, 'problem', exc)}", hint=PRICING_HINT) from None
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError(f"{origin}{where}: not valid YAML: {problem}", hint=PRICING_HINT) from None
     if not isinstance(document, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping with a 'models' key", hint=PRICING_HINT)
     try:

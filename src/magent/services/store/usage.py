@@ -77,7 +77,9 @@ def fetch_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, *, use_ro
     )
 
 
-def _segments(grain: Sequence[str], plan: WindowPlan, use_rollup: bool) -> tuple[list[Composable], list[Any], list[str]]:
+def _segments(
+    grain: Sequence[str], plan: WindowPlan, use_rollup: bool
+) -> tuple[list[Composable], list[Any], list[str]]:
     segments: list[Composable] = []
     params: list[Any] = []
     sources: list[str] = []
@@ -123,7 +125,9 @@ def _entries_segment(grain: Sequence[str], start: datetime, end: datetime | None
     )
 
 
-def _run_grouped(conn: Connection, grain: Sequence[str], segments: list[Composable], params: list[Any]) -> list[UsageRow]:
+def _run_grouped(
+    conn: Connection, grain: Sequence[str], segments: list[Composable], params: list[Any]
+) -> list[UsageRow]:
     from psycopg import sql
 
     names = [_COLUMNS[dim][0] for dim in grain]

@@ -1,0 +1,204 @@
+"""Export benchmarks: throughput against its bound and against a naive baseline, and Postgres ingest rate.
+
+    python benchmarks/bench_export.py [--conversations 2000] [--latency-ms 20] [--concurrency 8]
+                                      [--baseline-sample 200] [--ingest-entries 200000]
+
+The Mistral simulator runs in its own process (as the real API would), with every request delayed by the
+latency; Postgres is a fresh embedded server in a temporary directory. Prints, side by side:
+
+1. export throughput (requests/s) against the bound min(concurrency / latency, rate limit): target ≥ 85 %,
+   with no rate limit, then paced at an advertised limit (adaptive to x-ratelimit-* headers);
+2. the same export against a sequential baseline that fetches one conversation at a time and inserts its
+   entries row by row (one INSERT each, autocommit), measured on a sample: target ≥ 20×;
+3. ingest into Postgres (COPY + upsert + rollup, entries/s) of pre-built rows: target ≥ 50,000/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+KEY = "BenchKey7pQ2vX9mR4tL8wZ3nB6yC1dF5"
+
+SIMULATOR = """
+import sys, time
+from magent.sandbox.mistral import FaultConfig, KeySpec, MistralSimulator, SimulatorConfig
+key, conversations, latency_ms, rpm = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+config = SimulatorConfig(keys=[KeySpec(key, rpm=rpm, tpm=10**12)], agents=10, conversations=conversations, seed=1,
+                         faults=FaultConfig(latency_ms=latency_ms))
+sim = MistralSimulator(config).start()
+for conversation in sim.data.conversations:  # generate every history now, not while being measured
+    sim.data.history(conversation["id"])
+print(sim.url, flush=True)
+sys.stdin.read()
+"""
+
+
+def start_simulator(conversations: int, latency_ms: float, rpm: int) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-c", SIMULATOR, KEY, str(conversations), str(latency_ms), str(rpm)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip()
+
+
+def fresh_store(server_dir: Path, name: str):
+    import psycopg
+
+    from magent.core.config import StoreSettings
+    from magent.services.store import open_store
+    from magent.services.store.embedded import ensure_running
+
+    admin = ensure_running(server_dir)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return open_store(StoreSettings(database_url=admin.replace("/postgres?", f"/{name}?")))
+
+
+def run_magent_export(url: str, store, concurrency: int, rate: float | None):
+    from magent.services.export.runner import ExportOptions, run_export
+    from magent.services.export.sinks import PostgresSink
+    from magent.services.mistral.conversations import open_source
+
+    source, client = open_source(url, KEY, rate_per_minute=rate)
+    with client:
+        return run_export(source, PostgresSink(store), ExportOptions(concurrency=concurrency))
+
+
+def run_baseline(url: str, store, sample: int) -> tuple[float, int]:
+    """One conversation at a time; one INSERT per entry, each committed on its own."""
+    from magent.core.export_plan import ENTRY_COLUMNS, JSON_COLUMNS, context_for, conversation_row, entry_rows
+    from magent.services.mistral.client import make_client
+    from magent.services.mistral.conversations import to_dict
+    from psycopg.types.json import Jsonb
+
+    client = make_client(url, KEY)
+    started, entries = time.perf_counter(), 0
+    conversations = [to_dict(c) for c in client.beta.conversations.list(page=0, page_size=sample)]
+    agents = {a["id"]: a for a in (to_dict(x) for x in client.beta.agents.list_pages(page_size=100).result.data)}
+    insert = (f"INSERT INTO conversation_entries ({', '.join(ENTRY_COLUMNS)}) "
+              f"VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))}) ON CONFLICT (id) DO NOTHING")
+    with store.connection(autocommit=True) as conn:
+        for conversation in conversations:
+            history = [to_dict(e) for e in client.beta.conversations.get_history(
+                conversation_id=conversation["id"]).entries]
+            row = conversation_row(conversation)
+            conn.execute("INSERT INTO conversations (id, agent_id, model, created_at, updated_at) "
+                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                         (row["id"], row["agent_id"], row["model"], row["created_at"], row["updated_at"]))
+            for entry in entry_rows(history, context_for(conversation, agents)):
+                values = [Jsonb(entry[c]) if c in JSON_COLUMNS and entry[c] is not None else entry[c]
+                          for c in ENTRY_COLUMNS]
+                conn.execute(insert, values)
+                entries += 1
+    return time.perf_counter() - started, len(conversations)
+
+
+def synthetic_batches(total: int, per_batch: int):
+    from magent.core.export_plan import ExportBatch
+
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    made = 0
+    conversation = 0
+    while made < total:
+        batch = ExportBatch()
+        while len(batch.entries) < per_batch and made < total:
+            cid = f"conv_{conversation:08d}"
+            created = base + timedelta(minutes=conversation)
+            batch.conversations.append({"id": cid, "model": "mistral-small-2506", "created_at": created,
+                                        "updated_at": created, "metadata": {"channel": "web"}})
+            for position in range(20):
+                output = position % 2 == 1
+                batch.entries.append({
+                    "id": f"{cid}_e{position:02d}", "conversation_id": cid, "position": position,
+                    "type": "message.output" if output else "message.input",
+                    "role": "assistant" if output else "user",
+                    "content": "Your order left our warehouse yesterday and should arrive soon.",
+                    "content_json": {"prefix": False} if not output else None, "token_count": 14,
+                    "token_count_method": "counted", "prompt_tokens": 14 * position if output else None,
+                    "created_at": created + timedelta(seconds=position), "agent_id": f"ag_{conversation % 7}",
+                    "model": "mistral-small-2506"})
+            conversation += 1
+            made += 20
+        yield batch
+
+
+def run_ingest(store, total: int) -> tuple[float, int]:
+    from magent.services.store.writer import write_batch
+
+    batches = list(synthetic_batches(total, 10_000))
+    with store.connection(autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        started = time.perf_counter()
+        for batch in batches:
+            with conn.transaction():
+                write_batch(conn, batch)
+        elapsed = time.perf_counter() - started
+    return elapsed, sum(len(b.entries) for b in batches)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate-limit", type=int, default=9000, help="requests/minute for the paced run")
+    parser.add_argument("--baseline-sample", type=int, default=200)
+    parser.add_argument("--ingest-entries", type=int, default=200_000)
+    args = parser.parse_args()
+
+    from magent.services.store.embedded import stop_embedded
+
+    workdir = Path(tempfile.mkdtemp(prefix="magent-bench-export-"))
+    workdir.chmod(0o755)
+    server_dir = workdir / "pg"
+    simulators = []
+    try:
+        print(f"export: {args.conversations} conversations × ~20 entries, simulator latency {args.latency_ms:g} ms, "
+              f"concurrency {args.concurrency}")
+        sim, url = start_simulator(args.conversations, args.latency_ms, 10**9)
+        simulators.append(sim)
+        summary = run_magent_export(url, fresh_store(server_dir, "export_free"), args.concurrency, None)
+        bound = args.concurrency / (args.latency_ms / 1000)
+        achieved = summary.requests / summary.duration_s
+        print(f"  magent export        {summary.duration_s:6.2f} s  {summary.requests} requests  "
+              f"{achieved:7.1f} req/s  {summary.entries / summary.duration_s:8.0f} entries/s")
+        print(f"  bound min(c/latency, no limit) = {bound:.0f} req/s  →  {achieved / bound:6.1%} of the bound "
+              f"(target ≥ 85 %)")
+
+        base_s, base_n = run_baseline(url, fresh_store(server_dir, "export_baseline"), args.baseline_sample)
+        base_rate = base_n / base_s
+        magent_rate = summary.conversations / summary.duration_s
+        print(f"  sequential baseline  {base_s:6.2f} s for {base_n} conversations  {base_rate:7.1f} conv/s "
+              f"(row-by-row INSERT, autocommit)")
+        print(f"  magent {magent_rate:.1f} conv/s vs baseline {base_rate:.1f} conv/s  →  {magent_rate / base_rate:5.1f}× "
+              f"(target ≥ 20×)")
+
+        sim_limited, url_limited = start_simulator(args.conversations, args.latency_ms, args.rate_limit)
+        simulators.append(sim_limited)
+        paced = run_magent_export(url_limited, fresh_store(server_dir, "export_paced"), args.concurrency, None)
+        bound_paced = min(bound, args.rate_limit / 60)
+        achieved_paced = paced.requests / paced.duration_s
+        print(f"  paced by the server's x-ratelimit-limit-req-minute={args.rate_limit}: {paced.duration_s:.2f} s, "
+              f"{achieved_paced:.1f} req/s, bound {bound_paced:.0f} req/s  →  {achieved_paced / bound_paced:6.1%} "
+              f"(target ≥ 85 %)")
+
+        elapsed, entries = run_ingest(fresh_store(server_dir, "ingest"), args.ingest_entries)
+        print(f"ingest: {entries:,} entries in {elapsed:.2f} s  →  {entries / elapsed:,.0f} entries/s "
+              f"(target ≥ 50,000/s; {entries / elapsed / 50_000:.2f}× the target)")
+    finally:
+        for sim in simulators:
+            sim.stdin.close()
+            sim.terminate()
+        stop_embedded(server_dir)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    main()

@@ -1,0 +1,64 @@
+"""`magent rollback` completes when Postgres, the webhook, the metrics backend and Mistral are all down."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
+
+from magent.core.canary import CanaryState, Phase
+from magent.core.canary_manifest import canary_manifest
+from magent.core.config import KubeSettings
+from magent.services.kube import deployments as kd
+from magent.services.kube import lease as kl
+from magent.services.kube.client import connect
+
+
+@pytest.fixture
+def everything_down(hanging_server, unused_tcp_url, monkeypatch):
+    """A hung Postgres and webhook, a hung Prometheus, the Mistral check on without a key or a reachable API."""
+    host_port = hanging_server.removeprefix("http://")
+    monkeypatch.setenv("MAGENT_DATABASE_URL", f"postgresql://magent:db-pass-XYZ987@{host_port}/magent")
+    monkeypatch.setenv("MAGENT_WEBHOOK_URL", f"{hanging_server}/services/T9/B9/hook-secret-abc")
+    monkeypatch.setenv("MAGENT_MISTRAL_URL", unused_tcp_url)
+    with open("magent.yaml", "w") as handle:
+        yaml.safe_dump({"deploy": {"analysis": {"prometheus": {"url": hanging_server}, "mistral": {"enabled": True}}}},
+                       handle)
+
+
+def _canary_in_progress(web) -> None:  # noqa: F811
+    """What a deploy whose runner died leaves: a canary, the state annotation, a lease held by someone else."""
+    with connect(KubeSettings(kubeconfig=str(web.kubeconfig))) as kube:
+        stable = kd.get_deployment(kube, "web")
+        kd.ensure_canary(kube, canary_manifest(stable.raw, image="app:v2", container="app", replicas=2,
+                                               deploy_id="d-dead"))
+        kd.write_state(kube, "web", CanaryState(deploy_id="d-dead", image="app:v2", previous_image="app:v1",
+                                                container="app", weights=[10, 50], phase=Phase.ANALYSING, step=1,
+                                                holder="ci@runner-7 4242"))
+        kl.acquire(kube, "web", "ci@runner-7 4242", 600)
+
+
+def _assert_nothing_leaked(result) -> None:
+    for secret in ("db-pass-XYZ987", "hook-secret-abc"):
+        assert secret not in result.output
+
+
+def test_undo_completes_with_everything_else_down(cli, web, everything_down):  # noqa: F811
+    web.set_image("app:v2")
+    result = cli("rollback", "-d", "web", "--yes", "--reason", "outage drill")
+    assert result.exit_code == 0, result.stderr
+    assert web.image() == "app:v1" and web.ready()
+    assert "Warning: the audit trail was not fully written" in result.stderr
+    _assert_nothing_leaked(result)
+
+
+def test_canary_abort_completes_with_everything_else_down(cli, web, everything_down):  # noqa: F811
+    _canary_in_progress(web)
+    result = cli("rollback", "-d", "web", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert '"event":"rollback_requested"' in result.stdout and '"action":"abort-canary"' in result.stdout
+    assert web.deployment("web-canary") is None and web.lease() is None
+    assert web.image() == "app:v1"
+    state = web.state()
+    assert state.phase is Phase.ABORTED and "rolled back by" in state.reason
+    _assert_nothing_leaked(result)
