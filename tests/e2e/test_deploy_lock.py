@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+
+import pytest
 from fixtures.deploy import cluster, wait_for, web  # noqa: F401 - fixtures
 from fixtures.deploy_process import DeployProcess
 
@@ -34,3 +37,17 @@ def test_two_deploys_started_together_one_is_refused(web):  # noqa: F811
     assert not refused.events or refused.events[0]["event"] != "started"
     winner = two if refused is one else one
     assert web.image() == winner.args[1] and web.lease() is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_takes_the_canary_down_then_exits_130(web, signum):  # noqa: F811
+    with DeployProcess("app:v2", "-d", "web", "--pause", "60s", "--interval", "0.2s") as deploy:
+        deploy.wait_event("canary_scaled", 10)
+        deploy.process.send_signal(signum)
+        assert deploy.wait_exit(timeout=20) == 130
+    kinds = [e["event"] for e in deploy.events]
+    assert kinds[-2:] == ["canary_scaled_to_zero", "aborted"]
+    assert "interrupted" in deploy.events[-1]["reason"]
+    assert web.deployment("web-canary") is None and web.lease() is None
+    assert web.image() == "app:v1" and web.state().phase.value == "aborted"
+    assert "the canary was scaled to zero" in deploy.stderr

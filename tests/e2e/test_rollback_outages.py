@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
+from fixtures.deploy import cluster, plant_canary_in_progress, web  # noqa: F401 - fixtures
 
-from magent.core.canary import CanaryState, Phase
-from magent.core.canary_manifest import canary_manifest
-from magent.core.config import KubeSettings
-from magent.services.kube import deployments as kd
-from magent.services.kube import lease as kl
-from magent.services.kube.client import connect
+from magent.core.canary import Phase
 
 
 @pytest.fixture
@@ -24,18 +19,6 @@ def everything_down(hanging_server, unused_tcp_url, monkeypatch):
     with open("magent.yaml", "w") as handle:
         yaml.safe_dump({"deploy": {"analysis": {"prometheus": {"url": hanging_server}, "mistral": {"enabled": True}}}},
                        handle)
-
-
-def _canary_in_progress(web) -> None:  # noqa: F811
-    """What a deploy whose runner died leaves: a canary, the state annotation, a lease held by someone else."""
-    with connect(KubeSettings(kubeconfig=str(web.kubeconfig))) as kube:
-        stable = kd.get_deployment(kube, "web")
-        kd.ensure_canary(kube, canary_manifest(stable.raw, image="app:v2", container="app", replicas=2,
-                                               deploy_id="d-dead"))
-        kd.write_state(kube, "web", CanaryState(deploy_id="d-dead", image="app:v2", previous_image="app:v1",
-                                                container="app", weights=[10, 50], phase=Phase.ANALYSING, step=1,
-                                                holder="ci@runner-7 4242"))
-        kl.acquire(kube, "web", "ci@runner-7 4242", 600)
 
 
 def _assert_nothing_leaked(result) -> None:
@@ -53,7 +36,7 @@ def test_undo_completes_with_everything_else_down(cli, web, everything_down):  #
 
 
 def test_canary_abort_completes_with_everything_else_down(cli, web, everything_down):  # noqa: F811
-    _canary_in_progress(web)
+    plant_canary_in_progress(web)
     result = cli("rollback", "-d", "web", "--yes", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert '"event":"rollback_requested"' in result.stdout and '"action":"abort-canary"' in result.stdout

@@ -35,11 +35,14 @@ _TITLES = {
     "held": (":pause_button:", "Canary held (inconclusive analysis)"),
     "promoted": (":white_check_mark:", "Canary promoted"),
     "aborted": (":rotating_light:", "Canary aborted"),
+    "promotion_failed": (":x:", "Promotion failed"),
+    "interrupted": (":warning:", "Deploy interrupted"),
     "rollback": (":leftwards_arrow_with_hook:", "Rollback"),
     "rolled_back": (":leftwards_arrow_with_hook:", "Rolled back"),
+    "rollback_failed": (":x:", "Rollback failed (needs a human)"),
     "failed": (":x:", "Deploy failed"),
 }
-_CONTEXT_KEYS = ("step", "weight", "verdict", "revision", "actor", "at")
+_CONTEXT_KEYS = ("step", "weight", "verdict", "previous_image", "revision", "rolled_back_to", "deploy_id", "actor")
 
 
 def build_payload(event: Mapping[str, Any] | str) -> dict[str, Any]:

@@ -181,4 +181,5 @@ def deployment_timed_out(deployment: dict[str, Any], status: dict[str, Any], now
     if current.get("reason") == TIMED_OUT:
         return True
     since = datetime.fromisoformat(current["lastUpdateTime"].replace("Z", "+00:00")).timestamp()
-    return since + deadline < now_epoch
+    # The stamp is truncated to the second: count from the end of that second, so never time out early.
+    return since + 1 + deadline < now_epoch

@@ -14,6 +14,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +70,13 @@ class AuditTrail:
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Wait up to `timeout_s` for queued writes; warn (never fail) about what could not be written."""
+        deadline = time.monotonic() + timeout_s
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             self._warn(f"the audit trail was not fully written within {timeout_s:g}s (store or webhook slow)")
-        _safely(self._flush_notifications, None)
+        remaining = max(0.2, deadline - time.monotonic())
+        _safely(lambda: self._flush_notifications(remaining), None)
 
     # --- the worker ----------------------------------------------------------------------------------------
 
@@ -128,10 +131,10 @@ class AuditTrail:
         notify(self._settings, record)
 
     @staticmethod
-    def _flush_notifications() -> None:
+    def _flush_notifications(timeout_s: float) -> None:
         from magent.services.notify import flush
 
-        flush()
+        flush(timeout_s)
 
 
 def _safely(action: Callable[[], Any], default: Any) -> Any:

@@ -150,9 +150,57 @@ class ConversationSource:
         return [to_dict(entry) for entry in history.entries]
 
 
+def cache_sdk_unmarshaller() -> bool:
+    """Make the SDK parse responses without building a new pydantic model class for each one.
+
+    `mistralai.client.utils.serializers.unmarshal` calls `pydantic.create_model` on every response, which
+    costs more CPU than the rest of the request and halves what an export can fetch per second. The class
+    depends only on the response type, so it is cached per type; parsing and validation are unchanged.
+    Installed once per process, and only when the function still has the shape this was written against
+    (a newer SDK keeps its own code). Returns whether the cache is in place.
+    """
+    import inspect
+
+    from mistralai.client.utils import serializers
+
+    current = serializers.unmarshal
+    if getattr(current, "magent_cached", False):
+        return True
+    expected = ["val", "typ", "coerce_iterables"]
+    if list(inspect.signature(current).parameters) != expected or "create_model" not in serializers.__dict__:
+        return False
+    serializers.unmarshal = _cached_unmarshal(serializers)
+    return True
+
+
+def _cached_unmarshal(serializers: Any) -> Callable[..., Any]:
+    import functools
+
+    from pydantic import ConfigDict, create_model
+
+    @functools.lru_cache(maxsize=512)
+    def unmarshaller(typ: Any) -> Any:
+        config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+        return create_model("Unmarshaller", body=(typ, ...), __config__=config)
+
+    def unmarshal(val: Any, typ: Any, coerce_iterables: bool = True) -> Any:
+        if coerce_iterables:
+            val = serializers._coerce_iterables_for_type(val, typ)
+        try:
+            model = unmarshaller(typ)
+        except TypeError:  # an unhashable type: the SDK's own way
+            model = create_model("Unmarshaller", body=(typ, ...),
+                                 __config__=ConfigDict(populate_by_name=True, arbitrary_types_allowed=True))
+        return model(body=val).body
+
+    unmarshal.magent_cached = True  # type: ignore[attr-defined]
+    return unmarshal
+
+
 def open_source(base_url: str, api_key: str, *, rate_per_minute: float | None = None, timeout_s: float = 30,
                 max_retry_s: float = 120) -> tuple[ConversationSource, Mistral]:
     """A source with retries for 429/5xx/resets and a limiter at `rate_per_minute` (None: adaptive)."""
+    cache_sdk_unmarshaller()
     limiter = RequestRateLimiter(rate_per_minute, adaptive=rate_per_minute is None)
     client = make_client(base_url, api_key, timeout_s=timeout_s, retries=default_retry_config(max_retry_s),
                          on_response=lambda response: limiter.observe(response.headers))

@@ -1,0 +1,43 @@
+"""`magent status` and `magent history` against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+from fixtures.deploy import cluster, plant_canary_in_progress, web  # noqa: F401 - fixtures
+
+
+def test_status_shows_the_canary_its_step_and_the_lock(cli, web):  # noqa: F811
+    plant_canary_in_progress(web)
+    result = cli("status", "-d", "web", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["images"] == ["app:v1"] and data["replicas"]["desired"] == 4
+    assert data["canary"]["name"] == "web-canary" and data["canary"]["images"] == ["app:v2"]
+    assert data["deploy"]["phase"] == "paused-for-analysis" and data["deploy"]["in_progress"] is True
+    assert (data["deploy"]["step"], data["deploy"]["weight"]) == (2, 50)
+    assert data["lock"]["holder"] == "ci@runner-7 4242" and data["lock"]["expired"] is False
+    table = cli("status", "-d", "web")
+    assert "deploy in progress" in table.stdout and "ci@runner-7 4242" in table.stdout
+    assert "app:v1 → app:v2" in table.stdout
+
+
+def test_status_of_a_quiet_deployment(cli, web):  # noqa: F811
+    data = json.loads(cli("status", "-d", "web", "-o", "json").stdout)
+    assert data["canary"] is None and data["deploy"] is None and data["lock"] is None
+    assert data["rollout"] == 'deployment "web" successfully rolled out'
+
+
+def test_history_lists_revisions_like_kubectl(cli, web):  # noqa: F811
+    web.set_image("app:v2")
+    data = json.loads(cli("history", "-d", "web", "-o", "json").stdout)
+    assert [(r["revision"], r["images"], r["current"]) for r in data] == [(1, ["app:v1"], False), (2, ["app:v2"], True)]
+    assert all(r["created"].endswith("Z") for r in data)
+    table = cli("history", "-d", "web").stdout
+    assert "revision" in table and "app:v2" in table and "<none>" in table
+
+
+def test_unknown_deployment_is_exit_2(cli, web):  # noqa: F811
+    for command in ("status", "history"):
+        result = cli(command, "-d", "nope")
+        assert result.exit_code == 2 and "deployment nope not found" in result.stderr
