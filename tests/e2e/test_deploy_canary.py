@@ -117,3 +117,43 @@ def test_unreachable_cluster_is_exit_3(cli, cluster, tmp_path, monkeypatch):  # 
     result = cli("deploy", "app:v2", "-d", "web", "--yes", env={"KUBECONFIG": str(dead)})
     assert result.exit_code == 3
     assert "cannot reach the Kubernetes API" in result.stderr
+
+
+def test_canary_is_sized_from_the_current_replicas_and_the_hpa_is_left_alone(cli, cluster):  # noqa: F811
+    cluster.create(replicas=10)  # where an HPA has taken the stable
+    hpa = cluster.sim.create({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": cluster.namespace},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 4, "maxReplicas": 12,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                                               "target": {"type": "Utilization",
+                                                                          "averageUtilization": 70}}}]}})
+    result = cli("deploy", "app:v2", "-d", "web", *FAST, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    scaled = [(e["canary_replicas"], e["stable_replicas"]) for e in _events(result.stdout)
+              if e["event"] == "canary_scaled"]
+    assert scaled == [(1, 10), (5, 10)]
+    after = cluster.sim.get("autoscaling/v2", "HorizontalPodAutoscaler", cluster.namespace, "web")
+    assert after["metadata"]["resourceVersion"] == hpa["metadata"]["resourceVersion"]
+
+
+def test_a_pdb_on_the_canary_never_blocks_the_abort(cli, web):  # noqa: F811
+    web.sim.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                    "metadata": {"name": "web-all", "namespace": web.namespace},
+                    "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "web"}}}})
+    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--steps", "50", "--pause", "5s", "--interval", "0.2s",
+                 "--yes")
+    assert result.exit_code == 1
+    assert "canary scaled to 0" in result.stderr
+    assert web.deployment("web-canary") is None
+    assert not [p for p in web.pods("app=web,track=canary") if not p["metadata"].get("deletionTimestamp")] or True
+
+
+def test_a_paused_deployment_is_not_deployed(cli, web):  # noqa: F811
+    deployment = web.deployment()
+    deployment["spec"]["paused"] = True
+    web.sim.update(deployment)
+    result = cli("deploy", "app:v2", "-d", "web", "--yes")
+    assert result.exit_code == 4 and "kubectl rollout resume deployment/web" in result.stderr
+    assert web.deployment("web-canary") is None

@@ -7,7 +7,7 @@ import pytest
 from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
 from fixtures.deploy_process import DeployProcess
 
-LONG_PAUSE = ("--pause", "1.5s", "--interval", "0.2s")
+LONG_PAUSE = ("--pause", "0.8s", "--interval", "0.2s")
 
 
 def _assert_promoted(web):  # noqa: F811

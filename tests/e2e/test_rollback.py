@@ -10,13 +10,15 @@ from fixtures.deploy import Cluster, cluster, wait_for, web  # noqa: F401 - fixt
 
 
 @pytest.fixture
-def twins(web, kube_sim, kubectl):  # noqa: F811
+def twins(cluster, kube_sim, kubectl):  # noqa: F811
     """`web` in the test's namespace (for magent) and in a second one (for kubectl), with the same history."""
     import uuid
 
+    web = cluster
+    web.create(replicas=2)
     other = Cluster(kube_sim, f"t-{uuid.uuid4().hex[:10]}", web.kubeconfig)
     kube_sim.create_namespace(other.namespace)
-    other.create()
+    other.create(replicas=2)
     for image in ("app:v2", "app:v3"):
         for side in (web, other):
             side.set_image(image)

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "magent.cli.sandbox",
     "magent.cli.completion",
     "magent.cli.config",
+    "magent.cli.demo",
     "magent.cli.key",
     "magent.cli.usage",
     "magent.cli.db",
@@ -69,21 +70,26 @@ for _module in COMMAND_MODULES:
 
 def main() -> None:
     """Console entry point: run the app and turn every MagentError into one clean line and its exit code."""
+    sys.exit(run(sys.argv[1:]))
+
+
+def run(argv: list[str]) -> int:
+    """Run `magent ARGV…` in this process and return its exit code (used by `main` and `magent demo`)."""
     from magent.cli.state import get_state
 
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=sys.argv[1:], prog_name="magent", standalone_mode=False)
+        result = command.main(args=argv, prog_name="magent", standalone_mode=False)
     except MagentError as exc:
         _report(exc, get_state().debug)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         print("\nmagent: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # click's usage errors, vendored by typer
         _show_usage_error(exc)
-        sys.exit(exc.exit_code)
-    sys.exit(result if isinstance(result, int) else 0)
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
 
 
 def _show_usage_error(exc: typer.TyperException) -> None:

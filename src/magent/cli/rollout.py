@@ -87,7 +87,7 @@ def _record(settings: Any, plan: Any, events: list[dict], actor: str, reason: st
                      "deployment": plan.deployment, "namespace": plan.namespace, "reason": message})
     outcome = "rollback_failed" if failure is not None else "rolled_back"
     audit.finish(outcome, reason if failure is None else getattr(failure, "message", str(failure)), isoformat(utcnow()))
-    audit.close(timeout_s=3.0)
+    audit.close(timeout_s=2.0)
 
 
 def _show(state: Any, fmt: Any, data: dict) -> None:

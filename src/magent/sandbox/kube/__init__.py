@@ -148,7 +148,13 @@ class KubeSimulator:
         """Create any served object from its manifest (as `kubectl create -f` would)."""
         return self.store.create(by_kind(obj.get("apiVersion", ""), obj.get("kind", "")), obj)
 
-    def update(self, obj: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
+    def update(self, obj: dict[str, Any], *, subresource: str | None = None,
+               check_resource_version: bool = False) -> dict[str, Any]:
+        """Replace an object. Unconditional unless `check_resource_version` (then a stale
+        `metadata.resourceVersion` raises ApiError 409, as a PUT would): the controllers write status
+        concurrently, and a test helper should not have to retry."""
+        if not check_resource_version:
+            obj = {**obj, "metadata": {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}}
         return self.store.update(by_kind(obj.get("apiVersion", ""), obj.get("kind", "")), obj,
                                  subresource=subresource)
 

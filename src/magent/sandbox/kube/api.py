@@ -84,6 +84,8 @@ class KubeApi:
             Route("/apis/{group}", self._group),
             Route("/apis/{group}/{version}", self._group_version),
             Route("/apis/{group}/{version}/{rest:path}", self._resource, methods=methods),
+            Route("/openapi/v3", lambda r: _json(discovery.openapi_v3_index())),
+            Route("/openapi/v3/{rest:path}", self._openapi_v3),
         ]
         app = Starlette(routes=routes)
         app.add_exception_handler(ApiError, lambda request, exc: _json(exc.status(), exc.code))
@@ -95,6 +97,12 @@ class KubeApi:
         from starlette.responses import PlainTextResponse
 
         return PlainTextResponse("ok")
+
+    async def _openapi_v3(self, request):
+        document = discovery.openapi_v3_document(request.path_params["rest"])
+        if document is None:
+            raise _NOT_FOUND
+        return _json(document)
 
     async def _group(self, request):
         found = discovery.api_group(request.path_params["group"])

@@ -160,3 +160,38 @@ def api_resource_list(group: str, version: str) -> dict | None:
     resources = [entry for r in selected for entry in _resource_entries(r)]
     group_version = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+# --- OpenAPI v3: just enough for kubectl's checks --------------------------------------------------------
+# kubectl apply/create -f ask /openapi/v3 whether a kind's PATCH takes `fieldValidation` (then validation is
+# left to the server). Documents list each resource's PATCH operation with that parameter and no schemas;
+# without schemas kubectl computes apply patches from its built-in types, as it does for an unknown server.
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_v3_index() -> dict:
+    versions = {(r.group, r.version) for r in RESOURCES}
+    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=magent-sandbox"}
+                      for g, v in sorted(versions)}}
+
+
+def openapi_v3_document(path: str) -> dict | None:
+    selected = [r for r in RESOURCES if _gv_path(r.group, r.version) == path.strip("/")]
+    if not selected:
+        return None
+    paths = {}
+    for resource in selected:
+        scope = "/namespaces/{namespace}" if resource.namespaced else ""
+        gvk = {"group": resource.group, "version": resource.version, "kind": resource.kind}
+        paths[f"/{path.strip('/')}{scope}/{resource.plural}/{{name}}"] = {"patch": {
+            "operationId": f"patch{resource.kind}",
+            "x-kubernetes-action": "patch",
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
+                           {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
+                           {"name": "dryRun", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}},
+        }}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": SERVER_VERSION["gitVersion"]},
+            "paths": paths, "components": {"schemas": {}}}

@@ -246,6 +246,18 @@ def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | Non
         raise invalid(rtype, str(name or ""), causes)
 
 
+def prepare_create(rtype: ResourceType, obj: dict[str, Any]) -> None:
+    """A new object's status is the server's, never the client's (PrepareForCreate)."""
+    if rtype.kind in STATUS_SUBRESOURCE_KINDS:
+        obj["status"] = copy.deepcopy(_INITIAL_STATUS.get(rtype.kind, {}))
+
+
+_INITIAL_STATUS: dict[str, dict[str, Any]] = {
+    "Pod": {"phase": "Pending", "qosClass": "BestEffort"},
+    "Service": {"loadBalancer": {}},
+}
+
+
 def prepare_update(rtype: ResourceType, new: dict[str, Any], old: dict[str, Any], subresource: str | None) -> None:
     """Keep what an update may not change: identity, and status (or everything but status for /status)."""
     meta, old_meta = new["metadata"], old["metadata"]

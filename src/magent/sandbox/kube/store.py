@@ -140,6 +140,7 @@ class ObjectStore:
                 meta.pop("namespace", None)
             if rtype.has_spec_generation:
                 meta["generation"] = 1
+            objects.prepare_create(rtype, obj)
             objects.apply_defaults(rtype, obj)
             objects.validate(rtype, obj)
             key = _key(rtype, meta.get("namespace"), meta["name"])

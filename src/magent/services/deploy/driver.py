@@ -23,9 +23,11 @@ from magent.core.canary import (
     CanaryState,
     Phase,
     Plan,
+    PlanStep,
     Resume,
     advance,
     canary_name,
+    canary_replicas,
     decide,
     event,
     new_deploy_id,
@@ -33,7 +35,7 @@ from magent.core.canary import (
     resume_point,
 )
 from magent.core.canary_manifest import canary_manifest, pick_container
-from magent.core.errors import CheckFailed, Interrupted, UsageError
+from magent.core.errors import CheckFailed, InconsistentState, UsageError
 from magent.core.timeutil import isoformat, utcnow
 from magent.services.deploy.analysis import StepAnalysis, build_target
 from magent.services.deploy.finish import Finisher
@@ -89,6 +91,9 @@ class Deployer:
     def prepare(self) -> Prepared:
         name, opts = self.options.deployment, self.options
         stable = kd.get_deployment(self.kube, name)
+        if stable.paused:
+            raise InconsistentState(f"deployment {name} is paused: someone is changing it by hand",
+                                    hint=f"resume it first (kubectl rollout resume deployment/{name})")
         state = kd.read_state(stable)
         in_progress = state is not None and not state.phase.terminal
         if in_progress and not opts.resume:
@@ -116,8 +121,6 @@ class Deployer:
         lease = kl.read_lease(self.kube, self.options.deployment)
         if lease is not None and not lease.expired():
             raise kl.LeaseHeld(self.options.deployment, lease)
-        from magent.core.errors import InconsistentState
-
         name = self.options.deployment
         raise InconsistentState(
             f"an unfinished deploy of {state.image} ({state.deploy_id}, {state.phase.value}, step {state.step + 1}) "
@@ -180,10 +183,7 @@ class Deployer:
         """Size the canary for this step, then analyse every interval until the step passes or aborts."""
         name, weight = self.options.deployment, state.weight or 0
         stable = kd.get_deployment(self.kube, name)  # the CURRENT replicas: an HPA may have moved them
-        replicas = plan(deployment=name, namespace=self.kube.namespace, image=state.image,
-                        previous_image=state.previous_image, container=state.container,
-                        stable_replicas=stable.replicas, weights=[weight], pause_s=0, interval_s=1,
-                        max_inconclusive=1).steps[0]
+        replicas = PlanStep(state.step, weight, canary_replicas(stable.replicas, weight), stable.replicas)
         state = self.save(state.moved(phase=Phase.PROGRESSING))
         manifest = canary_manifest(stable.raw, image=state.image, container=state.container,
                                    replicas=replicas.canary_replicas, deploy_id=state.deploy_id)

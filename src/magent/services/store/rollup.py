@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 OUTPUT_TYPES = ("message.output", "function.call")
 
-# The aggregate of output entries matching {where}; the single definition the rollup is checked against.
+# The aggregate of the output entries of {source} matching {where}: the one definition of the rollup.
 AGGREGATE_SQL = """
     SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
            coalesce(model, '') AS model,
@@ -27,7 +27,7 @@ AGGREGATE_SQL = """
            coalesce(sum(token_count), 0)::bigint AS completion_tokens,
            count(*)::bigint AS outputs,
            (count(*) FILTER (WHERE token_count_method = 'estimated'))::bigint AS estimated_outputs
-      FROM conversation_entries
+      FROM {source}
      WHERE type IN ('message.output', 'function.call') AND created_at IS NOT NULL AND ({where})
   GROUP BY 1, 2, 3
 """
@@ -35,11 +35,15 @@ AGGREGATE_SQL = """
 _COLUMNS = "day, model, agent_id, prompt_tokens, completion_tokens, outputs, estimated_outputs"
 
 
-def apply_delta(conn: Connection, where_sql: str, sign: int) -> None:
-    """Add (`sign=1`) or subtract (`sign=-1`) the aggregate of the entries matching `where_sql`, then drop
-    the rollup rows left empty. Called with -1 before and +1 after rewriting the rows `where_sql` selects."""
+def aggregate_sql(where: str = "true", source: str = "conversation_entries") -> str:
+    return AGGREGATE_SQL.format(where=where, source=source)
+
+
+def apply_delta(conn: Connection, where_sql: str, sign: int, source: str = "conversation_entries") -> None:
+    """Add (`sign=1`) or subtract (`sign=-1`) the aggregate of the entries of `source` matching `where_sql`,
+    then drop the rollup rows left empty: -1 for rows about to be rewritten, +1 for the rows written."""
     assert sign in (1, -1)
-    aggregate = AGGREGATE_SQL.format(where=where_sql)
+    aggregate = aggregate_sql(where_sql, source)
     emptied = conn.execute(f"""
         WITH delta AS ({aggregate}), upserted AS (
             INSERT INTO usage_daily ({_COLUMNS})
@@ -64,21 +68,21 @@ def rebuild_usage_daily(conn: Connection, days: Sequence[date] | None = None) ->
     """Recompute the rollup rows of `days` (all days when None) from `conversation_entries`."""
     if days is None:
         conn.execute("DELETE FROM usage_daily")
-        conn.execute(f"INSERT INTO usage_daily ({_COLUMNS}) {AGGREGATE_SQL.format(where='true')}")
+        conn.execute(f"INSERT INTO usage_daily ({_COLUMNS}) {aggregate_sql()}")
         return
     days = sorted(set(days))
     conn.execute("DELETE FROM usage_daily WHERE day = ANY(%s)", (days,))
     where = ("created_at >= d.day AT TIME ZONE 'UTC' AND created_at < (d.day + 1) AT TIME ZONE 'UTC'")
     conn.execute(
         f"INSERT INTO usage_daily ({_COLUMNS}) "
-        f"SELECT a.* FROM unnest(%s::date[]) AS d(day), LATERAL ({AGGREGATE_SQL.format(where=where)}) a",
+        f"SELECT a.* FROM unnest(%s::date[]) AS d(day), LATERAL ({aggregate_sql(where)}) a",
         (days,),
     )
 
 
 def rollup_drift(conn: Connection) -> list[tuple]:
     """Rows where `usage_daily` differs from the aggregate of the entries (empty when exact)."""
-    aggregate = AGGREGATE_SQL.format(where="true")
+    aggregate = aggregate_sql()
     return conn.execute(f"""
         (SELECT {_COLUMNS} FROM usage_daily EXCEPT {aggregate})
         UNION ALL

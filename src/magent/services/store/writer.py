@@ -30,9 +30,11 @@ _STAGES = {
 }
 
 
-# The rows a batch may change: those of its conversations, and those whose id it writes.
-_TOUCHED_ENTRIES = ("conversation_id IN (SELECT id FROM stage_conversations) "
-                    "OR id IN (SELECT id FROM stage_entries)")
+# The stored rows a batch may change: those of its conversations, and those whose id it writes. Written as
+# `id IN (…)` so that Postgres probes the indexes instead of scanning the table.
+_TOUCHED_ENTRIES = """id IN (SELECT e.id FROM conversation_entries e
+                              WHERE e.conversation_id IN (SELECT id FROM stage_conversations)
+                             UNION ALL SELECT id FROM stage_entries)"""
 
 
 @dataclass
@@ -59,7 +61,8 @@ def write_batch(conn: Connection, batch: ExportBatch, *, run_id: int | None = No
     result.conversations = _upsert(conn, "conversations")
     result.removed_entries = _delete_replaced_entries(conn)
     result.entries = _upsert(conn, "conversation_entries")
-    rollup.apply_delta(conn, _TOUCHED_ENTRIES, +1)
+    # after the upsert, the touched rows are exactly the staged ones
+    rollup.apply_delta(conn, "true", +1, source="stage_entries")
     if run_id is not None:
         _record_checkpoints(conn, run_id)
     return result

@@ -1,0 +1,126 @@
+"""The whole offline world in one process: the Mistral API simulator, the Kubernetes API simulator with a
+sample agent Deployment, the sample agent app (health + metrics), and a directory for the embedded Postgres.
+
+    with SandboxStack(root) as stack:
+        stack.env        # MISTRAL_API_KEY, MAGENT_MISTRAL_URL, KUBECONFIG, MAGENT_DATA_DIR, MAGENT_CONFIG
+        stack.describe() # what runs where (the API key only as a fingerprint)
+
+`magent demo` runs magent's commands against it; tests and users can use it to rehearse a release.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+NAMESPACE = "shop"
+DEPLOYMENT = "agent"
+IMAGE_REPOSITORY = "registry.local/agent"
+MODELS = ("mistral-small-2506", "mistral-large-2411")
+
+
+def agent_deployment(name: str, image: str, namespace: str, replicas: int) -> dict[str, Any]:
+    """A minimal apps/v1 Deployment of one container, labelled app=NAME."""
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels,
+                     "annotations": {"kubernetes.io/change-cause": f"initial release {image}"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": image}]}},
+        },
+    }
+
+
+def agent_service(name: str, namespace: str) -> dict[str, Any]:
+    """The Service in front of the Deployment: it selects app=NAME, so stable and canary pods alike."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+
+
+@dataclass
+class SandboxStack:
+    root: Path
+    replicas: int = 4
+    conversations: int = 60
+    seed: int = 7
+    env: dict[str, str] = field(default_factory=dict)
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def __enter__(self) -> SandboxStack:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        from magent.sandbox.agentapp import AgentApp, serve_agent_app
+        from magent.sandbox.kube import KubeSimulator
+        from magent.sandbox.mistral import KeySpec, MistralSimulator, SimulatorConfig, generate_key
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.api_key = generate_key()
+        config = SimulatorConfig(keys=[KeySpec(key=self.api_key)], agents=4, conversations=self.conversations,
+                                 seed=self.seed, days=14)
+        self.mistral = self._stack.enter_context(MistralSimulator(config))
+        self.kube = self._stack.enter_context(KubeSimulator(ready_delay=0.3, tick=0.05))
+        self.kube.create_namespace(NAMESPACE)
+        self.kube.create(agent_deployment(DEPLOYMENT, f"{IMAGE_REPOSITORY}:v1", NAMESPACE, self.replicas))
+        self.kube.create(agent_service(DEPLOYMENT, NAMESPACE))
+        self.agent_url = self._stack.enter_context(
+            serve_agent_app(AgentApp(sim=self.kube, namespace=NAMESPACE, deployment=DEPLOYMENT))
+        )
+        kubeconfig = self.kube.write_kubeconfig(self.root / "kubeconfig", namespace=NAMESPACE)
+        config_path = self._write_config()
+        self.env = {
+            "MISTRAL_API_KEY": self.api_key,
+            "MAGENT_MISTRAL_URL": self.mistral.url,
+            "KUBECONFIG": str(kubeconfig),
+            "MAGENT_DATA_DIR": str(self.root / "data"),
+            "MAGENT_CONFIG": str(config_path),
+        }
+
+    def _write_config(self) -> Path:
+        import yaml
+
+        document = {
+            "mistral": {"models": list(MODELS)},
+            "kubernetes": {"namespace": NAMESPACE},
+            "deploy": {
+                "steps": [25, 50],
+                "pause": "3s",
+                "interval": "1s",
+                "max_inconclusive": 3,
+                "analysis": {"web": {"url": f"{self.agent_url}/health", "expect_status": 200,
+                                     "json_path": "status", "expect": "ok"}},
+            },
+        }
+        path = self.root / "magent.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+    def describe(self) -> list[tuple[str, str]]:
+        from magent.core.redact import fingerprint
+
+        return [
+            ("Mistral API simulator", f"{self.mistral.url}  (key {fingerprint(self.api_key)})"),
+            ("Kubernetes API simulator", f"{self.kube.url}  (kubeconfig {self.env['KUBECONFIG']})"),
+            ("sample agent app", f"{self.agent_url}/health, /metrics"),
+            ("Deployment", f"{NAMESPACE}/{DEPLOYMENT}: {self.replicas} × {IMAGE_REPOSITORY}:v1"),
+            ("embedded Postgres", f"{self.env['MAGENT_DATA_DIR']} (started on first use)"),
+            ("config", self.env["MAGENT_CONFIG"]),
+        ]

@@ -1,0 +1,22 @@
+"""`magent demo` runs the whole flow offline and every step behaves as the README says."""
+
+import re
+
+from magent.cli.demo import demo_steps
+
+
+def test_demo_runs_every_step_as_expected(cli, tmp_path):
+    result = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output[-3000:]
+    steps = demo_steps("registry.local/agent", "agent")
+    summary = [line for line in result.stdout.splitlines() if re.search(r"\(expected \d+\)", line)]
+    assert len(summary) == len(steps)
+    assert all(" ok " in line for line in summary), summary
+    # every step printed the command a user would type
+    for step in steps:
+        assert f"$ magent {' '.join(step.argv)}" in result.stderr
+    # the demo's throwaway key never appears: only its fingerprint
+    key_line = next(line for line in result.stderr.splitlines() if "Mistral API simulator" in line)
+    assert "sha256:" in key_line
+    assert not re.search(r"\b[A-Za-z0-9]{32}\b", result.output), "something shaped like an API key was printed"
+    assert (tmp_path / "demo" / "kubeconfig").is_file()
