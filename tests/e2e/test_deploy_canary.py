@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
+from fixtures.deploy import cluster, wait_for, web  # noqa: F401 - fixtures
 
 FAST = ("--pause", "0.6s", "--interval", "0.2s", "--yes")
 
@@ -147,7 +147,7 @@ def test_a_pdb_on_the_canary_never_blocks_the_abort(cli, web):  # noqa: F811
     assert result.exit_code == 1
     assert "canary scaled to 0" in result.stderr
     assert web.deployment("web-canary") is None
-    assert not [p for p in web.pods("app=web,track=canary") if not p["metadata"].get("deletionTimestamp")] or True
+    wait_for(lambda: not web.pods("app=web,track=canary"), timeout=5, what="the canary pods gone")
 
 
 def test_a_paused_deployment_is_not_deployed(cli, web):  # noqa: F811

@@ -45,7 +45,8 @@ def test_serves_a_seeded_cluster_until_interrupted(tmp_path, sig, code):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--seed-deployment", "Web"], "is not NAME=IMAGE"), (["--ready-delay", "soon"], "--ready-delay: invalid duration")],
+    [(["--seed-deployment", "Web"], "is not NAME=IMAGE"),
+     (["--ready-delay", "soon"], "--ready-delay: invalid duration")],
 )
 def test_bad_options_are_usage_errors(cli, tmp_path, args, message):
     result = cli("sandbox", "kube", "--kubeconfig", str(tmp_path / "kc"), *args)

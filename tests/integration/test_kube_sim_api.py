@@ -30,7 +30,8 @@ def test_discovery_documents(http):
     assert groups["apps"] == "v1" and groups["coordination.k8s.io"] == "v1"
     resources = {r["name"]: r for r in http.get("/apis/apps/v1").json()["resources"]}
     assert resources["deployments"]["shortNames"] == ["deploy"] and resources["deployments"]["namespaced"]
-    assert resources["deployments/scale"]["kind"] == "Scale" and resources["deployments/scale"]["group"] == "autoscaling"
+    scale = resources["deployments/scale"]
+    assert scale["kind"] == "Scale" and scale["group"] == "autoscaling"
     assert "pods/log" in {r["name"] for r in http.get("/api/v1").json()["resources"]}
     assert http.get("/apis/batch/v1").status_code == 404
 
@@ -77,7 +78,8 @@ def test_list_selectors_and_pagination(http, kube_namespace):
         http.post(base, json=_cm(name))
     listed = http.get(base, params={"labelSelector": "app in (a,c)"}).json()
     assert listed["kind"] == "ConfigMapList" and [i["metadata"]["name"] for i in listed["items"]] == ["a", "c"]
-    assert [i["metadata"]["name"] for i in http.get(base, params={"fieldSelector": "metadata.name!=a"}).json()["items"]] == ["b", "c"]
+    others = http.get(base, params={"fieldSelector": "metadata.name!=a"}).json()["items"]
+    assert [i["metadata"]["name"] for i in others] == ["b", "c"]
     first = http.get(base, params={"limit": 2}).json()
     assert len(first["items"]) == 2 and first["metadata"]["remainingItemCount"] == 1
     rest = http.get(base, params={"limit": 2, "continue": first["metadata"]["continue"]}).json()
@@ -195,12 +197,14 @@ def test_pod_logs(http, kube_sim, kube_namespace):
 
 
 def test_tables_for_kubectl_get(http, kube_sim, kube_namespace):
-    http.post(f"/apis/apps/v1/namespaces/{kube_namespace}/deployments", json=deployment_manifest("t", "app:v1", replicas=2))
-    wait_until(lambda: (kube_sim.get("apps/v1", "Deployment", kube_namespace, "t").get("status") or {}).get("readyReplicas") == 2)
+    path = f"/apis/apps/v1/namespaces/{kube_namespace}/deployments"
+    http.post(path, json=deployment_manifest("t", "app:v1", replicas=2))
+    wait_until(lambda: kube_sim.get("apps/v1", "Deployment", kube_namespace, "t")["status"].get("readyReplicas") == 2)
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-    table = http.get(f"/apis/apps/v1/namespaces/{kube_namespace}/deployments", headers={"Accept": accept}).json()
+    table = http.get(path, headers={"Accept": accept}).json()
     assert table["kind"] == "Table"
-    assert [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0] == ["Name", "Ready", "Up-to-date", "Available", "Age"]
+    columns = [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0]
+    assert columns == ["Name", "Ready", "Up-to-date", "Available", "Age"]
     assert table["rows"][0]["cells"][:4] == ["t", "2/2", 2, 2]
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
 

@@ -36,6 +36,10 @@ def _complete(sim, ns, name="web"):
             and status.get("replicas", 0) == replicas)
 
 
+def _replicasets(sim, ns) -> int:
+    return len(sim.list("apps/v1", "ReplicaSet", ns))
+
+
 def _condition(deployment, kind):
     return next(c for c in deployment["status"]["conditions"] if c["type"] == kind)
 
@@ -68,7 +72,8 @@ def test_a_new_deployment_gets_a_hashed_replicaset_and_ready_pods(kube_sim, kube
 
 def test_rolling_update_stays_within_max_surge_and_max_unavailable(kube_sim, kube_namespace, apps):
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
-    apps.create_namespaced_deployment(kube_namespace, deployment_manifest("web", "app:v1", replicas=4, strategy=strategy))
+    manifest = deployment_manifest("web", "app:v1", replicas=4, strategy=strategy)
+    apps.create_namespaced_deployment(kube_namespace, manifest)
     wait_until(lambda: _complete(kube_sim, kube_namespace))
     kube_sim.set_ready_delay(0.15)
     _set_image(apps, kube_namespace, "app:v2")
@@ -90,7 +95,7 @@ def test_recreate_removes_old_pods_before_starting_new_ones(kube_sim, kube_names
     wait_until(lambda: _complete(kube_sim, kube_namespace))
     _set_image(apps, kube_namespace, "app:v2")
     mixed = False
-    while not _complete(kube_sim, kube_namespace) or _deployment(kube_sim, kube_namespace)["metadata"]["generation"] < 2:
+    while not _complete(kube_sim, kube_namespace):
         images = {p["spec"]["containers"][0]["image"] for p in kube_sim.list("v1", "Pod", kube_namespace)}
         mixed |= images == {"app:v1", "app:v2"}
         time.sleep(0.01)
@@ -133,7 +138,7 @@ def test_revisions_change_cause_rollback_reuse_and_history_limit(kube_sim, kube_
     first = kube_sim.list("apps/v1", "ReplicaSet", kube_namespace)[0]
     assert first["metadata"]["annotations"]["kubernetes.io/change-cause"] == "release v1"
     _set_image(apps, kube_namespace, "app:v2")
-    wait_until(lambda: _complete(kube_sim, kube_namespace) and len(kube_sim.list("apps/v1", "ReplicaSet", kube_namespace)) == 2)
+    wait_until(lambda: _complete(kube_sim, kube_namespace) and _replicasets(kube_sim, kube_namespace) == 2)
     _set_image(apps, kube_namespace, "app:v1")  # the first template comes back: same ReplicaSet, revision 3
     wait_until(lambda: _complete(kube_sim, kube_namespace)
                and _deployment(kube_sim, kube_namespace)["metadata"]["annotations"][REVISION] == "3")
@@ -142,7 +147,7 @@ def test_revisions_change_cause_rollback_reuse_and_history_limit(kube_sim, kube_
     assert again["metadata"]["annotations"][REVISION] == "3"
     assert again["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
     _set_image(apps, kube_namespace, "app:v3")
-    wait_until(lambda: _complete(kube_sim, kube_namespace) and len(kube_sim.list("apps/v1", "ReplicaSet", kube_namespace)) == 2,
+    wait_until(lambda: _complete(kube_sim, kube_namespace) and _replicasets(kube_sim, kube_namespace) == 2,
                what="history limited to one old ReplicaSet")
 
 
@@ -158,7 +163,8 @@ def test_generation_bumps_on_spec_changes_only(kube_sim, kube_namespace, apps):
     assert any(e["message"].endswith("to 2 from 1") for e in events)
 
 
-@pytest.mark.parametrize(("image", "reason", "exit_code"), [("app:v2-crashloop", "Error", 1), ("app:v2-oom", "OOMKilled", 137)])
+@pytest.mark.parametrize(("image", "reason", "exit_code"),
+                         [("app:v2-crashloop", "Error", 1), ("app:v2-oom", "OOMKilled", 137)])
 def test_fault_images_restart_and_never_become_ready(kube_sim, kube_namespace, core, apps, image, reason, exit_code):
     apps.create_namespaced_deployment(kube_namespace, deployment_manifest("bad", image, replicas=1))
     pod = wait_until(lambda: [p for p in core.list_namespaced_pod(kube_namespace, label_selector="app=bad").items
@@ -167,8 +173,11 @@ def test_fault_images_restart_and_never_become_ready(kube_sim, kube_namespace, c
     status = pod.status.container_statuses[0]
     assert not status.ready and pod.status.phase == "Running"
     assert status.last_state.terminated.reason == reason and status.last_state.terminated.exit_code == exit_code
-    wait_until(lambda: any(p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"
-                           for p in kube_sim.list("v1", "Pod", kube_namespace)), timeout=3)
+    def waiting_reasons():
+        return {p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
+                for p in kube_sim.list("v1", "Pod", kube_namespace)}
+
+    wait_until(lambda: "CrashLoopBackOff" in waiting_reasons(), timeout=3)
     backoff = core.list_namespaced_event(kube_namespace, field_selector="reason=BackOff").items
     assert backoff and backoff[0].type == "Warning" and backoff[0].involved_object.kind == "Pod"
 
@@ -201,7 +210,8 @@ def test_hpa_and_pdb_are_stored(kube_sim, kube_namespace):
            "metadata": {"name": "web", "namespace": kube_namespace},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                     "minReplicas": 2, "maxReplicas": 5}}
-    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": kube_namespace},
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+           "metadata": {"name": "web", "namespace": kube_namespace},
            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}
     kube_sim.create(hpa)
     kube_sim.create(pdb)

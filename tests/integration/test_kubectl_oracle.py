@@ -74,7 +74,8 @@ def test_set_image_history_and_undo(kubectl, apps, kube_namespace):
 
 def test_pause_and_resume(kubectl, apps, kube_sim, kube_namespace):
     kubectl("create", "deployment", "web", "--image=app:v1", "--replicas=2", check=True)
-    assert kubectl("rollout", "undo", "deploy/web").stderr.strip() == 'error: no rollout history found for deployment "web"'
+    no_history = kubectl("rollout", "undo", "deploy/web").stderr.strip()
+    assert no_history == 'error: no rollout history found for deployment "web"'
     kubectl("set", "image", "deploy/web", "app=app:v2", check=True)
     _rolled_out(kubectl)
     assert kubectl("rollout", "pause", "deploy/web").stdout.strip() == "deployment.apps/web paused"

@@ -150,6 +150,8 @@ def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: s
             "outcome": final.phase.value, "image": final.image, "previous_image": final.previous_image,
             "deploy_id": final.deploy_id, "started_at": final.started_at, "finished_at": final.updated_at,
             "reason": final.reason, "last_analysis": final.last_analysis}
+    if final.last_analysis and final.last_analysis.get("summary") == final.reason:
+        data.pop("last_analysis")  # an abort's reason is its last analysis: say it once
     rows = [(k, v if not isinstance(v, dict) else v.get("summary")) for k, v in data.items()]
     emit(state, fmt, data, table=lambda: kv_table(None, rows))
 

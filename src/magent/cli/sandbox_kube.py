@@ -38,7 +38,8 @@ def serve_kube(
     tag ends in `-unready` (never ready), `-crashloop` (CrashLoopBackOff, restarts) or `-oom` (OOMKilled).
 
     Example: magent sandbox kube --kubeconfig /tmp/kc --seed-deployment web=registry.local/agent:v1
-    then: kubectl --kubeconfig /tmp/kc rollout status deploy/web
+
+    then, in another shell: kubectl --kubeconfig /tmp/kc rollout status deploy/web
     """
     from magent.core.redact import SECRETS
 

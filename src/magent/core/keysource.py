@@ -262,6 +262,3 @@ register_scheme(Scheme("file", "file:PATH[#field]", _resolve_file, field_allowed
 register_scheme(Scheme("aws", "aws:SECRET_ID[#field]", _resolve_aws, field_allowed=True))
 register_scheme(Scheme("k8s", "k8s:NAMESPACE/SECRET[#KEY]", _resolve_k8s, field_allowed=True,
                        check_target=_check_k8s_target))
-
-from magent.services.kube import secrets as _k8s  # noqa: E402 - the k8s: source lives with the Kubernetes service
-register_scheme(Scheme("k8s", _k8s.SYNTAX, _k8s.resolve, field_allowed=True, check_target=_k8s.check_target))

@@ -90,7 +90,7 @@ class KubeApi:
         app = Starlette(routes=routes)
         app.add_exception_handler(ApiError, lambda request, exc: _json(exc.status(), exc.code))
         app.add_exception_handler(404, lambda request, exc: _json(_NOT_FOUND.status(), 404))
-        app.add_exception_handler(405, lambda request, exc: _json(ApiError(405, "MethodNotAllowed", str(exc.detail)).status(), 405))
+        app.add_exception_handler(405, lambda request, exc: _json(_method_not_allowed(str(exc.detail)), 405))
         return _Authenticated(app, self.token, self.require_token)
 
     async def _ok(self, request):
@@ -175,7 +175,8 @@ class KubeApi:
         )
         if wants_table(request.headers.get("accept")):
             include = query.get("includeObject")
-            watch.transform = lambda obj: to_table(target.rtype.kind, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")}, include)
+            watch.transform = lambda obj: to_table(
+                target.rtype.kind, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")}, include)
         return StreamingResponse(watch_stream(self.store, watch), media_type="application/json")
 
     def _log(self, request, target: Target):
@@ -209,7 +210,8 @@ class KubeApi:
         meta = body.get("metadata") if isinstance(body, dict) else None
         if isinstance(meta, dict) and target.rtype.namespaced:
             if meta.get("namespace") not in (None, "", target.namespace):
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise bad_request("the namespace of the provided object does not match the namespace sent on "
+                                  "the request")
             meta["namespace"] = target.namespace
         created = self.store.create(target.rtype, body, dry_run=_dry_run(request))
         return _json(created, 201)
@@ -257,6 +259,10 @@ class KubeApi:
         if target.rtype.kind == "Pod":
             return _json(deleted)
         return _json(resources.delete_status(target.rtype, deleted))
+
+
+def _method_not_allowed(detail: str) -> dict[str, Any]:
+    return ApiError(405, "MethodNotAllowed", detail).status()
 
 
 def _item_key(item: dict[str, Any]) -> list[str]:

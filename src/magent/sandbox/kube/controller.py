@@ -130,7 +130,8 @@ class Rollout:
             return False
         total = sum(rs["spec"].get("replicas", 1) for rs in self.all)
         min_available = self.replicas - ro.max_unavailable(self.d)
-        new_unavailable = self.new["spec"].get("replicas", 1) - (self.new.get("status") or {}).get("availableReplicas", 0)
+        new_available = (self.new.get("status") or {}).get("availableReplicas", 0)
+        new_unavailable = self.new["spec"].get("replicas", 1) - new_available
         budget = total - min_available - new_unavailable
         if budget <= 0:
             return False

@@ -69,4 +69,5 @@ class ControlLoop:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # it was started
+            self._thread.join(timeout=5)

@@ -126,7 +126,8 @@ def _default_secret(obj: dict[str, Any], rtype: ResourceType) -> None:
         try:
             base64.b64decode(str(value), validate=True)
         except (binascii.Error, ValueError):
-            raise invalid(rtype, obj["metadata"].get("name", ""), [(f"data[{key}]", "Invalid value: illegal base64 data")])
+            cause = (f"data[{key}]", "Invalid value: illegal base64 data")
+            raise invalid(rtype, obj["metadata"].get("name", ""), [cause]) from None
     obj["data"] = data
 
 
@@ -153,8 +154,9 @@ def _validate_name(rtype: ResourceType, name: Any) -> list[tuple[str, str]]:
     if not name:
         return [("metadata.name", "Required value: name or generateName is required")]
     if not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
-        return [("metadata.name", f"Invalid value: {name!r}: a lowercase RFC 1123 name must consist of lower case "
-                                  "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")]
+        return [("metadata.name", f"Invalid value: {name!r}: a lowercase RFC 1123 name must consist of lower "
+                                  "case alphanumeric characters, '-' or '.', and must start and end with an "
+                                  "alphanumeric character")]
     return []
 
 
@@ -194,7 +196,8 @@ def _validate_strategy(spec: dict[str, Any]) -> list[tuple[str, str]]:
         return [("spec.strategy.type", f'Unsupported value: "{kind}": supported values: "Recreate", "RollingUpdate"')]
     if kind == "Recreate":
         if rolling is not None:
-            return [("spec.strategy.rollingUpdate", "Forbidden: may not be specified when strategy `type` is 'Recreate'")]
+            return [("spec.strategy.rollingUpdate",
+                     "Forbidden: may not be specified when strategy `type` is 'Recreate'")]
         return []
     causes = []
     for key in ("maxSurge", "maxUnavailable"):

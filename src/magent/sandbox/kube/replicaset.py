@@ -104,7 +104,8 @@ class ReplicaSetController:
         labels = rs["spec"]["template"].get("metadata", {}).get("labels") or {}
         status: dict[str, Any] = {"replicas": len(pods)}
         counts = {
-            "fullyLabeledReplicas": sum(1 for p in pods if labels.items() <= (p["metadata"].get("labels") or {}).items()),
+            "fullyLabeledReplicas": sum(1 for p in pods
+                                        if labels.items() <= (p["metadata"].get("labels") or {}).items()),
             "readyReplicas": sum(1 for p in pods if pod_ready(p)),
             "availableReplicas": sum(1 for p in pods if pod_available(p, min_ready, now)),
         }

@@ -87,6 +87,21 @@ def _restarts(pod: Obj) -> str:
     return f"{count} ({_age(max(finished))} ago)" if count and finished else str(count)
 
 
+def _pod_ready(pod: Obj) -> str:
+    ready = sum(1 for s in _status(pod, "containerStatuses", []) or [] if s.get("ready"))
+    return f"{ready}/{len(pod['spec'].get('containers') or [])}"
+
+
+def _service_selector(service: Obj) -> str:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"
+
+
+def _hpa_reference(hpa: Obj) -> str:
+    target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    return f"{target.get('kind', '')}/{target.get('name', '')}"
+
+
 def _ports(service: Obj) -> str:
     ports = (service.get("spec") or {}).get("ports") or []
     return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
@@ -124,8 +139,7 @@ _COLUMNS: dict[str, list[Column]] = {
     ],
     "Pod": [
         ("Name", "string", 0, _name),
-        ("Ready", "string", 0, lambda p: f"{sum(1 for s in _status(p, 'containerStatuses', []) or [] if s.get('ready'))}"
-                                         f"/{len(p['spec'].get('containers') or [])}"),
+        ("Ready", "string", 0, _pod_ready),
         ("Status", "string", 0, _pod_status),
         ("Restarts", "string", 0, _restarts),
         ("Age", "string", 0, _created),
@@ -143,7 +157,7 @@ _COLUMNS: dict[str, list[Column]] = {
         ("External-IP", "string", 0, lambda s: "<none>"),
         ("Port(s)", "string", 0, _ports),
         ("Age", "string", 0, _created),
-        ("Selector", "string", 1, lambda s: ",".join(f"{k}={v}" for k, v in sorted((s["spec"].get("selector") or {}).items())) or "<none>"),
+        ("Selector", "string", 1, _service_selector),
     ],
     "Secret": [("Name", "string", 0, _name), ("Type", "string", 0, lambda s: s.get("type", "Opaque")),
                ("Data", "integer", 0, lambda s: len(s.get("data") or {})), ("Age", "string", 0, _created)],
@@ -161,7 +175,7 @@ _COLUMNS: dict[str, list[Column]] = {
     ],
     "HorizontalPodAutoscaler": [
         ("Name", "string", 0, _name),
-        ("Reference", "string", 0, lambda h: "{kind}/{name}".format(**{"kind": "", "name": "", **(h["spec"].get("scaleTargetRef") or {})})),
+        ("Reference", "string", 0, _hpa_reference),
         ("MinPods", "integer", 0, lambda h: h["spec"].get("minReplicas", 1)),
         ("MaxPods", "integer", 0, lambda h: h["spec"].get("maxReplicas", 0)),
         ("Replicas", "integer", 0, lambda h: _status(h, "currentReplicas")),

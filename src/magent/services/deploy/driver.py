@@ -35,7 +35,7 @@ from magent.core.canary import (
     resume_point,
 )
 from magent.core.canary_manifest import canary_manifest, pick_container
-from magent.core.errors import CheckFailed, InconsistentState, UsageError
+from magent.core.errors import CheckFailed, InconsistentState, MagentError, UsageError
 from magent.core.timeutil import isoformat, utcnow
 from magent.services.deploy.analysis import StepAnalysis, build_target
 from magent.services.deploy.finish import Finisher
@@ -83,6 +83,7 @@ class Deployer:
         self.holder = holder or kl.identity()
         self._on_event, self._sleep = on_event, sleep
         self._renewed_at = 0.0
+        self.current: CanaryState | None = None  # the state as last written to the cluster
         self.audit: Any = None
         self.finisher = Finisher(self)
 
@@ -136,14 +137,15 @@ class Deployer:
         kl.acquire(self.kube, name, self.holder, int(self.settings.deploy.lease_duration),
                    take_over_dead=self.options.resume)
         self._renewed_at = time.monotonic()
-        state: CanaryState | None = None
         try:
-            state = self._start(prepared)
-            return self._walk(state)
+            return self._walk(self._start(prepared))
         except KeyboardInterrupt:
-            raise self.finisher.interrupted(state) from None
+            raise self.finisher.interrupted(self.current) from None
         except (Preempted, kl.LeaseLost) as exc:
-            return self.finisher.preempted(state, exc)
+            return self.finisher.preempted(self.current, exc)
+        except MagentError as exc:
+            self.finisher.failed(self.current, exc)
+            raise
         finally:
             self._release()
 
@@ -155,7 +157,7 @@ class Deployer:
 
             prepare(self.analysis_settings)  # heavy imports (scipy, boto3) in the background
         if prepared.resume_state is not None:
-            state = prepared.resume_state.moved(holder=self.holder)
+            state = self.current = prepared.resume_state.moved(holder=self.holder)
             self.emit("resumed", state, phase=state.phase.value)
             return state
         state = CanaryState(deploy_id=new_deploy_id(), image=the_plan.image, previous_image=the_plan.previous_image,
@@ -251,6 +253,7 @@ class Deployer:
 
         self.renew_if_due()
         kd.write_state(self.kube, self.options.deployment, state, unless=conflict)
+        self.current = state
         return state
 
     def wait_until(self, moment: float) -> None:

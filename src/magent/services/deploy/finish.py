@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name
-from magent.core.errors import InconsistentState, Interrupted
+from magent.core.errors import InconsistentState, Interrupted, MagentError
 from magent.core.rollout import RolloutStatus
 from magent.core.timeutil import isoformat, utcnow
 from magent.services.kube import deployments as kd
@@ -130,6 +130,16 @@ class Finisher:
         self.abort(state, "interrupted (Ctrl-C or SIGTERM)")
         return Interrupted("deploy interrupted: the canary was scaled to zero and removed; "
                            f"deployment {self.name} still runs {state.previous_image}")
+
+    def failed(self, state: CanaryState | None, error: MagentError) -> None:
+        """An error mid-canary (API refusal, lost cluster…): take the canary down if we still can, then let it raise."""
+        if state is None or state.phase.terminal or state.phase is Phase.PROMOTING:
+            return
+        try:
+            self.abort(state, f"error: {error.message}")
+        except MagentError:
+            error.hint = ((error.hint + "; ") if error.hint else "") + (
+                f"the canary may still run: `magent rollback --deployment {self.name}` once the cluster answers")
 
     def preempted(self, state: CanaryState | None, exc: Exception) -> CanaryState:
         """Another process ended or took over this deploy; make sure our late actions did not revive the canary."""

@@ -1,6 +1,6 @@
 """The `k8s:NAMESPACE/SECRET#KEY` key source: an API key read from a Kubernetes Secret.
 
-`core/keysource.py` registers `resolve` and `check_target` under the `k8s` scheme. The kubeconfig is the
+`core/keysource.py` registers `resolve` and `check_target` under the `k8s` scheme (lazily). The kubeconfig is the
 one `KUBECONFIG` names (else ~/.kube/config, else the in-cluster service account). Without `#KEY`, a Secret
 holding a single key gives that one; otherwise the keys present are listed (never their values). Every
 value read is registered in SECRETS before anything could print it.
@@ -19,7 +19,6 @@ from magent.core.redact import SECRETS
 if TYPE_CHECKING:
     from magent.core.keysource import KeySource, ResolveContext
 
-SYNTAX = "k8s:NAMESPACE/SECRET[#KEY]"
 _DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 
@@ -40,7 +39,8 @@ def resolve(source: KeySource, ctx: ResolveContext) -> str:
     from magent.services.kube.client import connect
 
     namespace, _, name = source.target.partition("/")
-    settings = KubeSettings(kubeconfig=ctx.env.get("KUBECONFIG") or None,
+    # ResolveContext may carry the magent.yaml kubernetes settings; KUBECONFIG otherwise
+    settings = KubeSettings(kubeconfig=getattr(ctx, "kubeconfig", None) or ctx.env.get("KUBECONFIG") or None,
                             context=getattr(ctx, "kube_context", None))
     with connect(settings, namespace=namespace) as kube:
         secret = kube.call(kube.core.read_namespaced_secret, name, namespace,
