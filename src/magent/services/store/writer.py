@@ -1,4 +1,5 @@
-"""Bulk writes of exported rows: COPY into temporary staging tables, then one upsert per table.
+"""Bulk writes of exported rows with COPY: straight into the tables when a batch is all new, else through
+temporary staging tables and one upsert per table.
 
 An upsert only touches rows whose values changed (`IS DISTINCT FROM`), so re-exporting the same data writes
 nothing. A batch of conversations is replaced as a whole in one transaction: entries that disappeared from a
@@ -8,12 +9,17 @@ conversation is recorded with it, so a killed export resumes exactly where its l
 An entry id can appear in several conversations (a restarted conversation starts with a copy of the history
 it was restarted from). Such an entry is one API output, stored and counted once: it belongs to the oldest
 conversation holding it (by created_at, then id), whatever the order in which conversations are exported.
+
+As superuser (the embedded server), the per-row foreign-key trigger of `conversation_entries`, half the cost
+of an insert, is skipped for the one statement that writes the entries (as `pg_restore --disable-triggers`
+does for bulk loads), after checking that every entry's conversation is written in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,19 +29,22 @@ from magent.services.store import rollup
 if TYPE_CHECKING:
     from psycopg import Connection
 
+# table → its staging table and the columns written
 _STAGES = {
     "agents": ("stage_agents", AGENT_COLUMNS),
     "conversations": ("stage_conversations", CONVERSATION_COLUMNS),
     "conversation_entries": ("stage_entries", ENTRY_COLUMNS),
 }
-
+# staging table → the table it has the shape of; stage_existing holds the stored rows a batch may change
+_STAGE_OF = {"stage_agents": "agents", "stage_conversations": "conversations", "stage_entries": "conversation_entries",
+             "stage_existing": "conversation_entries"}
 
 # The stored rows a batch may change: those of its conversations, and those whose id it writes. Written as
 # `id IN (…)` so that Postgres probes the indexes instead of scanning the table.
 _TOUCHED_ENTRIES = """id IN (SELECT e.id FROM conversation_entries e
                               WHERE e.conversation_id IN (SELECT id FROM stage_conversations)
                              UNION ALL SELECT id FROM stage_entries)"""
-
+_BATCH_ENTRIES = "conversation_id IN (SELECT id FROM stage_conversations)"
 
 # A stored entry moves to the staged conversation only if that one is older (by created_at, then id).
 _CONVERSATION_RANK = "(SELECT (coalesce(c.created_at, 'infinity'), c.id) FROM conversations c WHERE c.id = {})"
@@ -59,40 +68,80 @@ def write_batch(conn: Connection, batch: ExportBatch, *, run_id: int | None = No
     _create_stages(conn)
     result = WriteResult()
     if batch.agents:
-        _copy(conn, "agents", batch.agents)
+        _copy(conn, "stage_agents", AGENT_COLUMNS, batch.agents)
         result.agents = _upsert(conn, "agents")
     if not batch.conversations:
         return result
-    _copy(conn, "conversations", batch.conversations)
-    _copy(conn, "conversation_entries", batch.entries)
-    _drop_duplicate_staged_entries(conn)
-    # the stored rows the batch may change, read once: the rollup loses their aggregate, then gains the new one
-    conn.execute(f"INSERT INTO stage_existing SELECT * FROM conversation_entries WHERE {_TOUCHED_ENTRIES}")
-    rollup.apply_delta(conn, "true", -1, source="stage_existing")
-    result.conversations = _upsert(conn, "conversations")
-    result.removed_entries = _delete_replaced_entries(conn)
-    result.entries = _upsert_entries(conn)
-    if _shares_entries_with_other_conversations(conn):  # rare: some staged rows may have stayed elsewhere
-        rollup.apply_delta(conn, _TOUCHED_ENTRIES, +1)
-    else:  # the batch's conversations now hold exactly the staged rows
-        rollup.apply_delta(conn, "true", +1, source="stage_entries")
+    _copy(conn, "stage_conversations", CONVERSATION_COLUMNS, batch.conversations)
+    if _all_new(conn, batch):
+        _write_new(conn, batch, result)
+    else:
+        _write_changes(conn, batch, result)
     if run_id is not None:
         _record_checkpoints(conn, run_id)
     return result
 
 
+def _all_new(conn: Connection, batch: ExportBatch) -> bool:
+    """No conversation of the batch is stored, and no entry id either (nor twice in the batch)."""
+    ids = [entry["id"] for entry in batch.entries]
+    if len(set(ids)) != len(ids):
+        return False
+    return not conn.execute("""
+        SELECT EXISTS (SELECT 1 FROM conversations WHERE id IN (SELECT id FROM stage_conversations))
+            OR EXISTS (SELECT 1 FROM conversation_entries WHERE id = ANY(%s))
+    """, (ids,)).fetchone()[0]
+
+
+def _write_new(conn: Connection, batch: ExportBatch, result: WriteResult) -> None:
+    """Insert the conversations, COPY the entries straight into their table, add them to the rollup."""
+    result.conversations = _upsert(conn, "conversations")
+    owned = {row["id"] for row in batch.conversations} >= {entry["conversation_id"] for entry in batch.entries}
+    with _foreign_key_trigger_skipped(conn, owned):
+        _copy(conn, "conversation_entries", ENTRY_COLUMNS, batch.entries)
+    result.entries = len(batch.entries)
+    rollup.apply_delta(conn, _BATCH_ENTRIES, +1)
+
+
+def _write_changes(conn: Connection, batch: ExportBatch, result: WriteResult) -> None:
+    """Stage the entries, take the old rows out of the rollup, upsert, delete what is gone, add the new rows."""
+    _copy(conn, "stage_entries", ENTRY_COLUMNS, batch.entries)
+    _drop_duplicate_staged_entries(conn)
+    conn.execute(f"INSERT INTO stage_existing SELECT * FROM conversation_entries WHERE {_TOUCHED_ENTRIES}")
+    rollup.apply_delta(conn, "true", -1, source="stage_existing")
+    result.conversations = _upsert(conn, "conversations")
+    result.removed_entries = _delete_replaced_entries(conn)
+    owned = not conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM stage_entries WHERE conversation_id NOT IN (SELECT id FROM stage_conversations))"
+    ).fetchone()[0]
+    with _foreign_key_trigger_skipped(conn, owned):
+        result.entries = _upsert(conn, "conversation_entries", only_if=_OWNED_BY_THE_OLDEST)
+    if _shares_entries_with_other_conversations(conn):  # rare: some staged rows may have stayed elsewhere
+        rollup.apply_delta(conn, _TOUCHED_ENTRIES, +1)
+    else:  # the batch's conversations now hold exactly the staged rows
+        rollup.apply_delta(conn, "true", +1, source="stage_entries")
+
+
+@contextmanager
+def _foreign_key_trigger_skipped(conn: Connection, conversations_written: bool) -> Iterator[None]:
+    skip = conversations_written and conn.info.parameter_status("is_superuser") == "on"
+    if skip:
+        conn.execute("SET LOCAL session_replication_role = replica")
+    yield
+    if skip:
+        conn.execute("SET LOCAL session_replication_role = origin")
+
+
 def _create_stages(conn: Connection) -> None:
-    tables = [(table, stage) for table, (stage, _) in _STAGES.items()] + [("conversation_entries", "stage_existing")]
-    for table, stage in tables:
+    for stage, table in _STAGE_OF.items():
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
-    conn.execute(f"TRUNCATE {', '.join(stage for _, stage in tables)}")
+    conn.execute(f"TRUNCATE {', '.join(_STAGE_OF)}")
 
 
-def _copy(conn: Connection, table: str, rows: Iterable[dict[str, Any]]) -> None:
-    stage, columns = _STAGES[table]
+def _copy(conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> None:
     json_positions = [i for i, column in enumerate(columns) if column in JSON_COLUMNS]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with conn.cursor().copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             values = [row.get(column) for column in columns]
             for i in json_positions:  # JSON as text: COPY's text format parses it as jsonb
@@ -116,21 +165,6 @@ def _upsert(conn: Connection, table: str, only_if: str = "true") -> int:
         WHERE ({only_if}) AND ({current}) IS DISTINCT FROM ({proposed})
     """)
     return max(cursor.rowcount, 0)
-
-
-def _upsert_entries(conn: Connection) -> int:
-    """Upsert the staged entries. As superuser (the embedded server), the per-row foreign-key trigger, half
-    the cost of the insert, is skipped for this one statement (as `pg_restore --disable-triggers` does for
-    bulk loads) after checking at once that every staged entry's conversation was written just before."""
-    skip_fk_trigger = conn.info.parameter_status("is_superuser") == "on" and not conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM stage_entries WHERE conversation_id NOT IN (SELECT id FROM stage_conversations))"
-    ).fetchone()[0]
-    if skip_fk_trigger:
-        conn.execute("SET LOCAL session_replication_role = replica")
-    written = _upsert(conn, "conversation_entries", only_if=_OWNED_BY_THE_OLDEST)
-    if skip_fk_trigger:
-        conn.execute("SET LOCAL session_replication_role = origin")
-    return written
 
 
 def _shares_entries_with_other_conversations(conn: Connection) -> bool:
@@ -165,7 +199,7 @@ def _delete_replaced_entries(conn: Connection) -> int:
 def _record_checkpoints(conn: Connection, run_id: int) -> None:
     conn.execute("""
         INSERT INTO export_checkpoints (conversation_id, updated_at, entries, run_id, exported_at)
-        SELECT c.id, c.updated_at, (SELECT count(*) FROM stage_entries s WHERE s.conversation_id = c.id),
+        SELECT c.id, c.updated_at, (SELECT count(*) FROM conversation_entries e WHERE e.conversation_id = c.id),
                %s, now()
           FROM stage_conversations c
         ON CONFLICT (conversation_id) DO UPDATE SET
