@@ -42,6 +42,7 @@ def serve_kube(
     then, in another shell: kubectl --kubeconfig /tmp/kc rollout status deploy/web
     """
     from magent.core.redact import SECRETS
+    from magent.sandbox.kube.manifests import deployment_manifest
 
     seeds = [_parse_seed(item) for item in seed_deployment or []]
     delay, interval = _seconds(ready_delay, "--ready-delay"), _seconds(restart_interval, "--restart-interval")
@@ -50,7 +51,7 @@ def serve_kube(
     try:
         sim.create_namespace(namespace)
         for name, image in seeds:
-            sim.create(_seed_manifest(name, image, namespace, replicas))
+            sim.create(deployment_manifest(name, image, replicas=replicas, namespace=namespace, container=name))
         sim.write_kubeconfig(kubeconfig, namespace=namespace, context=context)
     except Exception:
         sim.stop()
@@ -109,17 +110,6 @@ def _seconds(text: str, option: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}", hint="use a duration such as 500ms, 1s or 2m") from None
-
-
-def _seed_manifest(name: str, image: str, namespace: str, replicas: int) -> dict:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": name, "image": image}]}}},
-    }
 
 
 def register(sandbox_app: typer.Typer) -> None:

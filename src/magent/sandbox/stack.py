@@ -13,38 +13,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 NAMESPACE = "shop"
 DEPLOYMENT = "agent"
 IMAGE_REPOSITORY = "registry.local/agent"
 MODELS = ("mistral-small-2506", "mistral-large-2411")
-
-
-def agent_deployment(name: str, image: str, namespace: str, replicas: int) -> dict[str, Any]:
-    """A minimal apps/v1 Deployment of one container, labelled app=NAME."""
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                     "annotations": {"kubernetes.io/change-cause": f"initial release {image}"}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": image}]}},
-        },
-    }
-
-
-def agent_service(name: str, namespace: str) -> dict[str, Any]:
-    """The Service in front of the Deployment: it selects app=NAME, so stable and canary pods alike."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
-    }
 
 
 @dataclass
@@ -70,6 +43,7 @@ class SandboxStack:
     def _start(self) -> None:
         from magent.sandbox.agentapp import AgentApp, serve_agent_app
         from magent.sandbox.kube import KubeSimulator
+        from magent.sandbox.kube.manifests import deployment_manifest, service_manifest
         from magent.sandbox.mistral import KeySpec, MistralSimulator, SimulatorConfig, generate_key
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -79,8 +53,10 @@ class SandboxStack:
         self.mistral = self._stack.enter_context(MistralSimulator(config))
         self.kube = self._stack.enter_context(KubeSimulator(ready_delay=0.3, tick=0.05))
         self.kube.create_namespace(NAMESPACE)
-        self.kube.create(agent_deployment(DEPLOYMENT, f"{IMAGE_REPOSITORY}:v1", NAMESPACE, self.replicas))
-        self.kube.create(agent_service(DEPLOYMENT, NAMESPACE))
+        image = f"{IMAGE_REPOSITORY}:v1"
+        self.kube.create(deployment_manifest(DEPLOYMENT, image, replicas=self.replicas, namespace=NAMESPACE,
+                                             annotations={"kubernetes.io/change-cause": f"initial release {image}"}))
+        self.kube.create(service_manifest(DEPLOYMENT, NAMESPACE))
         self.agent_url = self._stack.enter_context(
             serve_agent_app(AgentApp(sim=self.kube, namespace=NAMESPACE, deployment=DEPLOYMENT))
         )
