@@ -234,7 +234,7 @@ def main() -> None:
         simulators.append(sim_limited)
         warm_up(url_limited)
         paced = run_magent_export(url_limited, fresh_store(server_dir, "export_paced"), args.concurrency, None)
-        bound_paced = min(bound, args.rate_limit / 60)
+        bound_paced = min(args.concurrency / (args.latency_ms / 1000), args.rate_limit / 60)
         achieved_paced = paced.requests / paced.duration_s
         print(f"  paced by the server's x-ratelimit-limit-req-minute={args.rate_limit}: {paced.duration_s:.2f} s, "
               f"{achieved_paced:.1f} req/s, bound {bound_paced:.0f} req/s  →  {achieved_paced / bound_paced:6.1%} "

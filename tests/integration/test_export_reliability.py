@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -166,8 +165,7 @@ def test_redact_content_keeps_no_text_but_keeps_counts(make_mistral_sim, store):
     assert not any(text in dump for text in texts)
 
 
-@pytest.mark.parametrize("broken", ["key"])
-def test_a_refused_key_stops_the_export_with_exit_3(make_mistral_sim, store, broken):
+def test_a_refused_key_stops_the_export_with_exit_3(make_mistral_sim, store):
     from magent.core.errors import CredentialsRefused
 
     sim = make_mistral_sim(agents=1, conversations=3, seed=18)
@@ -179,7 +177,20 @@ def test_a_refused_key_stops_the_export_with_exit_3(make_mistral_sim, store, bro
         assert conn.execute("SELECT status FROM export_runs").fetchall() == [("failed",)]
 
 
-def test_isoformat_roundtrip_of_stored_times(store):
-    with store.connection() as conn:
-        moment = conn.execute("SELECT '2026-11-01T10:00:00.123456Z'::timestamptz").fetchone()[0]
-    assert isinstance(moment, datetime) and moment == parse_time("2026-11-01T10:00:00.123456Z")
+def test_a_conversation_deleted_since_the_listing_is_skipped_not_failed(make_mistral_sim):
+    sim = make_mistral_sim(agents=1, conversations=2, seed=19)
+    source, client = open_source(sim.url, SIM_API_KEY)
+    with client:
+        assert source.history("conv_00000000000000000000000000000000") is None
+        assert len(source.history(sim.data.conversations[0]["id"])) > 0
+
+
+def test_two_exports_never_write_the_same_database_at_once(make_mistral_sim, store):
+    from magent.services.store.checkpoints import ExportRunning, take_export_lock
+
+    sim = make_mistral_sim(agents=1, conversations=2, seed=20)
+    with store.connection(autocommit=True) as other_export:
+        take_export_lock(other_export)
+        with pytest.raises(ExportRunning, match="another `magent conversations export`"):
+            export(sim, PostgresSink(store))
+    assert export(sim, PostgresSink(store)).status == "succeeded"  # the lock went with the other session

@@ -33,6 +33,7 @@ _DONE = object()
 # Conversations fetched but not yet written, at most: enough to keep fetching while the tokenizer loads
 # (about a second) at hundreds of requests per second; a few tens of MB of histories.
 _MIN_IN_FLIGHT = 1024
+_PROGRESS_EVERY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class _Fetched:
     history: list[dict[str, Any]] | None = None
     rows: list[dict[str, Any]] | None = None  # None: not flattened yet (the tokenizer was still loading)
     error: MagentError | None = None
+    gone: bool = False  # deleted between the listing and the fetch
 
 
 def run_export(source: ConversationSource, sink: Sink, options: ExportOptions,
@@ -127,6 +129,8 @@ class _Run:
         self._slots = threading.BoundedSemaphore(max(_MIN_IN_FLIGHT, options.concurrency * 4))
         self._stop = threading.Event()
         self._tokenizer_loading = False
+        self._seen: set[str] = set()
+        self._last_progress = 0.0
         self._pool = ThreadPoolExecutor(max(1, options.concurrency), thread_name_prefix="export")
 
     # --- driver (calling thread) --------------------------------------------------------------------
@@ -150,6 +154,8 @@ class _Run:
             if self._batch_full(batch, last_flush):
                 self._flush(batch)
                 batch, last_flush = ExportBatch(), time.monotonic()
+            elif time.monotonic() - self._last_progress >= _PROGRESS_EVERY_S:
+                self._report_progress()
         self._flush(batch)
 
     def _next_result(self) -> Any:
@@ -157,7 +163,7 @@ class _Run:
             try:
                 item = self._results.get(timeout=0.5)
             except queue.Empty:
-                self.on_progress(self.progress)
+                self._report_progress()
                 continue
             if isinstance(item, BaseException):
                 raise item
@@ -170,6 +176,9 @@ class _Run:
             self.progress.failed += 1
             self.failures.append((item.conversation["id"], item.error.message))
             log.warning("conversation %s not exported: %s", item.conversation["id"], item.error.message)
+            return
+        if item.gone:
+            self.progress.skipped += 1
             return
         rows = item.rows if item.rows is not None else self._rows(item.conversation, item.history or [])
         batch.conversations.append(conversation_row(item.conversation))
@@ -185,6 +194,10 @@ class _Run:
             self.rows_changed += self.sink.write(batch)
             self.progress.exported += len(batch.conversations)
             self.progress.entries += len(batch.entries)
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        self._last_progress = time.monotonic()
         self.on_progress(self.progress)
 
     # --- listing thread -----------------------------------------------------------------------------
@@ -216,6 +229,9 @@ class _Run:
 
     def _wanted(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The conversations of a page to export: updated since `--since`, and changed since their checkpoint."""
+        # a conversation updated while we page moves to the first page: it may be listed twice, never write it twice
+        page = [c for c in page if c["id"] not in self._seen]
+        self._seen.update(c["id"] for c in page)
         self.progress.listed += len(page)
         stamps = {c["id"]: parse_time(c.get("updated_at")) for c in page}
         for stamp in stamps.values():
@@ -238,6 +254,8 @@ class _Run:
             history = self.source.history(conversation["id"])
         except MagentError as exc:
             return _Fetched(conversation, error=exc)
+        if history is None:
+            return _Fetched(conversation, gone=True)
         if not tokens.loaded():  # don't hold a fetch slot while the tokenizer loads: the writer will count
             return _Fetched(conversation, history=history)
         return _Fetched(conversation, rows=self._rows(conversation, history))

@@ -59,7 +59,11 @@ class PostgresSink:
         from magent.services.store.checkpoints import begin_run, take_export_lock
 
         self._session = self.store.connect(autocommit=True)
-        take_export_lock(self._session)
+        try:
+            take_export_lock(self._session)
+        except BaseException:
+            self._session.close()
+            raise
         self.run_id = begin_run(self._session, since)
         self._writer = self.store.connect(autocommit=True)
         # A killed export is re-run, so losing the last commits in a server crash is harmless; atomicity stays.

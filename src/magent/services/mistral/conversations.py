@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from magent.services.mistral.client import default_retry_config, make_client, translate_error
+from magent.core.errors import MagentError
+from magent.services.mistral.client import (
+    NOT_FOUND,
+    default_retry_config,
+    describe_failure,
+    make_client,
+    translate_error,
+)
 
 if TYPE_CHECKING:
     from mistralai.client import Mistral
@@ -92,14 +99,17 @@ class ConversationSource:
         self._limiter.acquire()
         with self._count_lock:
             self.requests += 1
-        if not self._reached:
-            return self._first_call(fn, kwargs)
         try:
-            return fn(**kwargs)
+            if self._reached:
+                return fn(**kwargs)
+            result = self._first_call(fn, kwargs)
+            self._reached = True
+            return result
         except Exception as exc:  # SDK and httpx2 errors: classified by the shared translator
             raise translate_error(exc) from exc
 
-    def _first_call(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    @staticmethod
+    def _first_call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         """Fail at once when nothing answers at the base URL (refused, DNS): retrying would only hide a wrong
         URL for minutes. 429/5xx are still retried, and so is a connection reset after connecting."""
         import httpx2
@@ -107,21 +117,11 @@ class ConversationSource:
         config = default_retry_config()
         config.retry_connection_errors = False
         try:
-            result = fn(**kwargs, retries=config)
-        except httpx2.ConnectError as exc:
-            raise translate_error(exc) from exc
+            return fn(**kwargs, retries=config)
+        except httpx2.ConnectError:
+            raise
         except httpx2.TransportError:
-            result = self._retrying(fn, kwargs)
-        except Exception as exc:
-            raise translate_error(exc) from exc
-        self._reached = True
-        return result
-
-    def _retrying(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        try:
-            return fn(**kwargs)
-        except Exception as exc:
-            raise translate_error(exc) from exc
+            return fn(**kwargs)  # with the client's retries, as every later call
 
     def agents(self) -> list[dict[str, Any]]:
         """Every agent, following the cursor of `GET /v1/agents/pages` to the end."""
@@ -144,9 +144,14 @@ class ConversationSource:
                 return
             page_number += 1
 
-    def history(self, conversation_id: str) -> list[dict[str, Any]]:
-        """All entries of one conversation, oldest first."""
-        history = self._call(self._client.beta.conversations.get_history, conversation_id=conversation_id)
+    def history(self, conversation_id: str) -> list[dict[str, Any]] | None:
+        """All entries of one conversation, oldest first; None when it was deleted since it was listed."""
+        try:
+            history = self._call(self._client.beta.conversations.get_history, conversation_id=conversation_id)
+        except MagentError as exc:
+            if exc.__cause__ is not None and describe_failure(exc.__cause__).kind == NOT_FOUND:
+                return None
+            raise
         return [to_dict(entry) for entry in history.entries]
 
 

@@ -59,10 +59,15 @@ class Store:
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied now."""
+        import psycopg
+
         from magent.services.store.migrations import apply_pending
 
-        with self.connection(autocommit=True) as conn:
-            return apply_pending(conn)
+        try:
+            with self.connection(autocommit=True) as conn:
+                return apply_pending(conn)
+        except psycopg.OperationalError as exc:  # the connection was lost half-way
+            raise connect_error(self.host, exc) from exc
 
     def migration_status(self) -> list[tuple[str, datetime | None]]:
         from magent.services.store.migrations import status
