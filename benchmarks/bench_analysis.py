@@ -86,9 +86,8 @@ def time_collect(settings, target, interval: float, rounds: int) -> None:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        outcome = analyse(collect(settings, target, interval_s=interval))
+        analyse(collect(settings, target, interval_s=interval))
         times.append(time.perf_counter() - started)
-        verdict = outcome.verdict
     median, worst = statistics.median(times), max(times)
     for name in settings.enabled_providers():
         alone = []

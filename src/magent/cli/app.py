@@ -23,17 +23,17 @@ app = typer.Typer(
 )
 
 # Each module exposes `register(app)`; registration only builds Typer objects, so no SDK is imported here.
-COMMAND_MODULES: tuple[str, ...] = (
-    "magent.cli.sandbox",
-    "magent.cli.completion",
-    "magent.cli.config",
-    "magent.cli.demo",
-    "magent.cli.key",
-    "magent.cli.usage",
-    "magent.cli.db",
-    "magent.cli.conversations",
+COMMAND_MODULES: tuple[str, ...] = (  # the order of `magent --help`: release work first
     "magent.cli.deploy",
     "magent.cli.rollout",
+    "magent.cli.key",
+    "magent.cli.conversations",
+    "magent.cli.usage",
+    "magent.cli.db",
+    "magent.cli.demo",
+    "magent.cli.sandbox",
+    "magent.cli.config",
+    "magent.cli.completion",
 )
 
 

@@ -80,6 +80,7 @@ def export(
 ) -> None:
     from magent.core.export_plan import parse_target
     from magent.services.export.runner import ExportOptions
+    from magent.services.mistral.client import normalize_base_url
 
     state = get_state()
     try:
@@ -88,7 +89,7 @@ def export(
         raise UsageError(str(exc), hint="e.g. --to jsonl:export.jsonl or --to csv:export/") from None
     options = ExportOptions(since=_since(since), full=full, concurrency=concurrency, redact_content=redact_content,
                             batch_conversations=batch_size)
-    url = _base_url(base_url or state.settings.mistral.base_url)
+    url = normalize_base_url(base_url or state.settings.mistral.base_url)
     api_key = _api_key(state, key_from)
     sink = _sink(state, target, data_dir, database_url)
     summary = _run(state, url, api_key, sink, options, rate)
@@ -111,16 +112,6 @@ def _since(text: str | None) -> Any:
     if moment > utcnow():
         raise UsageError(f"--since {text!r} is in the future", hint="use a past instant, e.g. --since 7d")
     return moment
-
-
-def _base_url(url: str) -> str:
-    from magent.core.redact import mask_url
-
-    cleaned = url.strip().rstrip("/").removesuffix("/v1")
-    if not cleaned.startswith(("http://", "https://")):
-        raise UsageError(f"base URL {mask_url(url)!r} is not an http(s) URL",
-                         hint="pass --base-url https://api.mistral.ai (or set MAGENT_MISTRAL_URL)")
-    return cleaned
 
 
 def _api_key(state: AppState, key_from: str | None) -> str:

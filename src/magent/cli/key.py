@@ -72,10 +72,11 @@ def verify(
 ) -> None:
     from magent.core.keycheck import overall_exit_code
     from magent.core.timeutil import isoformat, utcnow
+    from magent.services.mistral.client import normalize_base_url
 
     state = get_state()
     settings = state.settings.mistral
-    url = _base_url(base_url or settings.base_url)
+    url = normalize_base_url(base_url or settings.base_url)
     models = _models([*settings.models, *(model or [])])
     keys = _resolve_keys(state, key_from or settings.key_from)
     reports = _verify(state, url, keys, models, spend=not no_spend, timeout_s=timeout or settings.timeout)
@@ -87,16 +88,6 @@ def verify(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(key_app, name="key")
-
-
-def _base_url(url: str) -> str:
-    from magent.core.redact import mask_url
-
-    cleaned = url.strip().rstrip("/").removesuffix("/v1")
-    if not cleaned.startswith(("http://", "https://")):
-        raise UsageError(f"base URL {mask_url(url)!r} is not an http(s) URL",
-                         hint="pass --base-url https://api.mistral.ai (or set MAGENT_MISTRAL_URL)")
-    return cleaned
 
 
 def _models(names: list[str]) -> list[str]:

@@ -74,6 +74,15 @@ def default_retry_config(max_elapsed_s: float = 60.0) -> RetryConfig:
     return RetryConfig("backoff", backoff, retry_connection_errors=True)
 
 
+def normalize_base_url(url: str) -> str:
+    """The API base URL as the SDK wants it (`server_url`, without `/v1`); UsageError when not http(s)."""
+    cleaned = url.strip().rstrip("/").removesuffix("/v1")
+    if not cleaned.startswith(("http://", "https://")):
+        raise UsageError(f"base URL {mask_url(url)!r} is not an http(s) URL",
+                         hint="pass --base-url https://api.mistral.ai (or set MAGENT_MISTRAL_URL)")
+    return cleaned
+
+
 def make_client(
     base_url: str,
     api_key: str,
