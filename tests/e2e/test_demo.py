@@ -20,3 +20,7 @@ def test_demo_runs_every_step_as_expected(cli, tmp_path):
     assert "sha256:" in key_line
     assert not re.search(r"\b[A-Za-z0-9]{32}\b", result.output), "something shaped like an API key was printed"
     assert (tmp_path / "demo" / "kubeconfig").is_file()
+    # the embedded Postgres the demo started is stopped with it
+    from magent.services.store.embedded import running_uri
+
+    assert running_uri(tmp_path / "demo" / "data") is None

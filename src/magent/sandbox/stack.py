@@ -47,6 +47,7 @@ class SandboxStack:
         from magent.sandbox.mistral import KeySpec, MistralSimulator, SimulatorConfig, generate_key
 
         self.root.mkdir(parents=True, exist_ok=True)
+        self._stack.callback(self._stop_embedded_postgres)
         self.api_key = generate_key()
         config = SimulatorConfig(keys=[KeySpec(key=self.api_key)], agents=4, conversations=self.conversations,
                                  seed=self.seed, days=14)
@@ -69,6 +70,12 @@ class SandboxStack:
             "MAGENT_DATA_DIR": str(self.root / "data"),
             "MAGENT_CONFIG": str(config_path),
         }
+
+    def _stop_embedded_postgres(self) -> None:
+        """The commands start an embedded Postgres in the stack's directory on first use; it goes with the stack."""
+        from magent.services.store.embedded import stop_embedded
+
+        stop_embedded(self.root / "data")
 
     def _write_config(self) -> Path:
         import yaml
