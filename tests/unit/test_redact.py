@@ -42,3 +42,15 @@ def test_urls_lose_passwords_and_tokens():
     assert mask_url("postgresql://app:s3cret@db.example:5432/prod") == "postgresql://app:***@db.example:5432/prod"
     assert "tok123" not in mask_url("https://h.example/x?token=tok123&a=1")
     assert mask_webhook("https://hooks.slack.com/services/T0/B0/XYZ") == "https://hooks.slack.com/***"
+
+
+def test_environment_secrets_are_registered_before_any_log():
+    from magent.core.redact import register_environment_secrets
+
+    env = {
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "MAGENT_DATABASE_URL": "postgresql://app:pa55word-x@db:5432/m",
+    }
+    register_environment_secrets(env)
+    text = SECRETS.mask(f"signing with {env['AWS_SECRET_ACCESS_KEY']} and pa55word-x")
+    assert "wJalrXUtnFEMI" not in text and "pa55word-x" not in text

@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from magent import __version__
+from magent.cli.lazy import LazyGroup
 from magent.cli.state import OutputFormat, configure_logging, reset_state
 from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
 
 app = typer.Typer(
     name="magent",
+    cls=LazyGroup,
     help="Release, canary, rollback, key and usage tooling for Mistral AI applications.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-# Each module exposes `register(app)`; registration only builds Typer objects, so no SDK is imported here.
-COMMAND_MODULES: tuple[str, ...] = (  # the order of `magent --help`: release work first
-    "magent.cli.deploy",
-    "magent.cli.rollout",
-    "magent.cli.key",
-    "magent.cli.conversations",
-    "magent.cli.usage",
-    "magent.cli.db",
-    "magent.cli.demo",
-    "magent.cli.sandbox",
-    "magent.cli.config",
-    "magent.cli.completion",
 )
 
 
@@ -62,10 +49,6 @@ def root(
     state.config_path, state.profile, state.output = config, profile, output
     state.debug, state.no_color = debug, no_color
     configure_logging(debug)
-
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module).register(app)
 
 
 def main() -> None:

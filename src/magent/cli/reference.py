@@ -12,8 +12,10 @@ import os
 
 def _walk(command, path: list[str]):
     yield path, command
-    for name in sorted(getattr(command, "commands", {}) or {}):
-        sub = command.commands[name]
+    if not hasattr(command, "list_commands"):
+        return
+    for name in sorted(command.list_commands(None)):
+        sub = command.get_command(None, name)
         if not getattr(sub, "hidden", False):
             yield from _walk(sub, [*path, name])
 
@@ -29,7 +31,7 @@ def render_reference() -> str:
     for path, command in _walk(root, ["magent"]):
         ctx = root.make_context("magent", [], resilient_parsing=True)
         for name in path[1:]:
-            ctx = ctx.command.commands[name].make_context(name, [], parent=ctx, resilient_parsing=True)
+            ctx = ctx.command.get_command(ctx, name).make_context(name, [], parent=ctx, resilient_parsing=True)
         parts += [f"## {' '.join(path)}", "", "```", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(parts)
 

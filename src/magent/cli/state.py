@@ -101,7 +101,9 @@ def reset_state() -> AppState:
 def configure_logging(debug: bool) -> None:
     import logging
 
-    from magent.core.redact import RedactingFilter
+    from magent.core.redact import RedactingFilter, register_environment_secrets
+
+    register_environment_secrets(os.environ)
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

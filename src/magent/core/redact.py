@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -73,6 +74,21 @@ class SecretRegistry:
 
 
 SECRETS = SecretRegistry()
+
+# Environment variables whose whole value is a secret; URLs are handled by `register_environment_secrets`.
+SECRET_ENV_VARS = ("MISTRAL_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "MAGENT_WEBHOOK_URL")
+
+
+def register_environment_secrets(env: dict[str, str] | os._Environ) -> None:
+    """Mask the secrets the environment hands us before anything (a --debug log of an SDK) can print them."""
+    for name in SECRET_ENV_VARS:
+        SECRETS.add(env.get(name))
+    database_url = env.get("MAGENT_DATABASE_URL")
+    if database_url:
+        try:
+            SECRETS.add(urlsplit(database_url).password)
+        except ValueError:
+            SECRETS.add(database_url)
 
 
 class RedactingFilter(logging.Filter):

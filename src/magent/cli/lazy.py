@@ -1,0 +1,68 @@
+"""The root command group, lazy: a command's module is imported and built only when that command is used.
+
+Building all of Typer's commands to answer `magent --help` cost more than importing Typer itself, so the root
+lists commands from `COMMANDS` (name → module, one-line help) and loads a module on first use. A test checks
+that each line here is the first line of the command's own help, so the two never drift.
+"""
+
+from __future__ import annotations
+
+import importlib
+from difflib import get_close_matches
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+# In the order of `magent --help`: release work first. Each module exposes `register(app)`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "deploy": ("magent.cli.deploy", "Roll IMAGE out as a canary next to the stable Deployment, analyse it, "
+                                    "then promote or abort."),
+    "rollback": ("magent.cli.rollout", "Put the last good version back: abort a canary in progress, or undo "
+                                       "the Deployment."),
+    "status": ("magent.cli.rollout", "Show a Deployment, its canary if any, the current (or last) deploy's "
+                                     "step and analysis, and the lock."),
+    "history": ("magent.cli.rollout", "List a Deployment's revisions (as `kubectl rollout history`): image, "
+                                      "change-cause, creation time."),
+    "key": ("magent.cli.key", "Mistral API keys: verify them where they are stored (env, file, AWS, Kubernetes)."),
+    "conversations": ("magent.cli.conversations", "Export Mistral agents and conversations."),
+    "usage": ("magent.cli.usage", "Token and cost reports over the conversations exported to the store."),
+    "db": ("magent.cli.db", "The Postgres store: MAGENT_DATABASE_URL, or an embedded Postgres in the data "
+                            "directory."),
+    "demo": ("magent.cli.demo", "Rehearse a release offline: start the simulators and run magent's main "
+                                "commands against them."),
+    "sandbox": ("magent.cli.sandbox", "Run the local Mistral API and Kubernetes API simulators."),
+    "config": ("magent.cli.config", "Inspect the resolved configuration."),
+    "completion": ("magent.cli.completion", "Print the completion script for SHELL."),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import the module of command `name`, register it on a Typer app of its own and build its click command."""
+    module, _ = COMMANDS[name]
+    holder = typer.Typer(rich_markup_mode=None)
+    importlib.import_module(module).register(holder)
+    return typer.main.get_group(holder).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short_help) for name, (_, short_help) in COMMANDS.items()])
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return self._click_resolve_command(ctx, args)
+        except typer.TyperException as exc:  # "No such command": suggest from every name, loaded or not
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and hasattr(exc, "message"):
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, matches))}?"
+            raise
