@@ -1,15 +1,16 @@
 """Export benchmarks: throughput against its bound and against a naive baseline, and Postgres ingest rate.
 
-    python benchmarks/bench_export.py [--conversations 2000] [--latency-ms 20] [--concurrency 8]
+    python benchmarks/bench_export.py [--conversations 2000] [--latency-ms 20] [--concurrency 4 8] [--processes 2]
                                       [--baseline-sample 200] [--ingest-entries 200000]
 
 The Mistral simulator runs in its own process (as the real API would), with every request delayed by the
 latency; Postgres is a fresh embedded server in a temporary directory. Prints, side by side:
 
 1. export throughput (requests/s) against the bound min(concurrency / latency, rate limit): target ≥ 85 %,
-   with no rate limit (at the given concurrency and twice it), then paced at an advertised limit (adaptive
-   to x-ratelimit-* headers). Throughput is measured in a warm process; the first, cold run shows the
-   one-time costs (the SDK's lazy imports, loading the tokenizer) apart;
+   with no rate limit at concurrency 4 and 8 (--concurrency), each with threads only (--processes 1) and
+   with worker processes (--processes N, default 2; worker start-up included, as a user would see it),
+   then paced at an advertised limit (adaptive to x-ratelimit-* headers). Throughput is measured in a
+   warm process; the first, cold run shows the one-time costs (SDK imports, tokenizer) apart;
 2. the same export against a sequential baseline that fetches one conversation at a time and inserts its
    entries row by row (one INSERT each, autocommit), measured on a sample: target ≥ 20×;
 3. ingest into Postgres (COPY + upsert + rollup, entries/s) of pre-built rows: target ≥ 50,000/s.
@@ -102,14 +103,14 @@ def warm_up(url: str) -> float:
     return time.perf_counter() - started
 
 
-def run_magent_export(url: str, store, concurrency: int, rate: float | None):
+def run_magent_export(url: str, store, concurrency: int, rate: float | None, processes: int = 1):
     from magent.services.export.runner import ExportOptions, run_export
     from magent.services.export.sinks import PostgresSink
     from magent.services.mistral.conversations import open_source
 
     source, client = open_source(url, KEY, rate_per_minute=rate)
     with client:
-        return run_export(source, PostgresSink(store), ExportOptions(concurrency=concurrency))
+        return run_export(source, PostgresSink(store), ExportOptions(concurrency=concurrency, processes=processes))
 
 
 def run_baseline(url: str, store, sample: int) -> tuple[float, int]:
@@ -184,11 +185,24 @@ def run_ingest(store, total: int) -> tuple[float, int]:
     return elapsed, sum(len(b.entries) for b in batches)
 
 
+def measure(url: str, server_dir: Path, concurrency: int, processes: int, sim_pid: int, args):
+    cpu = CpuMeter(sim_pid)
+    store = fresh_store(server_dir, f"export_c{concurrency}_p{processes}")
+    summary = run_magent_export(url, store, concurrency, None, processes)
+    achieved = summary.requests / summary.duration_s
+    print(f"  concurrency {concurrency:2d}, processes {processes}: {summary.duration_s:6.2f} s, {summary.requests} "
+          f"requests, {achieved:6.1f} req/s, {summary.entries / summary.duration_s:7.0f} entries/s, {summary.status}; "
+          f"CPU per request: this process {cpu.self_ms(summary.requests):.1f} ms (workers not included), "
+          f"simulator {cpu.other_ms(summary.requests):.1f} ms; load average {os.getloadavg()[0]:.1f}")
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--processes", type=int, default=2, help="worker processes for the runs with processes")
     parser.add_argument("--rate-limit", type=int, default=9000, help="requests/minute for the paced run")
     parser.add_argument("--baseline-sample", type=int, default=200)
     parser.add_argument("--ingest-entries", type=int, default=200_000)
@@ -201,40 +215,36 @@ def main() -> None:
     server_dir = workdir / "pg"
     simulators = []
     try:
-        print(f"export: {args.conversations} conversations × ~20 entries, simulator latency {args.latency_ms:g} ms, "
-              f"concurrency {args.concurrency}")
+        print(f"export: {args.conversations} conversations × ~20 entries, simulator latency {args.latency_ms:g} ms; "
+              f"{os.cpu_count()} cores")
         sim, url = start_simulator(args.conversations, args.latency_ms, 10**9)
         simulators.append(sim)
         print(f"  one-time costs of a fresh process (the SDK's lazy imports, loading the tokenizer): "
               f"{warm_up(url):.2f} s, not counted below")
         results = {}
-        for concurrency in sorted({args.concurrency // 2, args.concurrency, 2 * args.concurrency}):
-            cpu = CpuMeter(sim.pid)
-            summary = run_magent_export(url, fresh_store(server_dir, f"export_c{concurrency}"), concurrency, None)
-            results[concurrency] = summary
-            achieved = summary.requests / summary.duration_s
-            bound_c = concurrency / (args.latency_ms / 1000)
-            print(f"  magent export, concurrency {concurrency:2d}: {summary.duration_s:6.2f} s, {summary.requests} requests, "
-                  f"{achieved:6.1f} req/s, {summary.entries / summary.duration_s:7.0f} entries/s; bound "
-                  f"min(c/latency, no limit) = {bound_c:.0f} req/s → {achieved / bound_c:6.1%} (target ≥ 85 %)")
-            print(f"      CPU per request: export {cpu.self_ms(summary.requests):.1f} ms, simulator "
-                  f"{cpu.other_ms(summary.requests):.1f} ms; {os.cpu_count()} cores, load average "
-                  f"{os.getloadavg()[0]:.1f}")
+        for concurrency in args.concurrency:
+            for processes in (1, args.processes):
+                results[concurrency, processes] = measure(url, server_dir, concurrency, processes, sim.pid, args)
 
         base_s, base_n = run_baseline(url, fresh_store(server_dir, "export_baseline"), args.baseline_sample)
         base_rate = base_n / base_s
         print(f"  sequential baseline: {base_n} conversations in {base_s:.2f} s = {base_rate:.1f} conv/s "
               f"(one history at a time, one INSERT per entry, autocommit)")
-        for concurrency, result in results.items():
-            rate = result.conversations / result.duration_s
-            print(f"  magent at concurrency {concurrency:2d}: {rate:6.1f} conv/s → {rate / base_rate:5.1f}× the baseline "
-                  f"(target ≥ 20×)")
+        print("  side by side (bound = min(concurrency / latency, no limit); ratios against the targets):")
+        for (concurrency, processes), result in results.items():
+            achieved = result.requests / result.duration_s
+            bound = concurrency / (args.latency_ms / 1000)
+            conv_rate = result.conversations / result.duration_s
+            print(f"    concurrency {concurrency:2d}, processes {processes}: {achieved:6.1f} req/s of {bound:4.0f} = "
+                  f"{achieved / bound:6.1%} (target 85 %: {achieved / bound / 0.85:4.2f}×) | {conv_rate / base_rate:5.1f}× "
+                  f"the baseline (target 20×: {conv_rate / base_rate / 20:4.2f}×)")
 
         sim_limited, url_limited = start_simulator(args.conversations, args.latency_ms, args.rate_limit)
         simulators.append(sim_limited)
         warm_up(url_limited)
-        paced = run_magent_export(url_limited, fresh_store(server_dir, "export_paced"), args.concurrency, None)
-        bound_paced = min(args.concurrency / (args.latency_ms / 1000), args.rate_limit / 60)
+        paced_concurrency = max(args.concurrency)
+        paced = run_magent_export(url_limited, fresh_store(server_dir, "export_paced"), paced_concurrency, None)
+        bound_paced = min(paced_concurrency / (args.latency_ms / 1000), args.rate_limit / 60)
         achieved_paced = paced.requests / paced.duration_s
         print(f"  paced by the server's x-ratelimit-limit-req-minute={args.rate_limit}: {paced.duration_s:.2f} s, "
               f"{achieved_paced:.1f} req/s, bound {bound_paced:.0f} req/s  →  {achieved_paced / bound_paced:6.1%} "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+import time
+
 from magent.services.mistral.conversations import RequestRateLimiter
 
 
@@ -53,3 +57,27 @@ def test_garbage_headers_are_ignored():
     limiter = RequestRateLimiter(None, adaptive=True)
     limiter.observe({"x-ratelimit-limit-req-minute": "lots"})
     assert limiter.per_minute is None
+
+
+def _take_turns(limiter: RequestRateLimiter, count: int, starts) -> None:
+    for _ in range(count):
+        limiter.acquire()
+        starts.put(time.monotonic())
+
+
+def test_a_shared_limiter_paces_several_processes_together():
+    context = multiprocessing.get_context("spawn")
+    limiter = RequestRateLimiter(1200)  # one start every 50 ms, over all processes
+    limiter.share(context)
+    starts = context.Queue()
+    workers = [context.Process(target=_take_turns, args=(limiter, 5, starts)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    _take_turns(limiter, 5, starts)
+    for worker in workers:
+        worker.join(timeout=30)
+    times = sorted(starts.get(timeout=5) for _ in range(15))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.045, gaps  # never two starts closer than the interval, whichever process
+    limiter.observe({"x-ratelimit-limit-req-minute": "60"})  # a fixed rate stays fixed when shared too
+    assert limiter.per_minute == 1200

@@ -33,7 +33,9 @@ Re-running never duplicates a row, and an export killed at any moment finishes o
 Files (--to jsonl:FILE, --to csv:DIR) get a complete snapshot at each run, written atomically.
 
 Requests are paced (--rate, else the server's x-ratelimit-* headers) and retried with backoff on 429
-(honouring Retry-After), 5xx and reset connections.
+(honouring Retry-After), 5xx and reset connections. Parsing API responses costs CPU: --processes N
+spreads the fetching over N worker processes (the pace and --concurrency are shared by all of them;
+only this process writes; the workers exit with it).
 
 Exit codes: 0 done; 1 some conversations could not be exported (run again to retry them); 2 bad input;
 3 Mistral or Postgres unreachable, or the key refused; 130 interrupted (the next run resumes).
@@ -42,6 +44,7 @@ Exit codes: 0 done; 1 some conversations could not be exported (run again to ret
 Examples:
   magent conversations export
   magent conversations export --since 7d --concurrency 16 --rate 300
+  magent conversations export --full --processes 4 --concurrency 32
   magent conversations export --to jsonl:export.jsonl --redact-content
   magent conversations export --to csv:out/ --full -o json
 """
@@ -59,6 +62,11 @@ def export(
     full: Annotated[bool, typer.Option("--full", help="Fetch every conversation, not only changed ones.")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64,
                                              help="Histories fetched at once.")] = 8,
+    processes: Annotated[Optional[int], typer.Option(
+        "--processes", min=1, max=16, metavar="N", show_default=False,
+        help="Processes fetching histories (each with its own API client), sharing --concurrency and --rate "
+             "[default: auto: 1 on 2 cores or fewer, else cores - 1 up to 4, once 1,000 conversations are "
+             "to export].")] = None,
     rate: Annotated[Optional[float], typer.Option(
         "--rate", min=1, metavar="PER_MINUTE", show_default=False,
         help="At most this many requests per minute [default: the server's x-ratelimit-* limit].")] = None,
@@ -87,8 +95,8 @@ def export(
         target = parse_target(to)
     except ValueError as exc:
         raise UsageError(str(exc), hint="e.g. --to jsonl:export.jsonl or --to csv:export/") from None
-    options = ExportOptions(since=_since(since), full=full, concurrency=concurrency, redact_content=redact_content,
-                            batch_conversations=batch_size)
+    options = ExportOptions(since=_since(since), full=full, concurrency=concurrency, processes=processes,
+                            redact_content=redact_content, batch_conversations=batch_size)
     url = normalize_base_url(base_url or state.settings.mistral.base_url)
     api_key = _api_key(state, key_from)
     sink = _sink(state, target, data_dir, database_url)

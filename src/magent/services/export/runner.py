@@ -1,8 +1,8 @@
 """The export pipeline: list → fetch histories concurrently → flatten and count tokens → write in batches.
 
     listing thread   pages agents, then conversations; skips the unchanged ones; submits the others
-    worker threads   fetch one history each (paced, retried) and turn it into rows (tokens counted here:
-                     the tokenizer releases the GIL)
+    fetchers         fetch one history each (paced, retried) and turn it into rows with token counts:
+                     threads of this process, or worker processes for large exports (see `fetch.py`)
     calling thread   collects finished conversations into batches and writes each in one transaction
 
 A bounded number of conversations is in flight at once, so memory stays flat however many there are.
@@ -11,18 +11,26 @@ A bounded number of conversations is in flight at once, so memory stays flat how
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from magent.core import tokens
-from magent.core.errors import CredentialsRefused, MagentError
-from magent.core.export_plan import ExportBatch, agent_row, context_for, conversation_row, entry_rows, parse_time
+from magent.core.errors import CredentialsRefused
+from magent.core.export_plan import (
+    ExportBatch,
+    agent_row,
+    context_for,
+    conversation_row,
+    entry_rows,
+    parse_time,
+)
+from magent.services.export.fetch import Fetched, ProcessFetcher, ThreadFetcher
 from magent.services.export.sinks import Sink
 from magent.services.mistral.conversations import ConversationSource
 from magent.services.store.checkpoints import RunCounts
@@ -34,13 +42,26 @@ _DONE = object()
 # (about a second) at hundreds of requests per second; a few tens of MB of histories.
 _MIN_IN_FLIGHT = 1024
 _PROGRESS_EVERY_S = 0.25
+# --processes auto. Measured on 2 cores (benchmarks/bench_export.py), workers don't pay: the machine's CPU,
+# not the GIL, is then the limit, and starting each worker costs ~2.5 s of CPU (interpreter, SDK, tokenizer).
+# With more cores they take over the SDK's CPU cost, once an export has proved large enough to be worth it.
+AUTO_PROCESSES_MIN_CONVERSATIONS = 1000
+MAX_AUTO_PROCESSES = 4
+
+
+def auto_processes() -> int:
+    """Fetching processes for a large export: one per core but one (left to the writer and Postgres), at
+    most MAX_AUTO_PROCESSES; 1 (threads only) on one or two cores."""
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else min(cores - 1, MAX_AUTO_PROCESSES)
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     since: datetime | None = None  # only conversations updated at or after this instant
     full: bool = False  # ignore checkpoints: export every conversation (changed rows only are rewritten)
-    concurrency: int = 8
+    concurrency: int = 8  # histories fetched at once, over all processes
+    processes: int | None = 1  # fetching processes (1: threads of this one); None: auto (see auto_processes)
     redact_content: bool = False
     batch_conversations: int = 200
     batch_entries: int = 10_000
@@ -77,15 +98,6 @@ class ExportSummary:
     duration_s: float
     since: datetime | None
     failures: list[tuple[str, str]]  # (conversation id, reason)
-
-
-@dataclass
-class _Fetched:
-    conversation: dict[str, Any]
-    history: list[dict[str, Any]] | None = None
-    rows: list[dict[str, Any]] | None = None  # None: not flattened yet (the tokenizer was still loading)
-    error: MagentError | None = None
-    gone: bool = False  # deleted between the listing and the fetch
 
 
 def run_export(source: ConversationSource, sink: Sink, options: ExportOptions,
@@ -128,10 +140,9 @@ class _Run:
         self._results: queue.Queue[Any] = queue.Queue()
         self._slots = threading.BoundedSemaphore(max(_MIN_IN_FLIGHT, options.concurrency * 4))
         self._stop = threading.Event()
-        self._tokenizer_loading = False
         self._seen: set[str] = set()
         self._last_progress = 0.0
-        self._pool = ThreadPoolExecutor(max(1, options.concurrency), thread_name_prefix="export")
+        self._fetcher: ThreadFetcher | ProcessFetcher | None = None
 
     # --- driver (calling thread) --------------------------------------------------------------------
 
@@ -169,7 +180,7 @@ class _Run:
                 raise item
             return item
 
-    def _absorb(self, item: _Fetched, batch: ExportBatch) -> None:
+    def _absorb(self, item: Fetched, batch: ExportBatch) -> None:
         if item.error is not None:
             if isinstance(item.error, CredentialsRefused):
                 raise item.error
@@ -205,21 +216,44 @@ class _Run:
     def _list(self) -> None:
         try:
             for page in self.source.conversation_pages():
-                wanted = self._wanted(page)
-                if wanted and not self._tokenizer_loading:
-                    # only now: a run with nothing to export, or an API that fails at once, never pays for it
-                    threading.Thread(target=tokens.preload, name="tokenizer-load", daemon=True).start()
-                    self._tokenizer_loading = True
-                for conversation in wanted:
+                for conversation in self._wanted(page):
                     if not self._acquire_slot():
                         return
-                    self._pool.submit(self._fetch, conversation).add_done_callback(self._deliver)
+                    self._submit(conversation)
             self.progress.listing_done = True
-        except BaseException as exc:  # handed to the calling thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, which raises it
             self._results.put(exc)
             return
-        self._pool.shutdown(wait=True)  # every result (and its callback) is in the queue before _DONE
+        if self._fetcher is not None:
+            self._fetcher.close(wait=True)  # every result is in the queue before _DONE
         self._results.put(_DONE)
+
+    def _submit(self, conversation: dict[str, Any]) -> None:
+        if self._fetcher is None:
+            self._fetcher = self._threads()
+        if isinstance(self._fetcher, ThreadFetcher) and self.options.processes != 1:
+            self._fetcher = self._with_processes(self._fetcher)
+        self._fetcher.submit(conversation)
+
+    def _threads(self) -> ThreadFetcher:
+        # only now: a run with nothing to export never pays for loading the tokenizer
+        threading.Thread(target=tokens.preload, name="tokenizer-load", daemon=True).start()
+        return ThreadFetcher(self.source, self.agents, self.options.redact_content, self.options.concurrency,
+                             self._results.put)
+
+    def _with_processes(self, threads: ThreadFetcher) -> ThreadFetcher | ProcessFetcher:
+        """Worker processes as asked; in auto mode only once the export has proved large (they take seconds
+        to start: until then, and until they are ready, the threads fetch)."""
+        processes = self.options.processes
+        if processes is None:
+            if self.progress.to_export < AUTO_PROCESSES_MIN_CONVERSATIONS:
+                return threads
+            processes = auto_processes()
+        processes = min(processes, self.options.concurrency)
+        if processes <= 1 or self.source.spec is None:
+            return threads
+        return ProcessFetcher(self.source.spec, self.agents, self.options.redact_content, processes,
+                              self.options.concurrency // processes, self._results.put, local=threads)
 
     def _acquire_slot(self) -> bool:
         while not self._slots.acquire(timeout=0.5):
@@ -245,36 +279,16 @@ class _Run:
         self.progress.to_export += len(chosen)
         return chosen
 
-    # --- worker threads -----------------------------------------------------------------------------
-
-    def _fetch(self, conversation: dict[str, Any]) -> _Fetched:
-        if self._stop.is_set():
-            return _Fetched(conversation, error=MagentError("export stopped"))
-        try:
-            history = self.source.history(conversation["id"])
-        except MagentError as exc:
-            return _Fetched(conversation, error=exc)
-        if history is None:
-            return _Fetched(conversation, gone=True)
-        if not tokens.loaded():  # don't hold a fetch slot while the tokenizer loads: the writer will count
-            return _Fetched(conversation, history=history)
-        return _Fetched(conversation, rows=self._rows(conversation, history))
-
     def _rows(self, conversation: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         context = context_for(conversation, self.agents)
         return entry_rows(history, context, redact=self.options.redact_content)
-
-    def _deliver(self, future: Future) -> None:
-        if future.cancelled():
-            return
-        exc = future.exception()
-        self._results.put(exc if exc is not None else future.result())
 
     # --- end ----------------------------------------------------------------------------------------
 
     def stop(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._fetcher is not None:
+            self._fetcher.close(wait=False)
 
     def counts(self) -> RunCounts:
         p = self.progress
@@ -285,7 +299,8 @@ class _Run:
         return ExportSummary(
             target=self.sink.description, status=status, agents=len(self.agents), conversations=p.exported,
             entries=p.entries, rows_changed=self.rows_changed, skipped=p.skipped, failed=p.failed,
-            requests=self.source.requests, duration_s=p.elapsed_s, since=self.options.since,
+            requests=self.source.requests + (self._fetcher.remote_requests if self._fetcher else 0),
+            duration_s=p.elapsed_s, since=self.options.since,
             failures=self.failures,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from magent.core.errors import MagentError
@@ -37,26 +38,44 @@ class RequestRateLimiter:
     With `per_minute=None` and `adaptive=True` it lets requests through until a response carries
     `x-ratelimit-limit-req-minute`, then paces them at that limit (and pauses when the remaining budget
     reported by the server reaches zero, until one request's worth of time has passed).
+
+    Shared (`context=` or `share()`, with a multiprocessing context) its state, the interval and the next
+    start, lives in shared memory under a process-shared lock: handed to worker processes when they start,
+    it bounds the total request rate of all of them, and what one learns from the headers paces the others.
     """
 
     def __init__(self, per_minute: float | None = None, *, adaptive: bool = True,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
-        self._interval = 60.0 / per_minute if per_minute else 0.0
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 context: Any = None) -> None:
+        interval = 60.0 / per_minute if per_minute else 0.0
         self._adaptive = adaptive and not per_minute
-        self._next_start = 0.0
-        self._lock = threading.Lock()
+        # [interval between starts, earliest next start]; time.monotonic is one clock for every process
+        self._state: Any = [interval, 0.0]
+        self._lock: Any = threading.Lock()
+        self._shared = False
         self._clock, self._sleep = clock, sleep
+        if context is not None:
+            self.share(context)
+
+    def share(self, context: Any) -> None:
+        """Move the state into shared memory (see the class doc); call before any other thread uses it."""
+        with self._lock:
+            if self._shared:
+                return
+            self._state = context.RawArray("d", list(self._state))
+            self._lock, self._shared = context.Lock(), True
 
     @property
     def per_minute(self) -> float | None:
-        return 60.0 / self._interval if self._interval else None
+        interval = self._state[0]
+        return 60.0 / interval if interval else None
 
     def acquire(self) -> None:
         """Block until this request may start."""
         with self._lock:
             now = self._clock()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
+            start = max(now, self._state[1])
+            self._state[1] = start + self._state[0]
         if start > now:
             self._sleep(start - now)
 
@@ -68,9 +87,9 @@ class RequestRateLimiter:
         remaining = _header_number(headers, REMAINING_HEADER)
         with self._lock:
             if limit and limit > 0:
-                self._interval = 60.0 / limit
-            if remaining == 0 and self._interval:
-                self._next_start = max(self._next_start, self._clock() + self._interval)
+                self._state[0] = 60.0 / limit
+            if remaining == 0 and self._state[0]:
+                self._state[1] = max(self._state[1], self._clock() + self._state[0])
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -93,6 +112,7 @@ class ConversationSource:
         self._limiter = limiter or RequestRateLimiter(adaptive=False)
         self._count_lock = threading.Lock()
         self.requests = 0  # requests started (SDK retries not included)
+        self.spec: SourceSpec | None = None  # set by open_source: how worker processes open the same source
         self._reached = False
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -202,11 +222,32 @@ def _cached_unmarshal(serializers: Any) -> Callable[..., Any]:
     return unmarshal
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """How to open a source like this one in another process: same API, key, timeouts and (shared) limiter."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    timeout_s: float
+    max_retry_s: float
+    limiter: RequestRateLimiter
+
+    def open(self) -> tuple[ConversationSource, Mistral]:
+        cache_sdk_unmarshaller()
+        limiter = self.limiter
+        client = make_client(self.base_url, self.api_key, timeout_s=self.timeout_s,
+                             retries=default_retry_config(self.max_retry_s),
+                             on_response=lambda response: limiter.observe(response.headers))
+        source = ConversationSource(client, limiter)
+        source.spec = self
+        return source, client
+
+
 def open_source(base_url: str, api_key: str, *, rate_per_minute: float | None = None, timeout_s: float = 30,
                 max_retry_s: float = 120) -> tuple[ConversationSource, Mistral]:
-    """A source with retries for 429/5xx/resets and a limiter at `rate_per_minute` (None: adaptive)."""
-    cache_sdk_unmarshaller()
+    """A source with retries for 429/5xx/resets and a limiter at `rate_per_minute` (None: adaptive).
+
+    Worker processes open the same source from `source.spec` after `spec.limiter.share(context)`.
+    """
     limiter = RequestRateLimiter(rate_per_minute, adaptive=rate_per_minute is None)
-    client = make_client(base_url, api_key, timeout_s=timeout_s, retries=default_retry_config(max_retry_s),
-                         on_response=lambda response: limiter.observe(response.headers))
-    return ConversationSource(client, limiter), client
+    return SourceSpec(base_url, api_key, timeout_s, max_retry_s, limiter).open()
