@@ -56,7 +56,7 @@ def kv_table(title: str | None, rows: list[tuple[str, Any]]) -> Any:
 
     table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, value in rows:
         table.add_row(key, SECRETS.mask("-" if value in (None, "") else str(value)))
     return table

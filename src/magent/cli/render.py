@@ -42,7 +42,7 @@ def simple_table(title: str | None, columns: Sequence[str], rows: Sequence[Seque
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never hide part of an image name or id behind "…"
     for row in rows:
         table.add_row(*(SECRETS.mask("" if cell is None else str(cell)) for cell in row))
     return table
