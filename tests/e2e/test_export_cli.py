@@ -68,6 +68,7 @@ def test_bad_input_is_exit_2(cli, env, args, message):
     result = cli("conversations", "export", *args, env=env)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
+    assert "\nHint: " in result.stderr  # every bad input says how to fix it
 
 
 def test_missing_key_is_exit_2(cli, env, monkeypatch):

@@ -41,13 +41,13 @@ def test_a_single_key_secret_needs_no_key_name(cluster):  # noqa: F811
 @pytest.mark.parametrize(("spec", "message", "hint"), [
     ("k8s:{ns}/mistral#nope", "has no key 'nope'", "api_key, other"),
     ("k8s:{ns}/mistral", "holds 2 keys", "api_key, other"),
-    ("k8s:{ns}/absent#api_key", "secret absent not found in namespace {ns}", ""),
+    ("k8s:{ns}/absent#api_key", "secret absent not found in namespace {ns}", "kubectl get secrets -n {ns}"),
 ])
 def test_errors_name_what_is_missing_never_a_value(cluster, spec, message, hint):  # noqa: F811
     _secret(cluster, "mistral", {"api_key": KEY, "other": "second-secret-value"})
     with pytest.raises(UsageError) as caught:
         _resolve(cluster, spec.format(ns=cluster.namespace))
     assert message.format(ns=cluster.namespace) in caught.value.message
-    assert hint in (caught.value.hint or "")
+    assert hint.format(ns=cluster.namespace) in (caught.value.hint or "")
     assert KEY not in f"{caught.value.message} {caught.value.hint}"
     assert caught.value.exit_code == 2

@@ -70,6 +70,19 @@ def test_plan_refuses_what_cannot_be_a_canary(stable, image, message):
         _plan(stable=stable, image=image)
 
 
+@pytest.mark.parametrize("image", ["bad image!!", "Registry/App:v2", "app:", "app:v2 ", "/app:v2", "app@sha256:zz"])
+def test_plan_refuses_a_malformed_image(image):
+    with pytest.raises(UsageError, match="not a valid image reference") as caught:
+        _plan(image=image)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("image", ["app:v2", "registry.local/agent:v3-crashloop", "localhost:5000/a/b_c:1.0",
+                                   "ghcr.io/org/agent@sha256:" + "a" * 64, "My-Registry.io:443/x/y:V2"])
+def test_plan_accepts_image_references(image):
+    assert _plan(image=image).image == image
+
+
 @pytest.mark.parametrize(("text", "expected"), [("10,50", [10, 50]), ("5", [5]), (" 10, 25 ,50 ", [10, 25, 50])])
 def test_parse_steps(text, expected):
     assert parse_steps(text) == expected

@@ -57,6 +57,13 @@ def test_http_errors(status, body, kind, error_type, exit_code):
     assert str(status) in error.message and "\n" not in error.message
 
 
+def test_the_url_in_an_error_has_no_query_string():
+    request = httpx2.Request("GET", "http://127.0.0.1:9/v1/agents/pages?page_size=100&metadata=%22~unset~%22")
+    failure = describe_failure(httpx2.ConnectError("[Errno 111] Connection refused", request=request))
+    assert failure.url == "http://127.0.0.1:9/v1/agents/pages"
+    assert "?" not in translate_error(httpx2.ConnectError("refused", request=request)).message
+
+
 def test_server_message_is_kept_short_and_masked():
     SECRETS.add(KEY)
     error = translate_error(sdk_error(401, api_body(f"key {KEY} revoked  \n twice")))

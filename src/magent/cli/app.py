@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from magent import __version__
-from magent.cli.lazy import LazyGroup
+from magent.cli.lazy import CtrlC, LazyGroup
 from magent.cli.state import OutputFormat, configure_logging, reset_state
 from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
 
@@ -66,7 +66,7 @@ def run(argv: list[str]) -> int:
     except MagentError as exc:
         _report(exc, get_state().debug)
         return exc.exit_code
-    except (KeyboardInterrupt, typer.Abort):
+    except (CtrlC, typer.Abort):
         print("\nmagent: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # click's usage errors, vendored by typer

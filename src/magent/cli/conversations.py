@@ -9,7 +9,7 @@ import typer
 
 from magent.cli.db import DatabaseUrlOption, DataDirOption
 from magent.cli.state import OutputOption, get_state
-from magent.core.errors import UsageError
+from magent.core.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
@@ -116,7 +116,7 @@ def _since(text: str | None) -> Any:
     try:
         moment = parse_instant(text)
     except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
+        raise UsageError(f"--since: {exc}", hint="e.g. --since 7d or --since 2026-11-01") from None
     if moment > utcnow():
         raise UsageError(f"--since {text!r} is in the future", hint="use a past instant, e.g. --since 7d")
     return moment
@@ -151,8 +151,21 @@ def _run(state: AppState, url: str, api_key: str, sink: Sink, options: Any, rate
 
     source, client = open_source(url, api_key, rate_per_minute=rate, timeout_s=state.settings.mistral.timeout)
     state.err.print(f"exporting from {url} to {sink.description}", highlight=False, markup=False)
-    with client, _progress_view(state) as on_progress:
-        return run_export(source, sink, options, on_progress)
+    try:
+        with client, _progress_view(state) as on_progress:
+            return run_export(source, sink, options, on_progress)
+    except KeyboardInterrupt:
+        raise _interrupted(sink) from None
+
+
+def _interrupted(sink: Sink) -> Interrupted:
+    from magent.services.export.sinks import CsvSink, JsonlSink
+
+    if isinstance(sink, (JsonlSink, CsvSink)):  # files are renamed into place only when complete
+        return Interrupted(f"export to {sink.description} interrupted; no file was written",
+                           hint="run the command again")
+    return Interrupted(f"export to {sink.description} interrupted; the batches already written are kept",
+                       hint="run the same command again: it resumes without duplicating rows")
 
 
 class _PlainProgress:

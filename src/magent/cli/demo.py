@@ -113,13 +113,20 @@ def _print_summary(state, results: list[tuple[DemoStep, int]]) -> None:
     state.out.print(simple_table("magent demo: summary", ["#", "step", "exit", "result"], rows))
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill PID` stops the sandbox as cleanly as Ctrl-C (embedded Postgres included)
+
+
 def _serve_until_interrupted(state, stack) -> None:
+    import signal
     import time
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
     exports = " ".join(f"{name}={value}" for name, value in stack.env.items() if name != "MISTRAL_API_KEY")
     state.err.print(f"The sandbox keeps running. In another shell:\n  export {exports}\n"
                     "  (the simulator's throwaway key: run `magent sandbox mistral` for one of your own)\n"
-                    "Press Ctrl-C to stop.")
+                    "Press Ctrl-C (or send SIGTERM) to stop.", soft_wrap=True, highlight=False, markup=False)  # copy-pastable
     try:
         while True:
             time.sleep(3600)

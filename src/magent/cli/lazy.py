@@ -45,7 +45,17 @@ def load_command(name: str) -> Any:
     return typer.main.get_group(holder).commands[name]
 
 
+class CtrlC(Exception):
+    """A KeyboardInterrupt carried past typer, which would otherwise turn it into a silent exit 130."""
+
+
 class LazyGroup(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise CtrlC() from exc
+
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
 

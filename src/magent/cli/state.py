@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
+    import logging
+
     from rich.console import Console
 
     from magent.core.config import Settings
@@ -98,6 +100,17 @@ def reset_state() -> AppState:
     return STATE
 
 
+def _utc_formatter() -> logging.Formatter:
+    """Log lines stamped in UTC ISO 8601 (2026-11-23T20:22:04.620Z), like every other time magent prints."""
+    import logging
+    import time
+
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
+                                  datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    return formatter
+
+
 def configure_logging(debug: bool) -> None:
     import logging
 
@@ -106,7 +119,7 @@ def configure_logging(debug: bool) -> None:
     register_environment_secrets(os.environ)
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_utc_formatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

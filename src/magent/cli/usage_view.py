@@ -251,9 +251,9 @@ def _daily_chart(state: AppState, report: CostReport, document: dict[str, Any]) 
     caption = f"the last {MAX_CHART_DAYS} days of the window" if first > report.daily[0].key[0] else None
     table = Table(title="Daily cost (USD)", title_justify="left", header_style="bold", box=None,
                   pad_edge=False, caption=caption, caption_justify="left")
-    table.add_column("Day (UTC)", no_wrap=True)
-    table.add_column("Cost", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+    table.add_column("Day (UTC)", no_wrap=True, min_width=10)
+    table.add_column("Cost", justify="right", no_wrap=True, min_width=8)
+    table.add_column("", no_wrap=True, overflow="crop")  # the bar gives way first on a narrow terminal
     for line in days:
         bar = _bar(line.cost or Decimal(0), peak, ascii_only=state.plain)
         note = "  + unpriced tokens" if line.unpriced_models else ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -77,6 +78,20 @@ def parse_steps(text: str) -> list[int]:
     return steps
 
 
+# The image reference grammar of distribution/reference (what docker and the kubelet accept), without IPv6 hosts.
+_IMAGE_REFERENCE = re.compile(
+    r"(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+
+
+def check_image(image: str) -> None:
+    """Refuse a malformed image reference before it reaches the cluster (where it would crash-loop the canary)."""
+    if not _IMAGE_REFERENCE.fullmatch(image):
+        raise UsageError(f"{image!r} is not a valid image reference",
+                         hint="e.g. registry.example.com/team/agent:v2 or agent@sha256:… (lower-case repository)")
+
+
 def canary_replicas(stable_replicas: int, weight: int) -> int:
     """ceil(stable × weight / 100), at least one pod."""
     return max(1, math.ceil(stable_replicas * weight / 100))
@@ -129,6 +144,7 @@ def plan(
     weights: list[int], pause_s: float, interval_s: float, max_inconclusive: int,
 ) -> Plan:
     """The steps of a canary of `image` next to a stable Deployment running `stable_replicas` pods."""
+    check_image(image)
     if stable_replicas < 1:
         raise UsageError(f"deployment {deployment} has 0 replicas: a canary would take all the traffic",
                          hint=f"scale it first (kubectl scale deployment/{deployment} --replicas=N)")

@@ -156,7 +156,21 @@ def load_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise _config_error(exc, path, node, name) from None
+    _check_analysis(settings, path, node, name)
     return settings, name, path
+
+
+def _check_analysis(settings: Settings, path: Path | None, node: yaml.Node | None, profile: str) -> None:
+    """Validate `deploy.analysis` now, naming file and line like any other key (`deploy` parses it again later)."""
+    if not settings.deploy.analysis:
+        return
+    from magent.core.analysis_config import AnalysisSettings
+
+    try:
+        AnalysisSettings.model_validate(settings.deploy.analysis)
+    except ValidationError as exc:
+        raise _config_error(exc, path, node, profile, prefix=["deploy", "analysis"],
+                            hint="see README, 'Canary analysis (deploy.analysis)', for the keys magent knows") from None
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
@@ -194,16 +208,18 @@ def _apply_env(merged: dict[str, Any], env: Mapping[str, str]) -> None:
                 block[key] = value
 
 
-def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | None, profile: str) -> ConfigError:
+def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | None, profile: str, *,
+                  prefix: list[str] | None = None,
+                  hint: str = "see README, 'Configuration', for the keys magent knows") -> ConfigError:
     first = exc.errors()[0]
-    loc = [str(part) for part in first["loc"]]
+    loc = [*(prefix or []), *(str(part) for part in first["loc"])]
     dotted = ".".join(loc)
     line = _line_of(node, ["profiles", profile, *loc]) or _line_of(node, loc)
     where = f"{path}:{line}" if path and line else str(path or "environment")
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
-    return ConfigError(f"{where}: {dotted}: {message}", hint="see README, 'Configuration', for the keys magent knows")
+    return ConfigError(f"{where}: {dotted}: {message}", hint=hint)
 
 
 def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:

@@ -38,7 +38,7 @@ from magent.core.errors import ConfigError
 TOKENS_PER_PRICE_UNIT = 1_000_000
 SHIPPED_ORIGIN = "shipped price table"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10× faster
-PRICING_HINT = "see README, 'Usage reports', for the price file format (models.NAME.input/output/source/as_of)"
+PRICING_HINT = "price file format: see README, 'magent usage report', Prices (models.NAME.input/output/source/as_of)"
 
 
 class ModelPrice(BaseModel):

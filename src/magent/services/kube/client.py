@@ -99,9 +99,18 @@ def translate(exc: Exception, *, not_found: str | None, server: str) -> Exceptio
     if isinstance(exc, ApiException):
         return _api_error(exc, not_found=not_found, server=server)
     if isinstance(exc, (HTTPError, OSError)):
-        return Unreachable(f"cannot reach the Kubernetes API at {mask_url(server)}: {type(exc).__name__}",
+        return Unreachable(f"cannot reach the Kubernetes API at {mask_url(server)}: {_network_reason(exc)}",
                            hint="check the cluster is up and KUBECONFIG / --context point at it")
     return exc
+
+
+def _network_reason(exc: Exception) -> str:
+    """'[Errno 111] Connection refused' rather than 'MaxRetryError' (urllib3 wraps the last connection error)."""
+    reason = getattr(exc, "reason", None)
+    cause = reason if isinstance(reason, Exception) else exc
+    # urllib3 prefixes the pool: "HTTPConnection(host='h', port=1): Failed to establish a new connection: [Errno…"
+    text = str(cause).rsplit("): ", 1)[-1].removeprefix("Failed to establish a new connection: ")
+    return SECRETS.mask(" ".join(text.split())) or type(cause).__name__
 
 
 def _api_error(exc: Any, *, not_found: str | None, server: str) -> Exception:
@@ -145,6 +154,10 @@ def connect(settings: KubeSettings, *, namespace: str | None = None, context: st
     path = settings.kubeconfig or os.path.expanduser(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
     context = context or settings.context
     configuration = Configuration()
+    # Configuration() sets urllib3's logger to WARNING, which then prints every retry against an unreachable
+    # cluster; the one "cannot reach" error says it better (--debug keeps them)
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.INFO if debug else logging.ERROR)
     if _kubeconfig_exists(path):
         try:
             kube_config.load_kube_config(config_file=path, context=context, client_configuration=configuration,

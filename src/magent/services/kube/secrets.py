@@ -36,15 +36,17 @@ def check_target(target: str) -> str | None:
 def resolve(source: KeySource, ctx: ResolveContext) -> str:
     """The value of KEY in the Secret (decoded from base64)."""
     from magent.core.config import KubeSettings
-    from magent.services.kube.client import connect
-
+    from magent.services.kube.client import NotFound, connect
     namespace, _, name = source.target.partition("/")
     # ResolveContext may carry the magent.yaml kubernetes settings; KUBECONFIG otherwise
     settings = KubeSettings(kubeconfig=getattr(ctx, "kubeconfig", None) or ctx.env.get("KUBECONFIG") or None,
                             context=getattr(ctx, "kube_context", None))
-    with connect(settings, namespace=namespace) as kube:
-        secret = kube.call(kube.core.read_namespaced_secret, name, namespace,
-                           not_found=f"secret {name} not found in namespace {namespace}")
+    try:
+        with connect(settings, namespace=namespace) as kube:
+            secret = kube.call(kube.core.read_namespaced_secret, name, namespace,
+                               not_found=f"secret {name} not found in namespace {namespace}")
+    except NotFound as exc:  # the generic hint speaks of deployments
+        raise NotFound(exc.message, hint=f"list the secrets there: kubectl get secrets -n {namespace}") from exc
     values = _decoded(secret or {}, source.spec)
     if source.field:
         if source.field not in values:

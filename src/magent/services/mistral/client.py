@@ -244,9 +244,10 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _request_url(source: Any) -> str | None:
-    """The masked URL of the request behind a response or an httpx2 exception, when it is known."""
+    """The masked URL (without its query: SDK placeholders, maybe tokens) of the request behind a response or an
+    httpx2 exception, when it is known."""
     try:
-        return mask_url(str(source.request.url))
+        return mask_url(str(source.request.url).split("?", 1)[0])
     except (AttributeError, RuntimeError):
         return None
 
