@@ -49,3 +49,9 @@ def test_config_show_masks_secrets_in_every_format(cli, tmp_path):
 def test_global_output_option_applies_to_commands(cli):
     result = cli("-o", "json", "config", "show")
     assert json.loads(result.stdout)["profile"] == "default"
+
+
+def test_usage_errors_are_one_error_line_and_a_hint(cli):
+    result = cli("deploy")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["Error: Missing option '--deployment' / '-d'.", "Hint: see 'magent deploy --help'"]

@@ -76,9 +76,11 @@ def run(argv: list[str]) -> int:
 
 
 def _show_usage_error(exc: typer.TyperException) -> None:
-    from typer import rich_utils
-
-    rich_utils.rich_format_error(exc)
+    """Usage errors in magent's own two-line shape: what is wrong, then where to look."""
+    ctx = getattr(exc, "ctx", None)
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    print(f"Error: {message}", file=sys.stderr)
+    print(f"Hint: see '{ctx.command_path if ctx else 'magent'} --help'", file=sys.stderr)
 
 
 def _report(exc: MagentError, debug: bool) -> None:
