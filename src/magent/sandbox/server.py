@@ -44,3 +44,46 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ServedApp:
+    """Lifecycle shared by the simulators: an ASGI app on 127.0.0.1 in a ServerThread, usable as a context
+    manager. Subclasses set `_host`/`_port`, build the app in `_asgi()`, and may hook `_started()`/`_stopping()`."""
+
+    _host: str = "127.0.0.1"
+    _port: int = 0
+    _server: ServerThread | None = None
+
+    def _asgi(self) -> Any:
+        raise NotImplementedError
+
+    def _started(self) -> None:
+        """Called once the server answers (e.g. to start background loops)."""
+
+    def _stopping(self) -> None:
+        """Called before the server stops (e.g. to stop loops and close streams)."""
+
+    def start(self):
+        if self._server is None:
+            self._server = ServerThread(self._asgi(), host=self._host, port=self._port).start()
+            self._started()
+        return self
+
+    def stop(self) -> None:
+        self._stopping()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL (`http://127.0.0.1:PORT`)."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running: call start() or use it as a context manager")
+        return self._server.url

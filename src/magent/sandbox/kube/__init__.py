@@ -33,6 +33,7 @@ from magent.sandbox.kube.discovery import by_kind
 from magent.sandbox.kube.errors import ApiError
 from magent.sandbox.kube.selectors import object_matcher
 from magent.sandbox.kube.store import ObjectStore
+from magent.sandbox.server import ServedApp
 
 __all__ = ["ApiError", "KubeSimulator", "kubeconfig_document"]
 
@@ -55,7 +56,7 @@ def kubeconfig_document(server: str, token: str, *, namespace: str = "default",
     }
 
 
-class KubeSimulator:
+class KubeSimulator(ServedApp):
     """The API server, its object store and its controllers, on 127.0.0.1 (port 0 picks a free one).
 
     A request carrying a bearer token other than `token` gets 401 Unauthorized; one without a token is
@@ -72,38 +73,21 @@ class KubeSimulator:
         self.store = ObjectStore()
         self.loop = ControlLoop(self.store, ready_delay=ready_delay, tick=tick, restart_interval=restart_interval)
         self._host, self._port = host, port
-        self._server = None
         for name in _SYSTEM_NAMESPACES:
             self.create_namespace(name)
 
     # --- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> KubeSimulator:
+    def _asgi(self) -> Any:
         from magent.sandbox.kube.api import KubeApi
-        from magent.sandbox.server import ServerThread
 
-        api = KubeApi(self.store, self.loop.pods.logs, self.token, require_token=self.require_token)
-        self._server = ServerThread(api.asgi(), host=self._host, port=self._port).start()
+        return KubeApi(self.store, self.loop.pods.logs, self.token, require_token=self.require_token).asgi()
+
+    def _started(self) -> None:
         self.loop.start()
-        return self
 
-    def stop(self) -> None:
+    def _stopping(self) -> None:
         self.loop.stop()
         self.store.close_watchers()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> KubeSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not started")
-        return self._server.url
 
     # --- configuration ---------------------------------------------------------------------------------
     def write_kubeconfig(self, path: str | os.PathLike[str], namespace: str = "default",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from magent.sandbox.mistral.config import FaultConfig, SimulatorConfig
+from magent.sandbox.server import ServedApp
 
 
-class MistralSimulator:
+class MistralSimulator(ServedApp):
     """The Mistral API on 127.0.0.1, for the SDK, curl, tests and the demo.
 
         with MistralSimulator(SimulatorConfig(keys=[KeySpec(key)])) as sim:
@@ -30,32 +32,10 @@ class MistralSimulator:
         self.gate = Gatekeeper(config.keys)
         context = SimContext(data=self.data, gate=self.gate, rng=random.Random(config.seed * 131 + 3))
         self.app = build_app(context, self._injector, self._counter)
-        self._server = None
+        self._host, self._port = config.host, config.port
 
-    def start(self) -> MistralSimulator:
-        from magent.sandbox.server import ServerThread
-
-        if self._server is None:
-            self._server = ServerThread(self.app, host=self.config.host, port=self.config.port).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> MistralSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL without `/v1`, as `Mistral(server_url=…)` wants it."""
-        if self._server is None:
-            raise RuntimeError("the simulator is not running: call start() or use it as a context manager")
-        return self._server.url
+    def _asgi(self) -> Any:
+        return self.app
 
     @property
     def faults(self) -> FaultConfig:
