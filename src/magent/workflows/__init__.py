@@ -1,0 +1,1 @@
+"""Workflows: orchestration over the services and checks; they never print or exit."""

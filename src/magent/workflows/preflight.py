@@ -1,0 +1,163 @@
+"""Run a checklist: every item's check side by side, each with its own timeout; manual items from attestations.
+
+The engine never lets a check decide the run: an exception becomes `error` (why), a timeout becomes `error`
+(after how long), an Unreachable marks the item so that the verdict can exit 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from magent.checks import CHECKS, CheckContext, PreflightOptions, SharedResources, load_builtin_checks
+from magent.core.checklist import Checklist, PlacedItem
+from magent.core.errors import MagentError, Unreachable
+from magent.core.preflight import CheckResult, ItemResult, PreflightReport
+from magent.core.redact import SECRETS
+from magent.core.timeutil import isoformat, utcnow
+
+log = logging.getLogger(__name__)
+_MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Attestation:
+    item_id: str
+    item_hash: str
+    attested_by: str
+    note: str
+    attested_at: datetime
+    checklist_sha256: str
+
+
+@dataclass
+class RunOptions:
+    fail_on: str = "critical"
+    require_attested: bool = False
+    max_age_s: float = 90 * 86400
+    only: Sequence[str] = ()
+    skip: Sequence[str] = ()
+
+
+def select_items(checklist: Checklist, only: Sequence[str], skip: Sequence[str]) -> list[PlacedItem]:
+    """Items whose id or section id is in --only (all when empty) and not in --skip."""
+    def named(placed: PlacedItem, names: Sequence[str]) -> bool:
+        return placed.item.id in names or placed.section.id in names
+
+    return [placed for placed in checklist.items if (not only or named(placed, only)) and not named(placed, skip)]
+
+
+def unknown_selectors(checklist: Checklist, names: Sequence[str]) -> list[str]:
+    known = {placed.item.id for placed in checklist.items} | {section.id for section in checklist.sections}
+    return [name for name in names if name not in known]
+
+
+def run_preflight(
+    checklist: Checklist,
+    context: CheckContext,
+    run: RunOptions,
+    *,
+    attestations: dict[str, Attestation] | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> PreflightReport:
+    load_builtin_checks()
+    began_at, clock = utcnow(), time.monotonic()
+    placed_items = select_items(checklist, run.only, run.skip)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(_MAX_WORKERS, len(placed_items))),
+                              thread_name_prefix="preflight")
+    try:
+        started: dict[str, float] = {}  # when each check began: its timeout counts from there
+        futures = {placed.item.id: _submit(pool, placed, context, started) for placed in placed_items
+                   if not placed.item.manual}
+        results = []
+        for placed in placed_items:
+            if placed.item.manual:
+                result = _manual(placed, attestations, checklist, run, began_at)
+            else:
+                result = _collect(placed, futures[placed.item.id], started, context.options.timeout_s)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a hung check must not hold the report
+        context.shared.close()
+    return PreflightReport(checklist, results, fail_on=run.fail_on, require_attested=run.require_attested,
+                           started_at=isoformat(began_at), duration_s=time.monotonic() - clock)
+
+
+def _submit(pool: ThreadPoolExecutor, placed: PlacedItem, context: CheckContext,
+            started: dict[str, float]) -> Future:
+    item_context = context.for_item(placed.item)
+    check = CHECKS[placed.item.check]
+
+    def timed() -> tuple[CheckResult, float, bool]:
+        begun = time.monotonic()
+        started[placed.item.id] = begun
+        try:
+            result, unreachable = check.run(item_context), False
+        except Unreachable as exc:
+            result, unreachable = CheckResult.errored(_why(exc)), True
+        except MagentError as exc:
+            result, unreachable = CheckResult.errored(_why(exc)), False
+        except Exception as exc:  # noqa: BLE001 - a check's bug is an error of that item, not a crash of the run
+            log.debug("check %s raised", placed.item.check, exc_info=True)
+            result, unreachable = CheckResult.errored(f"check crashed: {type(exc).__name__}: {exc}"), False
+        return _masked(result), time.monotonic() - begun, unreachable
+
+    return pool.submit(timed)
+
+
+def _collect(placed: PlacedItem, future: Future, started: dict[str, float], default_timeout: float) -> ItemResult:
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    timeout = placed.item.timeout or default_timeout
+    while True:
+        begun = started.get(placed.item.id)
+        remaining = 0.05 if begun is None else timeout - (time.monotonic() - begun)
+        try:
+            result, duration, unreachable = future.result(timeout=max(0.0, remaining))
+            return ItemResult(placed, result, duration, unreachable)
+        except FutureTimeout:
+            if begun is not None:
+                return ItemResult(placed, CheckResult.errored(f"timed out after {timeout:g} s"), timeout,
+                                  unreachable=True)
+
+
+def _manual(placed: PlacedItem, attestations: dict[str, Attestation] | None, checklist: Checklist,
+            run: RunOptions, now: datetime) -> ItemResult:
+    item = placed.item
+    found = (attestations or {}).get(item.id)
+    if found is None:
+        why = "not attested" if attestations is not None else "not attested (no store configured)"
+        return _manual_result(placed, f"{why}: run `magent preflight attest {item.id} --by NAME --note TEXT`", run)
+    age = (now - found.attested_at).total_seconds()
+    if found.item_hash != item.definition_hash():
+        return _manual_result(placed, f"the attestation by {found.attested_by} is for an older definition of "
+                                      f"this item: attest it again", run)
+    if age > run.max_age_s:
+        return _manual_result(placed, f"the attestation by {found.attested_by} ({isoformat(found.attested_at)}) "
+                                      f"is older than the maximum age of {run.max_age_s / 86400:g} days", run)
+    note = f": {found.note}" if found.note else ""
+    return ItemResult(placed, CheckResult.passed(
+        f"attested by {found.attested_by} at {isoformat(found.attested_at)}{note}"))
+
+
+def _manual_result(placed: PlacedItem, message: str, run: RunOptions) -> ItemResult:
+    status = "fail" if run.require_attested else "manual"
+    return ItemResult(placed, CheckResult(status, message))
+
+
+def _why(exc: MagentError) -> str:
+    return f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+
+
+def _masked(result: CheckResult) -> CheckResult:
+    """The planted-key rule: no secret this process knows reaches a report through a check's words."""
+    from dataclasses import replace
+
+    findings = tuple(replace(f, message=SECRETS.mask(f.message)) for f in result.findings)
+    return CheckResult(result.status, SECRETS.mask(result.message), findings)
