@@ -15,7 +15,7 @@ def masked_settings(settings: Any) -> dict[str, Any]:
     """The settings as a dict with database passwords and webhook URLs masked."""
     from magent.core.redact import mask_url, mask_webhook
 
-    data = settings.model_dump(mode="json")
+    data = settings.model_dump(mode="json", by_alias=True)
     if data["store"].get("database_url"):
         data["store"]["database_url"] = mask_url(data["store"]["database_url"])
     if data["notify"].get("webhook_url"):

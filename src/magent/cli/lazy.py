@@ -16,6 +16,8 @@ from typer.core import TyperGroup
 
 # In the order of `magent --help`: release work first. Each module exposes `register(app)`.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "preflight": ("magent.cli.preflight", "Is this release ready? Run the production checklist: every item proved "
+                                          "by a check."),
     "deploy": ("magent.cli.deploy", "Roll IMAGE out as a canary next to the stable Deployment, analyse it, "
                                     "then promote or abort."),
     "rollback": ("magent.cli.rollout", "Put the last good version back: abort a canary in progress, or undo "

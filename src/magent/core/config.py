@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -91,6 +91,29 @@ class DeploySettings(_Section):
         return value
 
 
+class PreflightSettings(_Section):
+    """`magent preflight`: what to check, so that CI runs the bare command. Flags override each key."""
+
+    checklist: str = "production"
+    repo: str | None = None
+    manifests: list[str] = Field(default_factory=list)
+    deployment: str | None = None
+    model_config_globs: list[str] = Field(default_factory=list, alias="model_config")
+    tests_cmd: str | None = None
+    baseline: str | None = None
+    health_url: str | None = None
+    staging_url: str | None = None
+    secret_id: str | None = None
+    fail_on: Literal["critical", "warning"] = "critical"
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    max_age: float = Field(default=90 * 86400.0, gt=0, description="attestations older than this stop counting")
+
+    @field_validator("timeout", "max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
 class Settings(_Section):
     """One resolved profile."""
 
@@ -100,6 +123,7 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+    preflight: PreflightSettings = Field(default_factory=PreflightSettings)
 
 
 _FILE_ONLY_KEYS = ("profiles", "default_profile")

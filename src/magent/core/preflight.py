@@ -13,6 +13,7 @@ A check returns a `CheckResult`:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from magent.core.checklist import SEVERITY_RANK, Checklist, PlacedItem
@@ -20,6 +21,18 @@ from magent.core.checklist import SEVERITY_RANK, Checklist, PlacedItem
 Status = Literal["pass", "fail", "warn", "error", "skip", "manual"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "warn", "error", "skip", "manual")
 SYMBOLS: dict[str, str] = {"pass": "✓", "fail": "✗", "warn": "!", "error": "!", "skip": "–", "manual": "?"}
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A person's word that a manual item holds, bound to the item's definition at that time."""
+
+    item_id: str
+    item_hash: str
+    attested_by: str
+    note: str
+    attested_at: datetime
+    checklist_sha256: str
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,10 @@ class PreflightReport:
     context: dict[str, Any] = field(default_factory=dict)  # what was checked: repo, deployment, … (no secrets)
 
     def blocking(self, item: ItemResult) -> bool:
-        """Does this item count towards the verdict (its severity is at or above --fail-on)?"""
+        """Does this item count towards the verdict (its severity is at or above --fail-on; with
+        --require-attested, a manual item always does: the user asked for it)?"""
+        if self.require_attested and item.placed.item.manual:
+            return True
         return SEVERITY_RANK[item.placed.item.severity] >= SEVERITY_RANK[self.fail_on]
 
     @property

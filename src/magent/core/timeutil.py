@@ -29,6 +29,18 @@ def parse_duration(text: str | int | float) -> float:
     return total
 
 
+def human_duration(seconds: float) -> str:
+    """90 → '1m30s', 7776000 → '90d', 0.25 → '250ms': the shape parse_duration reads back."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    parts, rest = [], round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -16,22 +16,12 @@ from datetime import datetime
 from magent.checks import CHECKS, CheckContext, PreflightOptions, SharedResources, load_builtin_checks
 from magent.core.checklist import Checklist, PlacedItem
 from magent.core.errors import MagentError, Unreachable
-from magent.core.preflight import CheckResult, ItemResult, PreflightReport
+from magent.core.preflight import Attestation, CheckResult, ItemResult, PreflightReport
 from magent.core.redact import SECRETS
-from magent.core.timeutil import isoformat, utcnow
+from magent.core.timeutil import human_duration, isoformat, utcnow
 
 log = logging.getLogger(__name__)
 _MAX_WORKERS = 16
-
-
-@dataclass(frozen=True)
-class Attestation:
-    item_id: str
-    item_hash: str
-    attested_by: str
-    note: str
-    attested_at: datetime
-    checklist_sha256: str
 
 
 @dataclass
@@ -139,16 +129,20 @@ def _manual(placed: PlacedItem, attestations: dict[str, Attestation] | None, che
         return _manual_result(placed, f"the attestation by {found.attested_by} is for an older definition of "
                                       f"this item: attest it again", run)
     if age > run.max_age_s:
-        return _manual_result(placed, f"the attestation by {found.attested_by} ({isoformat(found.attested_at)}) "
-                                      f"is older than the maximum age of {run.max_age_s / 86400:g} days", run)
+        return _manual_result(placed, f"the attestation by {found.attested_by} ({_stamp(found.attested_at)}) "
+                                      f"is older than --max-age {human_duration(run.max_age_s)}", run)
     note = f": {found.note}" if found.note else ""
     return ItemResult(placed, CheckResult.passed(
-        f"attested by {found.attested_by} at {isoformat(found.attested_at)}{note}"))
+        f"attested by {found.attested_by} at {_stamp(found.attested_at)}{note}"))
 
 
 def _manual_result(placed: PlacedItem, message: str, run: RunOptions) -> ItemResult:
     status = "fail" if run.require_attested else "manual"
     return ItemResult(placed, CheckResult(status, message))
+
+
+def _stamp(moment: datetime) -> str:
+    return isoformat(moment.replace(microsecond=0))
 
 
 def _why(exc: MagentError) -> str:

@@ -220,3 +220,16 @@ def _deployments(conn: Connection) -> None:
         CREATE INDEX deployments_target_idx ON deployments (namespace, deployment, started_at);
         CREATE INDEX deployment_events_deployment_idx ON deployment_events (deployment_id, at);
     """)
+
+
+@migration("0006_preflight_attestations")
+def _preflight_attestations(conn: Connection) -> None:
+    """People's word for the checklist items no machine can prove (`magent preflight attest`)."""
+    conn.execute("""
+        CREATE TABLE preflight_attestations (
+            id bigserial PRIMARY KEY, checklist text NOT NULL, item_id text NOT NULL, item_hash text NOT NULL,
+            checklist_sha256 text NOT NULL, attested_by text NOT NULL, note text NOT NULL DEFAULT '',
+            attested_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX preflight_attestations_item_idx ON preflight_attestations (checklist, item_id, attested_at DESC);
+    """)
