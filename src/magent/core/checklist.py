@@ -125,11 +125,14 @@ def builtin_names() -> list[str]:
     return sorted(path.stem for path in BUILTIN_DIR.glob("*.yaml"))
 
 
-def resolve_checklist_path(spec: str) -> Path:
-    """`production` / `staging` name a shipped checklist; anything else is a file path."""
+def resolve_checklist_path(spec: str, relative_to: Path | None = None) -> Path:
+    """`production` / `staging` name a shipped checklist; anything else is a file path (relative to the
+    extending file's folder for `extends:`)."""
     if spec in builtin_names():
         return BUILTIN_DIR / f"{spec}.yaml"
     path = Path(spec).expanduser()
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
     if not path.is_file():
         raise ConfigError(f"checklist {spec} not found",
                           hint=f"pass a YAML file or one of the shipped checklists: {', '.join(builtin_names())}")
@@ -144,7 +147,7 @@ def load_checklist(
 ) -> Checklist:
     """Read, validate and resolve a checklist. `validate_check(item)` returns a problem with the item's check
     type or parameters (unknown type, bad params), or None; problems are ConfigErrors naming file:line."""
-    path = resolve_checklist_path(spec)
+    path = resolve_checklist_path(spec, _seen[-1].parent if _seen else None)
     if path.resolve() in _seen:
         raise ConfigError(f"{path}: 'extends' loops back to itself", hint=_HINT)
     document, node = _read(path)
@@ -208,13 +211,13 @@ def _merge(base: Checklist | None, parsed: ChecklistFile, path: Path, node: yaml
 
 def _check_items(sections: list[ChecklistSection], path: Path, node: yaml.Node | None,
                  validate_check: Callable[[ChecklistItem], str | None] | None) -> None:
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for section in sections:
         for item in section.items:
-            where = f"{path}:{_item_line(node, item.id) or 1}"
+            where = f"{path}:{_item_line(node, item.id, seen.get(item.id, 0)) or 1}"
             if item.id in seen:
                 raise ConfigError(f"{where}: item {item.id}: duplicate id (ids must be unique)", hint=_HINT)
-            seen.add(item.id)
+            seen[item.id] = seen.get(item.id, 0) + 1
             problem = validate_check(item) if validate_check and not item.manual else None
             if problem:
                 raise ConfigError(f"{where}: item {item.id}: {problem}", hint=_HINT)
@@ -232,7 +235,7 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None, 
         message = f"missing field '{field}'"
     elif first["type"] == "extra_forbidden":
         message = f"unknown field '{field}'"
-    elif first["type"] == "literal_error" and field == "severity":
+    elif first["type"] == "literal_error" and "severity" in loc:
         message = f"severity must be critical, warning or info (got {first.get('input')!r})"
     else:
         message = f"{field}: {message}" if field else message
@@ -250,21 +253,26 @@ def _item_at(document: Any, loc: list[str]) -> str | None:
     return None
 
 
-def _item_line(node: yaml.Node | None, item_id: str) -> int | None:
-    """Line of the `id: ITEM` of an item anywhere in the file."""
-    if node is None:
+def _item_line(node: yaml.Node | None, item_id: str, occurrence: int = 0) -> int | None:
+    """Line of the `occurrence`-th `id: ITEM` in the file (0: the first), or None."""
+    lines = sorted(_id_lines(node, item_id)) if node is not None else []
+    if not lines:
         return None
-    stack = [node]
+    return lines[min(occurrence, len(lines) - 1)]
+
+
+def _id_lines(node: yaml.Node, item_id: str) -> list[int]:
+    found, stack = [], [node]
     while stack:
         current = stack.pop()
         if isinstance(current, yaml.MappingNode):
             for key, value in current.value:
                 if getattr(key, "value", None) == "id" and getattr(value, "value", None) == item_id:
-                    return key.start_mark.line + 1
+                    found.append(key.start_mark.line + 1)
                 stack.append(value)
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
-    return None
+    return found
 
 
 def _line(node: yaml.Node | None, loc: list[Any]) -> int | None:

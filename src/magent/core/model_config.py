@@ -124,7 +124,7 @@ class _Rules:
 
 
 def _marked(line: str) -> bool:
-    return "#" in line and MARKER in line.split("#", 1)[1] or MARKER in line.rsplit("#", 1)[-1] and "#" in line
+    return "#" in line and MARKER in line[line.index("#"):]
 
 
 # --- YAML and JSON: one tree of mappings with positions ---------------------------------------------------
