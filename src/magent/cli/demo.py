@@ -24,6 +24,8 @@ class DemoStep:
 
 def demo_steps(repository: str, deployment: str) -> list[DemoStep]:
     return [
+        DemoStep("Preflight: is the release ready? (the sample repository has a planted key)", ("preflight",),
+                 expected_exit=1),
         DemoStep("Verify the Mistral API key", ("key", "verify")),
         DemoStep("Export agents and conversations into the embedded Postgres", ("conversations", "export")),
         DemoStep("Tokens and cost by model", ("usage", "report", "--by", "model")),
@@ -61,7 +63,8 @@ def demo(
     """Rehearse a release offline: start the simulators and run magent's main commands against them.
 
     Starts the Mistral API simulator, the Kubernetes API simulator with a Deployment `shop/agent` (4 pods of
-    registry.local/agent:v1) and a sample agent app, then runs: key verify, conversations export (into an
+    registry.local/agent:v1) and a sample agent app, then runs: preflight (on a sample repository with one
+    planted flaw), key verify, conversations export (into an
     embedded Postgres), usage report, a healthy canary deploy (promoted), a crash-looping canary (aborted),
     history, rollback and status. Nothing outside this machine is touched. Takes about a minute.
 

@@ -76,6 +76,7 @@ def analyse(text: str, kind: str, *, require: Iterable[str] = DEFAULT_REQUIRED,
     for block in blocks:
         report.blocks += 1
         report.issues.extend(rules.judge(block))
+    report.issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return report
 
 
@@ -86,6 +87,7 @@ class _Block:
     column: int | None
     present: frozenset[str]  # settings set in the block or a scope it inherits from
     unknown: bool = False  # `**kwargs` could carry anything: do not claim a setting is missing
+    label: str | None = None  # how to name a block whose model is not a literal (`model=MODEL`)
 
 
 class _ParseError(Exception):
@@ -105,7 +107,7 @@ class _Rules:
         generative = name is None or not any(word in name.lower() for word in _NON_GENERATIVE)
         missing = [s for s in self.require if s not in block.present]
         if generative and missing and not block.unknown:
-            what = f"model {name!r}" if name else "model settings"
+            what = f"model {name!r}" if name else (block.label or "model settings")
             yield ModelIssue("missing-setting", f"{what} without {', '.join(missing)}: set "
                              f"{' and '.join(missing)} where the model is configured", block.line, block.column)
         if name and name.endswith("-latest") and not self._intentional(name, block.line):
@@ -335,7 +337,9 @@ def _call_block(node: ast.Call) -> _Block | None:
             inner, opaque = _settings_in(keywords[holder])
             present |= inner
             unknown |= opaque
-    return _Block(name, keywords["model"].lineno, keywords["model"].col_offset + 1, frozenset(present), unknown)
+    label = f"`model={ast.unparse(keywords['model'])[:40]}`"
+    return _Block(name, keywords["model"].lineno, keywords["model"].col_offset + 1, frozenset(present), unknown,
+                  label)
 
 
 def _dict_block(node: ast.Dict) -> _Block | None:

@@ -76,6 +76,7 @@ def analyse_python(text: str) -> FileAnalysis:
             analysis.issues.extend(_dict_config_issues(node))
         elif isinstance(node, ast.Assign):
             analysis.issues.extend(_environ_issues(node))
+    analysis.issues.sort(key=lambda issue: (issue.line or 0, issue.column or 0))  # walk order is breadth-first
     return analysis
 
 

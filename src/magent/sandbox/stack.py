@@ -55,13 +55,20 @@ class SandboxStack:
         self.kube = self._stack.enter_context(KubeSimulator(ready_delay=0.3, tick=0.05))
         self.kube.create_namespace(NAMESPACE)
         image = f"{IMAGE_REPOSITORY}:v1"
-        self.kube.create(deployment_manifest(DEPLOYMENT, image, replicas=self.replicas, namespace=NAMESPACE,
-                                             annotations={"kubernetes.io/change-cause": f"initial release {image}"}))
+        self.kube.create(_key_secret(self.api_key))
+        manifest = deployment_manifest(DEPLOYMENT, image, replicas=self.replicas, namespace=NAMESPACE,
+                                       annotations={"kubernetes.io/change-cause": f"initial release {image}"})
+        manifest["spec"]["template"]["spec"]["containers"][0].update(_production_ready_container())
+        self.kube.create(manifest)
         self.kube.create(service_manifest(DEPLOYMENT, NAMESPACE))
+        self.kube.create(_pdb())
         self.agent_url = self._stack.enter_context(
             serve_agent_app(AgentApp(sim=self.kube, namespace=NAMESPACE, deployment=DEPLOYMENT))
         )
         kubeconfig = self.kube.write_kubeconfig(self.root / "kubeconfig", namespace=NAMESPACE)
+        from magent.sandbox.sample_repo import write_sample_repo
+
+        self.repo = write_sample_repo(self.root)
         config_path = self._write_config()
         self.env = {
             "MISTRAL_API_KEY": self.api_key,
@@ -92,6 +99,15 @@ class SandboxStack:
                                      "json_path": "status", "expect": "ok"}},
             },
         }
+        from magent.sandbox.sample_repo import CHECKLIST_YAML, tests_command
+
+        checklist = self.root / "checklist.yaml"
+        checklist.write_text(CHECKLIST_YAML)
+        document["preflight"] = {
+            "checklist": str(checklist), "repo": str(self.repo), "deployment": DEPLOYMENT,
+            "model_config": ["config/*.yaml"], "tests_cmd": tests_command(),
+            "health_url": f"{self.agent_url}/health",
+        }
         path = self.root / "magent.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         return path
@@ -105,5 +121,36 @@ class SandboxStack:
             ("sample agent app", f"{self.agent_url}/health, /metrics"),
             ("Deployment", f"{NAMESPACE}/{DEPLOYMENT}: {self.replicas} × {IMAGE_REPOSITORY}:v1"),
             ("embedded Postgres", f"{self.env['MAGENT_DATA_DIR']} (started on first use)"),
+            ("sample app repository", f"{self.repo} (one planted flaw)"),
             ("config", self.env["MAGENT_CONFIG"]),
         ]
+
+
+def _production_ready_container() -> dict:
+    """What preflight asks of a serving container: probes, resources, the key from a Secret."""
+    probe = {"httpGet": {"path": "/health", "port": 8080}, "periodSeconds": 10}
+    return {
+        "ports": [{"containerPort": 8080}],
+        "livenessProbe": probe, "readinessProbe": probe,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "env": [
+            {"name": "MISTRAL_API_KEY",
+             "valueFrom": {"secretKeyRef": {"name": f"{DEPLOYMENT}-mistral", "key": "api-key"}}},
+            {"name": "ENVIRONMENT", "value": "production"},
+            {"name": "LOG_LEVEL", "value": "INFO"},
+        ],
+    }
+
+
+def _key_secret(api_key: str) -> dict:
+    import base64
+
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": f"{DEPLOYMENT}-mistral", "namespace": NAMESPACE},
+            "data": {"api-key": base64.b64encode(api_key.encode()).decode()}}
+
+
+def _pdb() -> dict:
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": DEPLOYMENT, "namespace": NAMESPACE},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": DEPLOYMENT}}}}
