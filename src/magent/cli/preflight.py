@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from magent.cli.state import get_state
+from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def attest(
 
 
 @preflight_app.command("checks")
-def checks() -> None:
+def checks(output: OutputOption = None) -> None:
     """List the check types a checklist can use, with what each proves."""
     from magent.checks import load_builtin_checks
     from magent.cli.render import emit, simple_table
@@ -177,7 +177,7 @@ def checks() -> None:
     rows = [(name, found[name].summary, _params_of(found[name])) for name in sorted(found)]
     rows.append(("manual", "A person attests the item (magent preflight attest).", ""))
     data = [{"type": name, "summary": summary, "params": params} for name, summary, params in rows]
-    emit(state, state.output, data, table=lambda: simple_table(None, ["type", "proves", "params"], rows))
+    emit(state, state.output_format(output), data, table=lambda: simple_table(None, ["type", "proves", "params"], rows))
 
 
 def register(app: typer.Typer) -> None:

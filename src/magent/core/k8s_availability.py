@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from magent.core.k8s_manifests import REPLICATED_KINDS, K8sObject, Obj, Workload, WorkloadSet, as_dict, as_list
+from magent.core.k8s_manifests import REPLICATED_KINDS, K8sObject, Workload, WorkloadSet, as_dict, as_list
 from magent.core.preflight import Finding
 
 
@@ -168,6 +168,3 @@ def pdbs(ws: WorkloadSet) -> list[Finding]:
             findings.append(_finding(pdb, problem, "pdb-no-disruption"))
     return findings
 
-
-def pod_labels_of(obj: Obj) -> dict[str, str]:
-    return Workload(obj).pod_labels

@@ -10,13 +10,12 @@ both (an init container pulls an image and sees env too). Jobs and CronJobs need
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from magent.core.k8s_manifests import (
-    BATCH_KINDS, REPLICATED_KINDS, K8sObject, Obj, Workload, WorkloadSet, as_dict, as_list, get_path)
+    BATCH_KINDS, K8sObject, Obj, Workload, WorkloadSet, as_dict, as_list, get_path)
 from magent.core.preflight import Finding
 from magent.core.redact import fingerprint
 

@@ -256,7 +256,7 @@ def _env_blocks(text: str) -> Iterator[_Block]:
         def has(setting: str, prefix: str = prefix) -> bool:
             wanted = setting.upper()
             scoped = (f"{prefix}{wanted}", wanted, f"MISTRAL_{wanted}")
-            alone = len(models) == 1 and any(v.endswith(f"_{wanted}") for v in variables)
+            alone = len(models) == 1 and any(v.endswith(f"_{wanted}") and variables[v][0] for v in variables)
             return any(v in variables and variables[v][0] != "" for v in scoped) or alone
 
         present = frozenset(s for s in (*DEFAULT_REQUIRED, *_all_settings(variables)) if has(s))
@@ -337,7 +337,7 @@ def _call_block(node: ast.Call) -> _Block | None:
             inner, opaque = _settings_in(keywords[holder])
             present |= inner
             unknown |= opaque
-    label = f"`model={ast.unparse(keywords['model'])[:40]}`"
+    label = f"`model={'.'.join(_chain(keywords['model']))[:60] or '…'}`"  # not ast.unparse: it recurses
     return _Block(name, keywords["model"].lineno, keywords["model"].col_offset + 1, frozenset(present), unknown,
                   label)
 

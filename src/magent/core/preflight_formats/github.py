@@ -72,7 +72,7 @@ def annotations(report: PreflightReport) -> list[Annotation]:
         title = f"{item.placed.item.id}: {item.placed.item.title}"
         findings = [f for f in item.result.findings if f.file] or [None]
         for finding in findings:
-            message = item.result.message if finding is None else f"{finding.message} ({item.result.message})"
+            message = item.result.message if finding is None else finding.message
             found.append(Annotation(_level(item, finding), message, title,
                                     finding.file if finding else None, finding.line if finding else None,
                                     finding.column if finding else None))

@@ -66,7 +66,7 @@ def _rule(item: ItemResult, rules: Mapping[str, str], security: Collection[str])
     placed = item.placed.item
     summary = rules.get(placed.check) or placed.title
     runbook = runbook_path(item)
-    help_text = f"{placed.remediation}" + (f" Runbook: {runbook}." if runbook else "")
+    help_text = placed.remediation + (f"\n\nRunbook: {runbook}" if runbook else "")
     help_md = f"**Remediation:** {placed.remediation}" + (f"\n\n**Runbook:** [`{runbook}`]({runbook})"
                                                            if runbook else "")
     tags = ["magent", "preflight", item.placed.section.id, placed.check, placed.severity]

@@ -36,6 +36,7 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     has_spec_generation: bool = False  # metadata.generation bumps on spec changes
     verbs: tuple[str, ...] = field(default=tuple(_VERBS))
+    virtual: bool = False  # a review API (create only, answered, never stored)
 
     @property
     def api_version(self) -> str:
@@ -69,11 +70,15 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
+    ResourceType("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
+                 subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
                  subresources=("status",), categories=("all",), has_spec_generation=False),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),
                  subresources=("status",), has_spec_generation=True),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+                 namespaced=False, verbs=("create",), virtual=True),
 )
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
@@ -171,13 +176,13 @@ def _gv_path(group: str, version: str) -> str:
 
 
 def openapi_v3_index() -> dict:
-    versions = {(r.group, r.version) for r in RESOURCES}
+    versions = {(r.group, r.version) for r in RESOURCES if not r.virtual}
     return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=magent-sandbox"}
                       for g, v in sorted(versions)}}
 
 
 def openapi_v3_document(path: str) -> dict | None:
-    selected = [r for r in RESOURCES if _gv_path(r.group, r.version) == path.strip("/")]
+    selected = [r for r in RESOURCES if _gv_path(r.group, r.version) == path.strip("/") and not r.virtual]
     if not selected:
         return None
     paths = {}

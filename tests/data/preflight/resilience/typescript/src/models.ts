@@ -1,0 +1,1 @@
+export const models = 1;
