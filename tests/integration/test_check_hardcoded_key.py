@@ -58,7 +58,7 @@ def test_clean_repo_passes_with_counts(tmp_path):
     write(tmp_path, "app.py", "import os\nkey = os.environ['MISTRAL_API_KEY']\n")
     result = scan(tmp_path)
     assert result.status == "pass"
-    assert result.message.startswith("scanned 1 files (0.0 MB) in ") and result.message.endswith("0 Mistral keys")
+    assert result.message.startswith("scanned 1 file (0.0 MB) in ") and result.message.endswith(" s: 0 Mistral keys")
 
 
 def test_planted_key_fails_with_position_and_fingerprint(tmp_path):
@@ -98,6 +98,7 @@ def test_always_skipped_dirs_binary_large_and_symlinks(tmp_path):
     assert [rel for rel, _ in iter_files(repo)] == ["big.py", "image.bin", "real.py"]
     result = scan(repo, {"max_file_bytes": 1000})
     assert files_of(result) == ["real.py"]
+    assert "scanned 1 file (0.0 MB), skipped 1 binary and 1 too large in " in result.message
     stats = scan_repo(repo, max_file_bytes=1000)
     assert (stats.files, stats.skipped_binary, stats.skipped_large) == (1, 1, 1)
 
@@ -189,13 +190,15 @@ def test_without_verify_mistral_is_not_asked(tmp_path):
     assert "verified" not in result.findings[0].message
 
 
-def test_verify_with_mistral_unreachable_keeps_the_finding(tmp_path):
-    write(tmp_path, "live.py", planted(KEY))
+def test_verify_with_mistral_unreachable_keeps_the_findings(tmp_path):
+    write(tmp_path, "a.py", planted(KEY))
+    write(tmp_path, "b.py", planted(OTHER_KEY))
     result = run_check("code.no-hardcoded-key", options=PreflightOptions(repo=tmp_path, verify_keys=True),
                        settings={"mistral": {"base_url": "http://127.0.0.1:9"}})
     assert result.status == "fail"
-    assert "not verified: refused" in result.findings[0].message
-    assert KEY not in result.findings[0].message
+    assert [f.file for f in result.findings if "not verified: refused" in f.message] == ["a.py", "b.py"]
+    dump = json.dumps([f.to_dict() for f in result.findings])
+    assert KEY not in dump and OTHER_KEY not in dump
 
 
 def test_walk_of_this_repository_honours_its_gitignore():
@@ -204,3 +207,8 @@ def test_walk_of_this_repository_honours_its_gitignore():
     rels = [rel for rel, _ in iter_files(root)]
     assert rels and not any(rel.startswith((".venv/", ".git/")) or "__pycache__" in rel for rel in rels)
     assert all(not os.path.isabs(rel) and "\\" not in rel for rel in rels)
+
+
+def test_scan_findings_needs_a_repo():
+    with pytest.raises(UsageError, match="no repository to scan"):
+        scan_findings(CheckContext(Settings(), PreflightOptions()))

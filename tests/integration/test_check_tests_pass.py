@@ -15,7 +15,7 @@ from magent.core.redact import SECRETS
 PY = shlex.quote(sys.executable)
 
 
-def tests_pass(command: str | None, tmp_path: Path, **kwargs):
+def run_suite(command: str | None, tmp_path: Path, **kwargs):
     return run_check("code.tests-pass", options=PreflightOptions(repo=tmp_path, tests_cmd=command), **kwargs)
 
 
@@ -29,19 +29,19 @@ def _alive(pid: int) -> bool:
 
 
 def test_skips_without_a_command(tmp_path):
-    result = tests_pass(None, tmp_path)
+    result = run_suite(None, tmp_path)
     assert result.status == "skip" and "--tests-cmd" in result.message
 
 
 def test_a_passing_command_passes_with_its_duration(tmp_path):
-    result = tests_pass(f"{PY} -c pass", tmp_path)
+    result = run_suite(f"{PY} -c pass", tmp_path)
     assert result.status == "pass" and "passed in" in result.message
 
 
 def test_a_failing_command_fails_with_exit_code_and_tail(tmp_path):
     script = "import sys\nfor i in range(30): print('line', i)\nprint('1 failed, 2 passed')\nsys.exit(3)\n"
     (tmp_path / "suite.py").write_text(script)
-    result = tests_pass(f"{PY} suite.py", tmp_path)  # relative: proves cwd is --repo
+    result = run_suite(f"{PY} suite.py", tmp_path)  # relative: proves cwd is --repo
     assert result.status == "fail"
     assert "exited 3" in result.message and result.message.endswith(": 1 failed, 2 passed")
     tail = result.findings[0].message.splitlines()
@@ -51,7 +51,7 @@ def test_a_failing_command_fails_with_exit_code_and_tail(tmp_path):
 def test_the_tail_is_masked(tmp_path):
     secret = "sk-planted-secret-1234567890"
     SECRETS.add(secret)
-    result = tests_pass(f"{PY} -c \"print('{secret}'); raise SystemExit(1)\"", tmp_path)
+    result = run_suite(f"{PY} -c \"print('{secret}'); raise SystemExit(1)\"", tmp_path)
     assert result.status == "fail"
     assert secret not in result.message and all(secret not in f.message for f in result.findings)
 
@@ -66,7 +66,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     )
     (tmp_path / "slow.py").write_text(script)
     began = time.monotonic()
-    result = tests_pass(f"{PY} slow.py", tmp_path, params={"timeout": 1.5})
+    result = run_suite(f"{PY} slow.py", tmp_path, params={"timeout": 1.5})
     assert time.monotonic() - began < 15
     assert result.status == "fail" and "did not finish within 1.5 s" in result.message
     grandchild = int(pid_file.read_text())
@@ -77,24 +77,24 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
 
 
 def test_the_engine_budget_caps_the_timeout(tmp_path):
-    result = tests_pass(f"{PY} -c \"import time; time.sleep(30)\"", tmp_path, timeout_s=2.0)
+    result = run_suite(f"{PY} -c \"import time; time.sleep(30)\"", tmp_path, timeout_s=2.0)
     assert result.status == "fail" and "did not finish within 1.9 s" in result.message
 
 
 def test_command_not_found_is_an_error(tmp_path):
-    result = tests_pass("no-such-test-runner-xyz -q", tmp_path)
+    result = run_suite("no-such-test-runner-xyz -q", tmp_path)
     assert result.status == "error" and "command not found: 'no-such-test-runner-xyz'" in result.message
 
 
 def test_unbalanced_quotes_are_an_error(tmp_path):
-    result = tests_pass("pytest -k 'unclosed", tmp_path)
+    result = run_suite("pytest -k 'unclosed", tmp_path)
     assert result.status == "error" and "cannot split --tests-cmd" in result.message
 
 
 def test_quoting_reaches_argv_without_a_shell(tmp_path):
     out = tmp_path / "argv.txt"
     code = f"import sys; open({str(out)!r}, 'w').write(repr(sys.argv[1:]))"
-    result = tests_pass(f"{PY} -c {shlex.quote(code)} 'two words' '$HOME' '; echo hi' \"a'b\"", tmp_path)
+    result = run_suite(f"{PY} -c {shlex.quote(code)} 'two words' '$HOME' '; echo hi' \"a'b\"", tmp_path)
     assert result.status == "pass"
     assert out.read_text() == repr(["two words", "$HOME", "; echo hi", "a'b"])
 

@@ -140,11 +140,13 @@ def test_parser_never_raises(kind, text):
         assert issue.line is None or issue.line >= 1
 
 
+KEYS = st.sampled_from(["model", "max_tokens", "temperature", "x"]) | st.text(max_size=5)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.sampled_from(["model", "max_tokens", "temperature", "x"]) | st.text(max_size=5),
-                                      inner, max_size=4), max_leaves=20))
+                    | st.dictionaries(KEYS, inner, max_size=4), max_leaves=20))
 def test_json_structures_never_raise(data):
     import json
 
@@ -209,3 +211,13 @@ def test_check_rejects_unknown_params():
                                   "(" * 300_000, "\x00model: x", "\ufeffmodel: m-latest"])
 def test_pathological_inputs_never_raise(kind, text):
     analyse(text, kind)
+
+
+def test_relative_globs_stay_inside_the_repo(tmp_path):
+    repo, outside = tmp_path / "repo", tmp_path / "outside.yaml"
+    repo.mkdir()
+    outside.write_text("model: m-latest\n")
+    (repo / "link.yaml").symlink_to(outside)
+    for pattern in ["../*.yaml", "*.yaml"]:
+        result = run_check("config.model-settings", options=PreflightOptions(repo=repo, model_config=[pattern]))
+        assert result.status == "error" and "no file matches" in result.message

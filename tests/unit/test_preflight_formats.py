@@ -214,7 +214,7 @@ def test_markdown_stays_under_githubs_comment_limit() -> None:
 def test_github_annotations_levels_and_escaping() -> None:
     lines = render(mixed_report(), "github").splitlines()
     assert lines[0] == ("::error file=app/settings.py,line=12,col=9,title=code.no-hardcoded-key%3A "
-                        "code.no-hardcoded-key holds::Mistral API key (2 keys in the repository)")
+                        "code.no-hardcoded-key holds::Mistral API key")
     levels = [line.split(" ", 1)[0] for line in lines]
     assert levels == ["::error", "::error", "::warning", "::error", "::warning", "::notice"]
     assert "::error title=http.health%3A http.health holds::http%3A//app" not in render(mixed_report(), "github")
@@ -270,3 +270,13 @@ def test_no_planted_key_in_any_format() -> None:
             assert key[:12] not in text.replace("%", "")  # not even split by an escape
     finally:
         SECRETS.clear()
+
+
+def test_sarif_takes_check_types_as_rules() -> None:
+    from magent.checks import CheckType
+
+    check = CheckType("code.no-hardcoded-key", lambda ctx: None, summary="No key in the repository", security=True)
+    document = json.loads(render(mixed_report(), "sarif", rules={"code.no-hardcoded-key": check}))
+    rule = document["runs"][0]["tool"]["driver"]["rules"][0]
+    assert rule["properties"]["security-severity"] == "9.0" and "No key in the repository" in \
+        rule["fullDescription"]["text"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from magent.checks import CheckContext, CheckType, register_check
+from magent.core.errors import UsageError
 from magent.core.preflight import CheckResult, Finding
 from magent.core.redact import SECRETS
 from magent.core.secretscan import MISTRAL_RULE, BaselineKey, Hit, in_baseline
@@ -47,7 +48,8 @@ def scan_hits(ctx: CheckContext) -> RepoScan:
     from magent.services.repo import scan_repo
 
     params = _params(ctx)
-    assert ctx.options.repo is not None
+    if ctx.options.repo is None:
+        raise UsageError("no repository to scan", hint="pass --repo DIR")
     scan = scan_repo(ctx.options.repo, exclude=params.exclude, max_file_bytes=params.max_file_bytes,
                      generic=params.generic)
     for hit in scan.hits:
@@ -90,15 +92,25 @@ def _baseline(ctx: CheckContext) -> set[BaselineKey]:
 def _summary(scan: RepoScan, keys: list[Finding], findings: list[Finding], suppressed: int) -> str:
     files = len({f.file for f in keys})
     live = sum("LIVE key" in f.message for f in keys)
-    what = f"{len(keys)} Mistral key{'s' * (len(keys) != 1)}" + (f" in {files} file{'s' * (files != 1)}" if keys else "")
+    what = _count(len(keys), "Mistral key") + (f" in {_count(files, 'file')}" if keys else "")
     if live:
         what += f" ({live} LIVE)"
-    generic = len(findings) - len(keys)
-    if generic:
-        what += f", {generic} possible secret{'s' * (generic != 1)}"
+    if len(findings) > len(keys):
+        what += f", {_count(len(findings) - len(keys), 'possible secret')}"
     if suppressed:
         what += f", {suppressed} in the baseline"
-    return (f"scanned {scan.files:,} files ({scan.bytes / 1e6:.1f} MB) in {scan.seconds:.1f} s, {what}")
+    skipped = [_count(n, label) for n, label in ((scan.skipped_binary, "binary"), (scan.skipped_large, "too large"))
+               if n]
+    seen = f"{_count(scan.files, 'file')} ({scan.bytes / 1e6:.1f} MB)"
+    if skipped:
+        seen += f", skipped {' and '.join(skipped)}"
+    return f"scanned {seen} in {scan.seconds:.1f} s: {what}"
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 file`, `1,234 files`; `2 binary` and `1 too large` stay as they are."""
+    plural = noun if noun in ("binary", "too large") or n == 1 else noun + "s"
+    return f"{n:,} {plural}"
 
 
 def _verify(ctx: CheckContext, hits: list[Hit]) -> list[Hit]:
@@ -107,14 +119,18 @@ def _verify(ctx: CheckContext, hits: list[Hit]) -> list[Hit]:
 
     secrets = list(dict.fromkeys(hit.secret for hit in hits if hit.finding.rule == MISTRAL_RULE))
     verdicts: dict[str, tuple[str, str | None]] = {}
+    unreachable: str | None = None  # once Mistral cannot be reached, don't wait on it for every key
     for secret in secrets[:_MAX_VERIFIED]:
-        failure = _list_models_failure(ctx, secret)
-        if failure is None:
+        failure = None if unreachable else _list_models_failure(ctx, secret)
+        if unreachable:
+            verdicts[secret] = (unreachable, None)
+        elif failure is None:
             verdicts[secret] = ("LIVE key: revoke it now in the Mistral console", "critical")
         elif failure.kind == AUTH:
             verdicts[secret] = ("rejected by Mistral (not live)", None)
         else:
             verdicts[secret] = (f"not verified: {failure.kind} ({failure.message})", None)
+            unreachable = verdicts[secret][0] if failure.transport else None
     out = []
     for hit in hits:
         verdict = verdicts.get(hit.secret) if hit.finding.rule == MISTRAL_RULE else None

@@ -100,7 +100,7 @@ def _verdict(files: int, clients: int, findings: list[Finding], evidence: list[t
              unparsed: int) -> CheckResult:
     serious = [f for f in findings if f.rule not in ("syntax-error", "root-debug-logging")]
     root_debug = [f for f in findings if f.rule == "root-debug-logging"]
-    if not clients and not serious and not root_debug:
+    if not clients and not serious:  # a root logger at DEBUG matters here because of the SDK's loggers
         note = f" ({unparsed} file(s) did not parse)" if unparsed else ""
         return CheckResult.skipped(f"no Mistral(...) client in {files} Python file(s){note}: nothing to check "
                                    "(a client built elsewhere, e.g. by a framework, is not seen)")

@@ -32,7 +32,9 @@ def _matches(root: Path, pattern: str) -> list[Path]:
     if path.is_absolute():
         anchor = Path(path.anchor)
         return sorted(p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file())
-    return sorted(p for p in root.glob(pattern) if p.is_file())
+    inside = root.resolve()
+    # a relative glob names files in the repository: never follow `..` or a symlink out of it
+    return sorted(p for p in root.glob(pattern) if p.is_file() and p.resolve().is_relative_to(inside))
 
 
 def _display(path: Path, root: Path) -> str:
@@ -50,7 +52,8 @@ def _files(ctx: CheckContext, root: Path) -> list[Path] | CheckResult:
         except (ValueError, OSError) as exc:
             return CheckResult.errored(f"bad --model-config glob {pattern!r}: {exc}")
         if not matches:
-            return CheckResult.errored(f"no file matches --model-config {pattern!r} (relative to {root})")
+            return CheckResult.errored(f"no file matches --model-config {pattern!r} (relative to {root}, "
+                                       f"inside it)")
         found.update(dict.fromkeys(matches))
     readable = [path for path in found if kind_of(path.name)]
     if not readable:
@@ -58,7 +61,9 @@ def _files(ctx: CheckContext, root: Path) -> list[Path] | CheckResult:
     return readable
 
 
-def _check_file(path: Path, shown: str, params: ModelSettingsParams, intentional: set[str]) -> tuple[int, list[Finding]]:
+def _check_file(path: Path, shown: str, params: ModelSettingsParams,
+                intentional: set[str]) -> tuple[int, list[Finding]]:
+    """(model blocks found, findings) for one file; unreadable or non-UTF-8 files are findings too."""
     try:
         data = path.read_bytes()[:_MAX_BYTES]
         text = data.decode("utf-8")

@@ -1,8 +1,7 @@
 """Preflight reports for machines and reviewers: JUnit XML, SARIF 2.1.0, a pull-request comment in Markdown,
 and GitHub Actions annotations. Pure: a `PreflightReport` in, text out; the CLI writes it where it belongs.
 
-    render(report, "sarif", rules={name: check.summary for name, check in CHECKS.items()},
-           security={name for name, check in CHECKS.items() if check.security})
+    render(report, "sarif", rules=CHECKS)     # check type → CheckType (or → its one-line summary)
 
 Every format masks every secret this process knows (`SECRETS.mask`) in each string it takes from the report and
 in the text it returns: the planted-key rule holds in every format.
@@ -11,6 +10,7 @@ in the text it returns: the planted-key rule holds in every format.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from magent.core.errors import UsageError
 from magent.core.preflight import PreflightReport
@@ -22,11 +22,11 @@ from magent.core.preflight_formats.sarif import render_sarif
 FORMATS = ("junit", "sarif", "markdown", "github")
 
 
-def render(report: PreflightReport, fmt: str, *, rules: Mapping[str, str] | None = None,
+def render(report: PreflightReport, fmt: str, *, rules: Mapping[str, Any] | None = None,
            security: Collection[str] = (), runbook_url: str | None = None) -> str:
-    """The report in `fmt`. `rules` maps check types to their one-line summary (SARIF rule descriptions),
-    `security` names the security check types (SARIF security-severity), `runbook_url` is where
-    `runbooks/NAME.md` can be linked (e.g. the repository's blob URL at this commit). For `github` this is the
+    """The report in `fmt`. `rules` maps check types to their one-line summary (SARIF rule descriptions) or to
+    their CheckType (summary and `.security`), `security` names more security check types (SARIF
+    security-severity), `runbook_url` is where `runbooks/NAME.md` can be linked (e.g. the repository's blob URL at this commit). For `github` this is the
     annotation lines only: `render_github` also returns the step summary."""
     if fmt == "junit":
         return render_junit(report)

@@ -64,7 +64,13 @@ class GithubOutput:
     summary: str  # markdown for $GITHUB_STEP_SUMMARY
 
 
-def annotations(report: PreflightReport) -> list[Annotation]:
+def annotations(report: PreflightReport, *, runbook_url: str | None = None) -> tuple[list[str], str]:
+    """(workflow command lines, step summary markdown): `render_github` as a pair."""
+    output = render_github(report, runbook_url=runbook_url)
+    return output.annotations.splitlines(), output.summary
+
+
+def collect(report: PreflightReport) -> list[Annotation]:
     found: list[Annotation] = []
     for item in by_urgency(report):
         if item.status in ("pass", "skip"):
@@ -92,7 +98,7 @@ def render_github(report: PreflightReport, *, runbook_url: str | None = None) ->
     shown: list[Annotation] = []
     overflow: list[Annotation] = []
     per_level: dict[str, int] = {}
-    for annotation in annotations(report):
+    for annotation in collect(report):
         per_level[annotation.level] = per_level.get(annotation.level, 0) + 1
         (shown if per_level[annotation.level] <= MAX_PER_LEVEL else overflow).append(annotation)
     lines = [annotation.command() for annotation in shown]

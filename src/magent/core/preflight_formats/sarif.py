@@ -30,7 +30,11 @@ SECURITY_SEVERITY = {"critical": "9.0", "warning": "5.0", "info": "2.0"}
 _MAX_TAGS = 20  # GitHub keeps 20 tags per rule
 
 
-def render_sarif(report: PreflightReport, *, rules: Mapping[str, str], security: Collection[str] = ()) -> str:
+def render_sarif(report: PreflightReport, *, rules: Mapping[str, Any], security: Collection[str] = ()) -> str:
+    """`rules` maps check types to their summary, or to their CheckType (whose `.security` then counts too)."""
+    security = {*security, *(name for name, rule in rules.items() if getattr(rule, "security", False))}
+    rules = {name: rule if isinstance(rule, str) else str(getattr(rule, "summary", "") or "")
+             for name, rule in rules.items()}
     results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
     reported: list[ItemResult] = []

@@ -10,11 +10,13 @@
         sim.list("v1", "Pod", "demo", label_selector="app=web")
 
 It serves discovery, namespaces, Deployments (status, scale) and ReplicaSets, Pods (status, log), Events,
-Services, Secrets, ConfigMaps, ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2) and
-PodDisruptionBudgets (policy/v1); verbs get, list (label/field selectors, limit/continue), watch (chunked
-newline-delimited JSON from a resourceVersion, with bookmarks), create, update, patch (strategic merge, JSON
-merge, JSON patch, server-side apply approximated by a strategic merge), delete (owned objects are collected)
-and `dryRun=All`. A deployment controller rolls Deployments out as a real cluster does.
+Services, Secrets, ConfigMaps, ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2),
+PodDisruptionBudgets (policy/v1) and StatefulSets (stored, no controller), and answers SelfSubjectAccessReview
+(`kubectl auth can-i`; everything is allowed unless `deny()` says otherwise); verbs get, list (label/field
+selectors, limit/continue), watch (chunked newline-delimited JSON from a resourceVersion, with bookmarks),
+create, update, patch (strategic merge, JSON merge, JSON patch, server-side apply approximated by a
+strategic merge), delete (owned objects are collected) and `dryRun=All`. A deployment controller rolls
+Deployments out as a real cluster does.
 
 Pods become ready `ready_delay` seconds after they are created, unless their image's tag ends in:
 - `-unready`: running, never ready;
@@ -29,6 +31,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from magent.sandbox.kube.authz import Authorizer, Denial
 from magent.sandbox.kube.discovery import by_kind
 from magent.sandbox.kube.errors import ApiError
 from magent.sandbox.kube.selectors import object_matcher
@@ -71,6 +74,7 @@ class KubeSimulator(ServedApp):
         self.token = token or secrets.token_urlsafe(24)
         self.require_token = require_token
         self.store = ObjectStore()
+        self.authorizer = Authorizer()
         self.loop = ControlLoop(self.store, ready_delay=ready_delay, tick=tick, restart_interval=restart_interval)
         self._host, self._port = host, port
         for name in _SYSTEM_NAMESPACES:
@@ -80,7 +84,8 @@ class KubeSimulator(ServedApp):
     def _asgi(self) -> Any:
         from magent.sandbox.kube.api import KubeApi
 
-        return KubeApi(self.store, self.loop.pods.logs, self.token, require_token=self.require_token).asgi()
+        return KubeApi(self.store, self.loop.pods.logs, self.token, require_token=self.require_token,
+                       authorizer=self.authorizer).asgi()
 
     def _started(self) -> None:
         self.loop.start()
@@ -110,6 +115,17 @@ class KubeSimulator(ServedApp):
 
     def set_restart_interval(self, seconds: float) -> None:
         self.loop.pods.restart_interval = seconds
+
+    def deny(self, verb: str, resource: str, *, group: str = "", subresource: str = "",
+             namespace: str | None = None) -> None:
+        """Refuse an operation to the sandbox user (403, and `no` from SelfSubjectAccessReview / `kubectl
+        auth can-i`), as a missing RBAC rule would: `sim.deny("patch", "deployments", group="apps",
+        namespace="shop")`; `"*"` matches any verb, resource, group or subresource, namespace None any."""
+        self.authorizer.deny(Denial(verb, resource, group, subresource, namespace))
+
+    def allow_all(self) -> None:
+        """Drop every `deny` (the sandbox user may do everything again)."""
+        self.authorizer.allow_all()
 
     # --- direct access (tests, the sample agent app) ----------------------------------------------------
     def create_namespace(self, name: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from magent.sandbox.kube import discovery, resources
+from magent.sandbox.kube.authz import Authorizer, forbidden, request_verb, review
 from magent.sandbox.kube.errors import ApiError, bad_request, unauthorized
 from magent.sandbox.kube.patch import APPLY, PatchError
 from magent.sandbox.kube.selectors import object_matcher
@@ -63,8 +64,9 @@ class KubeApi:
     """The Starlette application of the simulator over one ObjectStore."""
 
     def __init__(self, store: ObjectStore, logs: LogProvider, token: str | None, *,
-                 require_token: bool = False) -> None:
+                 require_token: bool = False, authorizer: Authorizer | None = None) -> None:
         self.store = store
+        self.authorizer = authorizer or Authorizer()
         self.logs = logs
         self.token = token
         self.require_token = require_token
@@ -120,9 +122,25 @@ class KubeApi:
         params = request.path_params
         group, version = params.get("group", ""), params.get("version", "v1")
         target = parse_target(group, version, params["rest"])
+        if target.rtype.virtual:
+            return await self._review(request, target)
+        self._authorize(request, target)
         handler = {"GET": self._get, "POST": self._post, "PUT": self._put,
                    "PATCH": self._patch, "DELETE": self._delete}[request.method]
         return await handler(request, target)
+
+    def _authorize(self, request, target: Target) -> None:
+        """403 when the simulator's rules deny this request (they allow everything by default)."""
+        verb = request_verb(request.method, target.name is not None, _flag(request.query_params.get("watch")))
+        rtype = target.rtype
+        if not self.authorizer.allowed(verb, rtype.group, rtype.plural, target.subresource or "", target.namespace):
+            raise forbidden(verb, rtype.group, rtype.plural, target.subresource or "", target.namespace, target.name)
+
+    async def _review(self, request, target: Target):
+        """SelfSubjectAccessReview: create only, answered from the authorizer, never stored."""
+        if request.method != "POST" or target.name is not None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        return _json(review(self.authorizer, await _body(request)), 201)
 
     # --- verbs ---------------------------------------------------------------------------------------
     async def _get(self, request, target: Target):

@@ -59,7 +59,8 @@ def forbidden(verb: str, group: str, resource: str, subresource: str, namespace:
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
     message = (f'{what} is forbidden: User "{USER}" cannot {verb} resource "{shown}" in API group "{group}"'
                f"{where}")
-    details: dict[str, Any] = {"kind": resource, **({"name": name} if name else {}), **({"group": group} if group else {})}
+    details: dict[str, Any] = {"kind": resource, **({"name": name} if name else {}),
+                               **({"group": group} if group else {})}
     return ApiError(403, "Forbidden", message, details)
 
 

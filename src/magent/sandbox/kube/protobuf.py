@@ -24,7 +24,7 @@ from typing import Any
 MAGIC = b"k8s\x00"
 _PACKAGES = {"": "k8s.io.api.core.v1", "apps": "k8s.io.api.apps.v1",
              "coordination.k8s.io": "k8s.io.api.coordination.v1", "policy": "k8s.io.api.policy.v1",
-             "autoscaling": "k8s.io.api.autoscaling.v2"}
+             "autoscaling": "k8s.io.api.autoscaling.v2", "authorization.k8s.io": "k8s.io.api.authorization.v1"}
 _TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.Time"
 _MICRO_TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime"
 _INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
