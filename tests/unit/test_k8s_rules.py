@@ -20,23 +20,26 @@ from magent.core.k8s_rules import parse_image
 PLANTED = "sk-planted-0123456789abcdefXYZ"
 
 
-def _deployment(env: str, extra: str = "") -> str:
-    return textwrap.dedent(f"""\
-        # the agent
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {{name: agent, namespace: shop}}
+_TEMPLATE = textwrap.dedent("""\
+    # the agent
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: agent, namespace: shop}
+    spec:
+      replicas: 3
+      template:
+        metadata: {labels: {app: agent}}
         spec:
-          replicas: 3
-          template:
-            metadata: {{labels: {{app: agent}}}}
-            spec:
-              containers:
-              - name: app
-                image: agent:1.0
-                env:
-        {textwrap.indent(env, ' ' * 8)}
-        {extra}""")
+          containers:
+          - name: app
+            image: agent:1.0
+            env:
+    ENV
+    """)
+
+
+def _deployment(env: str, extra: str = "") -> str:
+    return _TEMPLATE.replace("ENV\n", textwrap.indent(env, " " * 8) + "\n") + extra
 
 
 def _run(tmp_path: Path, text: str, check: str, **params):
@@ -121,7 +124,7 @@ def test_parse_image(image, expected):
     ("app@sha256:" + "a" * 64, True, "pass"), ("app:latest", False, "fail"),
 ])
 def test_image_pinned(tmp_path, image, require_digest, status):
-    text = _deployment("[]").replace("agent:1.0", image)
+    text = _deployment("[]").replace("agent:1.0", f"'{image}'")
     assert _run(tmp_path, text, "k8s.image-pinned", require_digest=require_digest).status == status
 
 

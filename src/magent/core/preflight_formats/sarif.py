@@ -24,7 +24,6 @@ from magent.core.preflight import Finding, ItemResult, PreflightReport
 from magent.core.preflight_formats._common import finding_severity, mask, runbook_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/magent-dev/magent"
 LEVELS = {"critical": "error", "warning": "warning", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.0", "warning": "5.0", "info": "2.0"}
 _MAX_TAGS = 20  # GitHub keeps 20 tags per rule
@@ -49,7 +48,6 @@ def render_sarif(report: PreflightReport, *, rules: Mapping[str, Any], security:
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "magent", "version": magent.__version__, "semanticVersion": magent.__version__,
-            "informationUri": INFORMATION_URI,
             "rules": [_rule(item, rules, security) for item in reported],
         }},
         "automationDetails": {"id": f"magent-preflight/{report.checklist.name}/"},
