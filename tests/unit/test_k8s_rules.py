@@ -124,7 +124,7 @@ def test_parse_image(image, expected):
     ("app@sha256:" + "a" * 64, True, "pass"), ("app:latest", False, "fail"),
 ])
 def test_image_pinned(tmp_path, image, require_digest, status):
-    text = _deployment("[]").replace("agent:1.0", f"'{image}'")
+    text = _deployment("- {name: X, value: y}").replace("agent:1.0", f"'{image}'")
     assert _run(tmp_path, text, "k8s.image-pinned", require_digest=require_digest).status == status
 
 
