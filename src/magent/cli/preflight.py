@@ -116,12 +116,17 @@ def preflight(
     from magent.checks import CheckContext
 
     context = CheckContext(state.settings, options)
+    if write_baseline:  # first, so that this run already reads the new baseline
+        _write_baseline(state, context, loaded, write_baseline)
+        options.baseline = write_baseline
+    elif options.baseline:
+        from magent.services.repo import load_baseline
+
+        load_baseline(options.baseline)  # a bad baseline is a bad option (exit 2), not an item that errs
     attestations = _attestations(state, loaded)
     with _progress(state, len(loaded.items)) as on_result:
         report = run_preflight(loaded, context, run, attestations=attestations, on_result=on_result)
     report.context = _described(options, state)
-    if write_baseline:
-        _write_baseline(state, options, write_baseline)
     render_outputs(state, report, fmt, files)
     raise typer.Exit(report.exit_code)
 
@@ -307,9 +312,17 @@ def _progress(state: AppState, total: int):
     return progress(state, total)
 
 
-def _write_baseline(state: AppState, options: PreflightOptions, path: Path) -> None:
-    from magent.checks.code_no_hardcoded_key import write_repo_baseline
+def _write_baseline(state: AppState, context, loaded: Checklist, path: Path) -> None:
+    """Today's key findings (all of them, before any baseline) become the baseline: fingerprints, never keys."""
+    from magent.checks.code_no_hardcoded_key import scan_findings
+    from magent.services.repo import write_baseline
 
-    count = write_repo_baseline(options, path)
-    state.err.print(f"Wrote {count} finding(s) to the baseline {path}", markup=False, highlight=False,
+    placed = next((p for p in loaded.items if p.item.check == "code.no-hardcoded-key"), None)
+    item_context = context.for_item(placed.item) if placed else context
+    findings = scan_findings(item_context)
+    try:
+        write_baseline(path, findings)
+    except OSError as exc:
+        raise UsageError(f"--write-baseline {path}: {exc.strerror}", hint="pick a writable path") from None
+    state.err.print(f"Wrote {len(findings)} finding(s) to the baseline {path}", markup=False, highlight=False,
                     soft_wrap=True)
