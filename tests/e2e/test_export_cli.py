@@ -8,7 +8,7 @@ import socket
 import pytest
 from fixtures.mistral import SIM_API_KEY
 
-PASSWORD = "Sup3rS3cretPassw0rd"
+PASSWORD = "Sup3rS3cretPassw0rd"  # magent:allow (planted to prove masking)
 
 
 def closed_port() -> int:

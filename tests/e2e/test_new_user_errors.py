@@ -15,7 +15,7 @@ from fixtures.mistral import SIM_API_KEY
 from magent.cli.state import _utc_formatter
 from magent.sandbox.mistral import FaultConfig
 
-TOKEN = "PlantedKubeToken-5f3a9c"
+TOKEN = "PlantedKubeToken-5f3a9c"  # magent:allow (planted to prove masking)
 
 
 def _closed_port() -> int:

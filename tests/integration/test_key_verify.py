@@ -131,7 +131,7 @@ def test_rate_limited_with_retry_after(verify, make_mistral_sim):
 
 
 def test_rate_limited_by_the_keys_own_limit(verify, make_mistral_sim):
-    key = "TinyRpmKey4aB8cD2eF6gH0iJ3kL7mN1"
+    key = "TinyRpmKey4aB8cD2eF6gH0iJ3kL7mN1"  # magent:allow (a throwaway key of the simulator)
     sim = make_mistral_sim(keys=[KeySpec(key, rpm=1)], agents=0, conversations=0)
     data = as_json(verify("--key-from", "env:K", "-o", "json", url=sim.url, env={"K": key}))
     report = data["keys"][0]
