@@ -53,12 +53,13 @@ def test_web_answering_an_error_status_is_still_reachable(web_url):
 
 
 def test_canary_url_is_checked_as_the_stable_one(web_url):
-    url = web_url.replace("127.0.0.1", "127.0.0.1") + "/$canary_deployment/../health"
+    url = f"{web_url}/$canary_deployment"  # the app serves /health: a deployment named "health" lands there
     result = reachable({"web": {"url": url}}, deployment="health")
     assert result.status == "pass", result.message
+    assert "HTTP 200" in result.message
     unresolved = reachable({"web": {"url": url}})
     assert unresolved.status == "fail"
-    assert "$canary_deployment (pass --deployment)" in unresolved.message
+    assert "$canary_deployment (pass --deployment)" in unresolved.findings[0].message
 
 
 def test_dead_backends_fail_one_finding_each(unused_tcp_url, hanging_server, mistral_sim, monkeypatch):
@@ -67,7 +68,7 @@ def test_dead_backends_fail_one_finding_each(unused_tcp_url, hanging_server, mis
                 "cloudwatch": cloudwatch_section(unused_tcp_url), "mistral": {"enabled": True}}
     result = reachable(analysis, mistral_url=mistral_sim.url)
     assert result.status == "fail"
-    assert "4 of 4 analysis backend(s) do not answer: prometheus, web, cloudwatch, mistral" in result.message
+    assert "4 of 4 analysis backend(s) do not answer: web, prometheus, cloudwatch, mistral" in result.message
     found = {f.rule: f.message for f in result.findings}
     assert "unreachable" in found["analysis-prometheus"]
     assert "ReadTimeout" in found["analysis-web"] or "no answer" in found["analysis-web"]
