@@ -36,7 +36,8 @@ def test_unreachable_database_is_an_error():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run_check("store.ready", settings={"store": {"database_url": f"postgresql://u:pw1234567@127.0.0.1:{port}/db"}})
+    url = f"postgresql://u:pw1234567@127.0.0.1:{port}/db"
+    result = run_check("store.ready", settings={"store": {"database_url": url}})
     assert result.status == "error"
     assert "cannot connect to Postgres" in result.message
     assert "pw1234567" not in result.message

@@ -68,7 +68,8 @@ def _run_all(probes: dict[str, Probe], deadline_s: float) -> dict[str, tuple[boo
         except Exception as exc:  # noqa: BLE001 - an SDK surprise is that backend's finding, not a crash
             answers[name] = (False, f"{type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=call, args=item, name=f"reach-{item[0]}", daemon=True) for item in probes.items()]
+    threads = [threading.Thread(target=call, args=item, name=f"reach-{item[0]}", daemon=True)
+               for item in probes.items()]
     for thread in threads:
         thread.start()
     end = time.monotonic() + deadline_s

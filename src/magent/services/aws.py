@@ -112,8 +112,8 @@ def get_secret_string(
     return value
 
 
-def translate_aws_error(exc: Exception, what: str, endpoint_url: str | None = None, *,
-                        service: str = "Secrets Manager", permission: str = "secretsmanager:GetSecretValue") -> MagentError:
+def translate_aws_error(exc: Exception, what: str, endpoint_url: str | None = None, *, service: str = "Secrets Manager",
+                        permission: str = "secretsmanager:GetSecretValue") -> MagentError:
     """The MagentError for a botocore exception about `what` (e.g. "secret prod/mistral") from `service`."""
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 

@@ -36,7 +36,8 @@ def describe_alarms(prefix: str, *, region: str | None = None, endpoint_url: str
     client = client or cloudwatch_client(region=region, endpoint_url=endpoint_url, timeout_s=timeout_s)
     alarms: dict[str, dict] = {}
     try:
-        for page in client.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]):
+        pages = client.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
+        for page in pages:
             alarms.update({alarm["AlarmName"]: alarm for alarm in page.get("MetricAlarms", [])})
     except (ClientError, BotoCoreError) as exc:
         raise _translate(exc, f"alarms {prefix}*", endpoint_url, "cloudwatch:DescribeAlarms") from exc
