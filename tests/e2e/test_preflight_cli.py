@@ -157,8 +157,8 @@ def _item(result, item_id):
     (["--manifests", "/no/such.yaml"], "--manifests /no/such.yaml: no such file or folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, team, args, message):
-    result = cli("preflight", *args[:1], *(["-c", str(team)] if args[0] != "attest" else []), *args[1:],
-                 *(["-c", str(team)] if args[0] == "attest" else []))
+    result = cli("preflight", *args, "-c", str(team)) if args[0] == "attest" else \
+        cli("preflight", "-c", str(team), *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Hint:" in result.stderr and "Traceback" not in result.output
 

@@ -10,7 +10,7 @@ from fixtures.preflight import PreflightOptions, run_check
 
 from magent.sandbox.mistral import FaultConfig
 
-BAD_KEY = "NoSuchKey0aB1cD2eF3gH4iJ5kL6mN7o"
+BAD_KEY = "NoSuchKey0aB1cD2eF3gH4iJ5kL6mN7o"  # magent:allow (no simulator accepts it)
 KEY_FROM = ["env:APP_MISTRAL_KEY"]
 
 
