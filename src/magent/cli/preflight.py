@@ -38,13 +38,39 @@ Examples:
 """
 
 preflight_app = typer.Typer(name="preflight", help=PREFLIGHT_HELP, invoke_without_command=True,
-                            rich_markup_mode=None)
+                            rich_markup_mode=None, subcommand_metavar="[attest ITEM | checks]")
+
+
+def _complete_formats(incomplete: str) -> list[str]:
+    return [name for name in _FORMATS if name.startswith(incomplete)]
+
+
+def _complete_checklists(incomplete: str) -> list[str]:
+    from magent.core.checklist import builtin_names
+
+    return [name for name in builtin_names() if name.startswith(incomplete)]
+
+
+def _complete_selectors(incomplete: str) -> list[str]:
+    """Item and section ids of the shipped production checklist (the common case; a file of your own too)."""
+    from magent.core.checklist import load_checklist
+
+    try:
+        loaded = load_checklist("production")
+    except Exception:  # noqa: BLE001 - completion must never fail loudly
+        return []
+    names = [section.id for section in loaded.sections] + [placed.item.id for placed in loaded.items]
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def _complete_severities(incomplete: str) -> list[str]:
+    return [name for name in ("critical", "warning") if name.startswith(incomplete)]
 
 _FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xml": "junit", ".sarif": "sarif",
                ".md": "markdown", ".markdown": "markdown"}
 ChecklistOption = Annotated[Optional[str], typer.Option(
-    "--checklist", "-c", metavar="NAME|FILE", show_default=False,
+    "--checklist", "-c", metavar="NAME|FILE", show_default=False, autocompletion=_complete_checklists,
     help="A shipped checklist (production, staging) or a YAML file [default: preflight.checklist, production].")]
 
 
@@ -79,10 +105,13 @@ def preflight(
     key_from: Annotated[Optional[list[str]], typer.Option("--key-from", metavar="SPEC", show_default=False,
         help="Where the application's key is (as `magent key verify`) [default: mistral.key_from].")] = None,
     only: Annotated[Optional[list[str]], typer.Option("--only", metavar="ID", show_default=False,
+        autocompletion=_complete_selectors,
         help="Run only these items or sections (repeatable, or comma-separated).")] = None,
     skip: Annotated[Optional[list[str]], typer.Option("--skip", metavar="ID", show_default=False,
+        autocompletion=_complete_selectors,
         help="Leave out these items or sections (repeatable, or comma-separated).")] = None,
     fail_on: Annotated[Optional[str], typer.Option("--fail-on", metavar="critical|warning", show_default=False,
+        autocompletion=_complete_severities,
         help="The lowest severity whose failure makes the release not ready [default: critical].")] = None,
     require_attested: Annotated[bool, typer.Option("--require-attested",
         help="Manual items not attested (or whose attestation expired) fail.")] = False,
@@ -91,6 +120,7 @@ def preflight(
     timeout: Annotated[Optional[str], typer.Option("--timeout", metavar="DURATION", show_default=False,
         help="Time limit of each check [default: 30s; an item may set its own].")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FORMAT", show_default=False,
+        autocompletion=_complete_formats,
         help="table, json, yaml, junit, sarif or markdown [default: the global -o].")] = None,
     output_file: Annotated[Optional[list[Path]], typer.Option("--output-file", metavar="FILE", show_default=False,
         help="Also write the report to FILE, in the format its extension names (.sarif, .xml = junit, .md, "

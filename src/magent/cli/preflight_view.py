@@ -135,26 +135,39 @@ def _table(report: PreflightReport) -> Any:
 
 
 def _details(item: ItemResult) -> Any:
+    """One failing item: what, where, the fix and the runbook, indented so that wrapped lines stay inside."""
+    from rich.console import Group
     from rich.text import Text
 
     placed = item.placed.item
-    text = Text()
-    text.append(f"\n{SYMBOLS[item.status]} {placed.id}", style=_STYLES[item.status])
-    text.append(f" ({placed.severity}) {placed.title}\n", style="bold")
-    text.append(SECRETS.mask(f"  {item.result.message}\n"))
+    head = Text(f"{SYMBOLS[item.status]} {placed.id}", style=_STYLES[item.status])
+    head.append(f" ({placed.severity}) {placed.title}", style="bold")
+    lines: list[Any] = [Text(""), head, _indented(SECRETS.mask(item.result.message), 2)]
     findings = item.result.findings
     for finding in findings[:_MAX_FINDINGS_SHOWN]:
-        where = ":".join(str(part) for part in (finding.file, finding.line, finding.column) if part is not None)
-        mark = f"  [{finding.fingerprint}]" if finding.fingerprint else ""
-        text.append(SECRETS.mask(f"    {where + ': ' if where else ''}{finding.message}{mark}\n"))
+        lines.append(_indented(SECRETS.mask(_finding_line(finding)), 4))
     if len(findings) > _MAX_FINDINGS_SHOWN:
-        text.append(f"    … and {len(findings) - _MAX_FINDINGS_SHOWN} more (-o json lists all)\n", style="dim")
+        lines.append(_indented(f"… and {len(findings) - _MAX_FINDINGS_SHOWN} more (-o json lists all)", 4, "dim"))
     if item.status == "error":
-        text.append("  The check could not run: fix what it names, then run preflight again.\n", style="dim")
-    text.append(f"  Fix: {placed.remediation}\n", style="green")
+        lines.append(_indented("The check could not run: fix what it names, then run preflight again.", 2, "dim"))
+    lines.append(_indented(f"Fix: {placed.remediation}", 2, "green"))
     if placed.runbook:
-        text.append(f"  Runbook: runbooks/{placed.runbook}.md\n", style="dim")
-    return text
+        lines.append(_indented(f"Runbook: runbooks/{placed.runbook}.md", 2, "dim"))
+    return Group(*lines)
+
+
+def _indented(text: str, indent: int, style: str = "") -> Any:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    return Padding(Text(text, style=style), (0, 0, 0, indent))
+
+
+def _finding_line(finding: Any) -> str:
+    where = ":".join(str(part) for part in (finding.file, finding.line, finding.column) if part is not None)
+    shown = finding.fingerprint and finding.fingerprint.removeprefix("sha256:")[:8] not in finding.message
+    mark = f"  [{finding.fingerprint}]" if shown else ""
+    return f"{where + ': ' if where else ''}{finding.message}{mark}"
 
 
 def _footer(report: PreflightReport) -> Any:
