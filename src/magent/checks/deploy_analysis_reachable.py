@@ -117,12 +117,14 @@ def _web(ctx: CheckContext, analysis: AnalysisSettings) -> Probe:
     def probe() -> str:
         import httpx
 
+        from magent.services.metrics import ssl_context
+
         left = sorted(set(_PLACEHOLDER.findall(url)))
         if left:
             raise ProbeFailed(f"cannot check {mask_url(url)}: it uses ${', $'.join(left)} (pass --deployment)")
         started = time.monotonic()
         try:
-            with httpx.Client(timeout=analysis.timeout, follow_redirects=False) as client:
+            with httpx.Client(timeout=analysis.timeout, follow_redirects=False, verify=ssl_context()) as client:
                 response = client.get(url)
         except httpx.HTTPError as exc:
             raise ProbeFailed(f"{mask_url(url)} unreachable: {_one_line(f'{type(exc).__name__}: {exc}')}") from None

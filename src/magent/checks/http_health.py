@@ -66,9 +66,11 @@ def probe(url: str, params: HealthParams) -> tuple[str | None, str]:
     """(what is wrong or None, a summary of a good answer)."""
     import httpx
 
+    from magent.services.metrics import ssl_context
+
     started = time.monotonic()
     try:
-        with httpx.Client(timeout=params.timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=params.timeout, follow_redirects=False, verify=ssl_context()) as client:
             response = client.get(url, headers={"Accept": "application/json"})
     except httpx.TimeoutException:
         return f"no answer within {params.timeout:g} s", ""
