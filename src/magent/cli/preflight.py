@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from magent.cli.preflight_options import (
+    FORMATS, BaselineOption, ChecklistOption, DeploymentOption, FailOnOption, HealthUrlOption, KeyFromOption,
+    ManifestsOption, MaxAgeOption, ModelConfigOption, NamespaceOption, OnlyOption, OutputFileOption, RepoOption,
+    ReportFormatOption, RequireAttestedOption, SecretIdOption, SkipOption, StagingUrlOption, TestsCmdOption,
+    TimeoutOption, VerifyOption, WriteBaselineOption,
+)
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
 
@@ -41,90 +47,35 @@ preflight_app = typer.Typer(name="preflight", help=PREFLIGHT_HELP, invoke_withou
                             rich_markup_mode=None, subcommand_metavar="[attest ITEM | checks]")
 
 
-def _complete_formats(incomplete: str) -> list[str]:
-    return [name for name in _FORMATS if name.startswith(incomplete)]
-
-
-def _complete_checklists(incomplete: str) -> list[str]:
-    from magent.core.checklist import builtin_names
-
-    return [name for name in builtin_names() if name.startswith(incomplete)]
-
-
-def _complete_selectors(incomplete: str) -> list[str]:
-    """Item and section ids of the shipped production checklist (the common case; a file of your own too)."""
-    from magent.core.checklist import load_checklist
-
-    try:
-        loaded = load_checklist("production")
-    except Exception:  # noqa: BLE001 - completion must never fail loudly
-        return []
-    names = [section.id for section in loaded.sections] + [placed.item.id for placed in loaded.items]
-    return [name for name in names if name.startswith(incomplete)]
-
-
-def _complete_severities(incomplete: str) -> list[str]:
-    return [name for name in ("critical", "warning") if name.startswith(incomplete)]
-
-_FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".xml": "junit", ".sarif": "sarif",
                ".md": "markdown", ".markdown": "markdown"}
-ChecklistOption = Annotated[Optional[str], typer.Option(
-    "--checklist", "-c", metavar="NAME|FILE", show_default=False, autocompletion=_complete_checklists,
-    help="A shipped checklist (production, staging) or a YAML file [default: preflight.checklist, production].")]
 
 
 @preflight_app.callback()
 def preflight(
     ctx: typer.Context,
     checklist: ChecklistOption = None,
-    repo: Annotated[Optional[Path], typer.Option("--repo", metavar="DIR", show_default=False,
-        help="The application's repository, for the code checks [default: preflight.repo, else the current directory].")] = None,
-    manifests: Annotated[Optional[list[Path]], typer.Option("--manifests", metavar="PATH", show_default=False,
-        help="Kubernetes manifests to check offline: a file or a folder (multi-document YAML). Repeatable.")] = None,
-    deployment: Annotated[Optional[str], typer.Option("--deployment", "-d", metavar="NAME", show_default=False,
-        help="The Deployment to check live through the Kubernetes API.")] = None,
-    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", metavar="NS", show_default=False,
-        help="Namespace of --deployment [default: kubernetes.namespace].")] = None,
-    model_config: Annotated[Optional[list[str]], typer.Option("--model-config", metavar="GLOB", show_default=False,
-        help="Model configuration files (YAML, JSON, .env, Python), relative to --repo. Repeatable.")] = None,
-    tests_cmd: Annotated[Optional[str], typer.Option("--tests-cmd", metavar="CMD", show_default=False,
-        help="The test command (run without a shell, in --repo), e.g. 'pytest -q'.")] = None,
-    baseline: Annotated[Optional[Path], typer.Option("--baseline", metavar="FILE", show_default=False,
-        help="Known key findings to ignore (written by --write-baseline).")] = None,
-    write_baseline: Annotated[Optional[Path], typer.Option("--write-baseline", metavar="FILE", show_default=False,
-        help="Write the current key findings to FILE as the baseline (holds fingerprints, never keys).")] = None,
-    verify: Annotated[bool, typer.Option("--verify",
-        help="Check each key found in the repository against the Mistral API (a live key is critical).")] = False,
-    health_url: Annotated[Optional[str], typer.Option("--health-url", metavar="URL", show_default=False,
-        help="The application's health endpoint.")] = None,
-    staging_url: Annotated[Optional[str], typer.Option("--staging-url", metavar="URL", show_default=False,
-        help="The staging health endpoint, checked as well.")] = None,
-    secret_id: Annotated[Optional[str], typer.Option("--secret-id", metavar="ID", show_default=False,
-        help="The Secrets Manager secret that holds the key [default: an aws: key source].")] = None,
-    key_from: Annotated[Optional[list[str]], typer.Option("--key-from", metavar="SPEC", show_default=False,
-        help="Where the application's key is (as `magent key verify`) [default: mistral.key_from].")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", metavar="ID", show_default=False,
-        autocompletion=_complete_selectors,
-        help="Run only these items or sections (repeatable, or comma-separated).")] = None,
-    skip: Annotated[Optional[list[str]], typer.Option("--skip", metavar="ID", show_default=False,
-        autocompletion=_complete_selectors,
-        help="Leave out these items or sections (repeatable, or comma-separated).")] = None,
-    fail_on: Annotated[Optional[str], typer.Option("--fail-on", metavar="critical|warning", show_default=False,
-        autocompletion=_complete_severities,
-        help="The lowest severity whose failure makes the release not ready [default: critical].")] = None,
-    require_attested: Annotated[bool, typer.Option("--require-attested",
-        help="Manual items not attested (or whose attestation expired) fail.")] = False,
-    max_age: Annotated[Optional[str], typer.Option("--max-age", metavar="DURATION", show_default=False,
-        help="Attestations older than this stop counting [default: 90d].")] = None,
-    timeout: Annotated[Optional[str], typer.Option("--timeout", metavar="DURATION", show_default=False,
-        help="Time limit of each check [default: 30s; an item may set its own].")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FORMAT", show_default=False,
-        autocompletion=_complete_formats,
-        help="table, json, yaml, junit, sarif or markdown [default: the global -o].")] = None,
-    output_file: Annotated[Optional[list[Path]], typer.Option("--output-file", metavar="FILE", show_default=False,
-        help="Also write the report to FILE, in the format its extension names (.sarif, .xml = junit, .md, "
-             ".json, .yaml). Repeatable.")] = None,
+    repo: RepoOption = None,
+    manifests: ManifestsOption = None,
+    deployment: DeploymentOption = None,
+    namespace: NamespaceOption = None,
+    model_config: ModelConfigOption = None,
+    tests_cmd: TestsCmdOption = None,
+    baseline: BaselineOption = None,
+    write_baseline: WriteBaselineOption = None,
+    verify: VerifyOption = False,
+    health_url: HealthUrlOption = None,
+    staging_url: StagingUrlOption = None,
+    secret_id: SecretIdOption = None,
+    key_from: KeyFromOption = None,
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+    fail_on: FailOnOption = None,
+    require_attested: RequireAttestedOption = False,
+    max_age: MaxAgeOption = None,
+    timeout: TimeoutOption = None,
+    output: ReportFormatOption = None,
+    output_file: OutputFileOption = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -227,8 +178,8 @@ def _params_of(check) -> str:
 
 
 def _format(value: str) -> str:
-    if value not in _FORMATS:
-        raise UsageError(f"unknown output format {value!r}", hint=f"use one of: {', '.join(_FORMATS)}")
+    if value not in FORMATS:
+        raise UsageError(f"unknown output format {value!r}", hint=f"use one of: {', '.join(FORMATS)}")
     return value
 
 
