@@ -15,7 +15,7 @@ from magent.core.errors import Unreachable
 from magent.core.preflight import Attestation, CheckResult
 from magent.core.redact import SECRETS
 from magent.core.timeutil import utcnow
-from magent.workflows.preflight import RunOptions, run_preflight, select_items
+from magent.workflows.preflight import RunOptions, run_preflight, select_items, unknown_selectors
 
 from fixtures.preflight import make_item
 
@@ -113,6 +113,16 @@ def test_only_and_skip_select_by_item_or_section(fake_checks):
     assert ids(select_items(cl, ["b.one", "a.two"], [])) == ["a.two", "b.one"]
     assert ids(select_items(cl, [], ["a.one"])) == ["a.two", "b.one"]
     assert ids(select_items(cl, ["a"], ["a.two"])) == ["a.one"]
+    assert ids(select_items(cl, [], ["b"])) == ["a.one", "a.two"]
+
+
+def test_a_dotted_prefix_selects_every_item_under_it(fake_checks):
+    name = fake_checks("t.prefix", lambda ctx: CheckResult.passed("ok"))
+    cl = checklist(make_item(name, id="k8s.probes"), make_item(name, id="k8s.pdb"), make_item(name, id="k8sx.other"),
+                   make_item(name, id="code.tests-pass"))
+    assert [p.item.id for p in select_items(cl, ["k8s"], [])] == ["k8s.probes", "k8s.pdb"]
+    assert [p.item.id for p in select_items(cl, [], ["k8s"])] == ["k8sx.other", "code.tests-pass"]
+    assert unknown_selectors(cl, ["k8s", "k8", "code.tests"]) == ["k8", "code.tests"]
 
 
 def test_messages_are_masked_before_they_reach_the_report(fake_checks):

@@ -29,7 +29,8 @@ def _complete_selectors(incomplete: str) -> list[str]:
         loaded = load_checklist("production")
     except Exception:  # noqa: BLE001 - completion must never fail loudly
         return []
-    names = [section.id for section in loaded.sections] + [placed.item.id for placed in loaded.items]
+    prefixes = {placed.item.id.split(".")[0] for placed in loaded.items}
+    names = [section.id for section in loaded.sections] + sorted(prefixes) + [p.item.id for p in loaded.items]
     return [name for name in names if name.startswith(incomplete)]
 
 
@@ -68,10 +69,11 @@ KeyFromOption = Annotated[Optional[list[str]], typer.Option("--key-from", metava
     help="Where the application's key is (as `magent key verify`) [default: mistral.key_from].")]
 OnlyOption = Annotated[Optional[list[str]], typer.Option("--only", metavar="ID", show_default=False,
     autocompletion=_complete_selectors,
-    help="Run only these items or sections (repeatable, or comma-separated).")]
+    help="Run only these items or sections, or every item under a prefix (k8s, aws, code); repeatable or "
+         "comma-separated.")]
 SkipOption = Annotated[Optional[list[str]], typer.Option("--skip", metavar="ID", show_default=False,
     autocompletion=_complete_selectors,
-    help="Leave out these items or sections (repeatable, or comma-separated).")]
+    help="Leave out these items, sections or prefixes; repeatable or comma-separated.")]
 FailOnOption = Annotated[Optional[str], typer.Option("--fail-on", metavar="critical|warning", show_default=False,
     autocompletion=_complete_severities,
     help="The lowest severity whose failure makes the release not ready [default: critical].")]

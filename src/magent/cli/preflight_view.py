@@ -160,7 +160,7 @@ def _indented(text: str, indent: int, style: str = "") -> Any:
     from rich.padding import Padding
     from rich.text import Text
 
-    return Padding(Text(text, style=style), (0, 0, 0, indent))
+    return Padding(Text(text, style=style), (0, 0, 0, indent), expand=False)
 
 
 def _finding_line(finding: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +12,11 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(text: str | int | float) -> float:
     """'90s', '5m', '1h30m', '250ms' or a bare number of seconds → seconds (float)."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 5m, 1h30m)")
     if isinstance(text, (int, float)):
-        if text < 0:
-            raise ValueError(f"negative duration {text!r}")
+        if not math.isfinite(text) or text < 0:
+            raise ValueError(f"invalid duration {text!r} (use a number of seconds ≥ 0, or e.g. 30s, 5m)")
         return float(text)
     stripped = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", stripped):

@@ -34,16 +34,20 @@ class RunOptions:
 
 
 def select_items(checklist: Checklist, only: Sequence[str], skip: Sequence[str]) -> list[PlacedItem]:
-    """Items whose id or section id is in --only (all when empty) and not in --skip."""
+    """Items named by --only (all when empty) and not by --skip: by id, by section id, or by the dotted
+    prefix of their ids (`k8s` selects k8s.probes, k8s.pdb, …)."""
     def named(placed: PlacedItem, names: Sequence[str]) -> bool:
-        return placed.item.id in names or placed.section.id in names
+        return any(_selects(name, placed) for name in names)
 
     return [placed for placed in checklist.items if (not only or named(placed, only)) and not named(placed, skip)]
 
 
 def unknown_selectors(checklist: Checklist, names: Sequence[str]) -> list[str]:
-    known = {placed.item.id for placed in checklist.items} | {section.id for section in checklist.sections}
-    return [name for name in names if name not in known]
+    return [name for name in names if not any(_selects(name, placed) for placed in checklist.items)]
+
+
+def _selects(name: str, placed: PlacedItem) -> bool:
+    return name in (placed.item.id, placed.section.id) or placed.item.id.startswith(f"{name}.")
 
 
 def run_preflight(
