@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core.errors import UsageError
+from magent.core.health import judge_body, mistral_status  # noqa: F401 (re-exported)
+from magent.core.health import said as _said
 from magent.core.preflight import CheckResult, Finding
 from magent.core.redact import SECRETS, mask_url
-
-OK_WORDS = frozenset({"ok", "healthy", "pass", "up", "green"})
 
 
 class HealthParams(BaseModel):
@@ -81,55 +81,6 @@ def probe(url: str, params: HealthParams) -> tuple[str | None, str]:
         said = _said(response)
         return f"HTTP {response.status_code}{said}", ""
     return judge_body(response, params.require_mistral, elapsed_ms)
-
-
-def judge_body(response: Any, require_mistral: bool, elapsed_ms: float) -> tuple[str | None, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return "200 but the body is not JSON (expected {\"status\": \"ok\", \"services\": {\"mistral\": …}})", ""
-    if not isinstance(body, dict):
-        return "200 but the body is not a JSON object", ""
-    status = body.get("status")
-    if not _ok(status):
-        return f"200 but status is {status!r}", ""
-    mistral = mistral_status(body)
-    if require_mistral and mistral is None:
-        return "200 but the body does not report Mistral (add services.mistral to /health)", ""
-    if require_mistral and not _ok(mistral):
-        return f"200 but Mistral is reported {mistral!r}", ""
-    reported = f", Mistral {mistral}" if mistral is not None else ""
-    return None, f"200 in {elapsed_ms:.0f} ms, status {status}{reported}"
-
-
-def mistral_status(body: dict[str, Any]) -> Any:
-    """The reported Mistral status: `services.mistral` (a word, a bool or an object with `status`), else a
-    top-level `mistral`; None when the body does not say."""
-    services = body.get("services")
-    value = services.get("mistral") if isinstance(services, dict) else None
-    if value is None:
-        value = body.get("mistral")
-    if isinstance(value, dict):
-        value = value.get("status", value.get("ok"))
-    return value
-
-
-def _ok(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() in OK_WORDS
-
-
-def _said(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    status = body.get("status") if isinstance(body, dict) else None
-    mistral = mistral_status(body) if isinstance(body, dict) else None
-    parts = [f"status {status!r}" if status is not None else "", f"Mistral {mistral!r}" if mistral is not None else ""]
-    text = ", ".join(part for part in parts if part)
-    return f" ({text})" if text else ""
 
 
 def _one_line(text: str) -> str:

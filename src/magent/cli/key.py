@@ -1,4 +1,4 @@
-"""`magent key …`: prove that Mistral API keys work (and, later, rotate them)."""
+"""`magent key …`: prove that Mistral API keys work, and rotate the one in AWS Secrets Manager."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 key_app = typer.Typer(
     name="key",
-    help="Mistral API keys: verify them where they are stored (env, file, AWS, Kubernetes).",
+    help="Mistral API keys: verify them where they are stored (env, file, AWS, Kubernetes), and rotate them.",
     no_args_is_help=True,
 )
 
@@ -87,6 +87,10 @@ def verify(
 
 
 def register(app: typer.Typer) -> None:
+    from magent.cli.key_rotate import ROTATE_HELP, rotate
+
+    if "rotate" not in {command.name for command in key_app.registered_commands}:
+        key_app.command("rotate", help=ROTATE_HELP)(rotate)
     app.add_typer(key_app, name="key")
 
 

@@ -26,14 +26,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                      "step and analysis, and the lock."),
     "history": ("magent.cli.rollout", "List a Deployment's revisions (as `kubectl rollout history`): image, "
                                       "change-cause, creation time."),
-    "key": ("magent.cli.key", "Mistral API keys: verify them where they are stored (env, file, AWS, Kubernetes)."),
+    "runbook": ("magent.cli.runbook", "On-call runbooks: list them, or show one (Markdown in a terminal, plain text "
+                                      "when piped)."),
+    "alerts": ("magent.cli.alerts", "The alert table as Prometheus rules or CloudWatch alarms: render them, apply "
+                                    "them."),
+    "key": ("magent.cli.key", "Mistral API keys: verify them where they are stored (env, file, AWS, Kubernetes), "
+                              "and rotate them."),
     "conversations": ("magent.cli.conversations", "Export Mistral agents and conversations."),
     "usage": ("magent.cli.usage", "Token and cost reports over the conversations exported to the store."),
     "db": ("magent.cli.db", "The Postgres store: MAGENT_DATABASE_URL, or an embedded Postgres in the data "
                             "directory."),
     "demo": ("magent.cli.demo", "Rehearse a release offline: start the simulators and run magent's main "
                                 "commands against them."),
-    "sandbox": ("magent.cli.sandbox", "Run the local Mistral API and Kubernetes API simulators."),
+    "sandbox": ("magent.cli.sandbox", "Run the offline sandbox in the background (up, status, down), or one "
+                                      "simulator in the foreground."),
     "config": ("magent.cli.config", "Inspect the resolved configuration."),
     "completion": ("magent.cli.completion", "Print the completion script for SHELL."),
 }

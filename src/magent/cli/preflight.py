@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -163,6 +164,8 @@ def checks(output: OutputOption = None) -> None:
     rows = [(name, found[name].summary, _params_of(found[name])) for name in sorted(found)]
     rows.append(("manual", "A person attests the item (magent preflight attest).", ""))
     data = [{"type": name, "summary": summary, "params": params} for name, summary, params in rows]
+    if not sys.stdout.isatty():
+        state.out.width = max(state.out.width, 240)  # piped: one check per line, never folded
     emit(state, state.output_format(output), data, table=lambda: simple_table(None, ["type", "proves", "params"], rows))
 
 
@@ -173,8 +176,13 @@ def register(app: typer.Typer) -> None:
 def _params_of(check) -> str:
     if check.params is None:
         return ""
-    return ", ".join(f"{name}={field.default!r}" if not field.is_required() else name
-                     for name, field in check.params.model_fields.items())
+    shown = []
+    for name, field in check.params.model_fields.items():
+        if field.is_required():
+            shown.append(name)
+        else:
+            shown.append(f"{name}={field.get_default(call_default_factory=True)!r}")
+    return ", ".join(shown)
 
 
 def _format(value: str) -> str:

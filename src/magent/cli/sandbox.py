@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import typer
 
-sandbox_app = typer.Typer(help="Run the local Mistral API and Kubernetes API simulators.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Run the offline sandbox in the background (up, status, down), or one simulator in the foreground.",
+    no_args_is_help=True,
+)
 
 # One module per simulator; each exposes `register(sandbox_app)`.
-SANDBOX_MODULES: tuple[str, ...] = ("magent.cli.sandbox_mistral", "magent.cli.sandbox_kube",)
+SANDBOX_MODULES: tuple[str, ...] = (
+    "magent.cli.sandbox_stack", "magent.cli.sandbox_mistral", "magent.cli.sandbox_kube",
+)
 
 
 def register(app: typer.Typer) -> None:

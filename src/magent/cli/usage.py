@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from magent.cli.state import get_state
+from magent.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from magent.cli.state import AppState
+    from magent.core.pricing import PricingTable
     from magent.core.cost import WindowPlan
     from magent.services.store.usage import UsageData
 
@@ -31,8 +35,15 @@ The window is [--since, --until), in UTC; by default the last 30 UTC days includ
 read from the daily rollup the export maintains; partial days at the edges, and --by conversation, are
 read from the entries themselves, so the figures are exact for any window.
 
+--emit-metrics also publishes the spend where the cost-spike alert (`magent alerts`) reads it:
+cloudwatch puts one datapoint per model and UTC hour of the window (dimension Model) and one per hour for
+all models, metric and namespace from alerts: in magent.yaml (Magent/App CostUSD); prometheus-textfile
+writes the spend per model over the trailing hour to a node-exporter textfile
+(magent_usage_cost_usd_last_hour). With --emit-metrics the default window is the last 24 hours.
+
 Exit codes: 0 report printed (also when there is no usage); 2 bad input (unknown --by, --since in the
-future or unparsable, --until not after --since, invalid price file); 3 the store is unreachable.
+future or unparsable, --until not after --since, invalid price file, bad --textfile); 3 the store (or
+CloudWatch) is unreachable.
 
 \b
 Examples:
@@ -40,6 +51,8 @@ Examples:
   magent usage report --since 7d --by day --by model
   magent usage report --since 2026-11-01 --until 2026-11-08 --by agent,model -o csv > usage.csv
   magent usage report --by conversation --pricing my-prices.yaml -o json
+  magent usage report --since 3h --emit-metrics cloudwatch          # cron: feeds the cost-spike alarm
+  magent usage report --textfile /var/lib/node_exporter/textfile/magent_usage.prom -o json > /dev/null
   (no data yet? run `magent conversations export` first)
 """
 
@@ -67,6 +80,14 @@ def report(
         help="Price file (YAML or JSON) whose entries override the shipped table.")] = None,
     output: Annotated[Optional[ReportFormat], typer.Option(
         "--output", "-o", show_default=False, help="table, json, yaml or csv (overrides the global -o).")] = None,
+    emit_metrics: Annotated[Optional[EmitTarget], typer.Option(
+        "--emit-metrics", show_default=False,
+        help="Also publish spend per model and hour for the cost-spike alert: cloudwatch (PutMetricData) or "
+             "prometheus-textfile (with --textfile) [default window then: the last 24 hours].")] = None,
+    textfile: Annotated[Optional[str], typer.Option(
+        "--textfile", metavar="PATH", show_default=False,
+        help="The node-exporter textfile (*.prom) to write, atomically; implies --emit-metrics "
+             "prometheus-textfile.")] = None,
 ) -> None:
     from magent.cli.usage_view import build_document, render
     from magent.core.cost import parse_dimensions, parse_window, plan_window, price_usage
@@ -74,8 +95,9 @@ def report(
     from magent.core.timeutil import utcnow
 
     state = get_state()
+    emit = _emit_target(emit_metrics, textfile)
     dims = parse_dimensions(by)
-    start, end = parse_window(since, until, utcnow())
+    start, end = parse_window(since or ("24h" if emit else None), until, utcnow())
     table = load_pricing(pricing)  # validated before the store is touched: bad input changes nothing
     plan = plan_window(start, end)
     description, data = _fetch(state, dims, plan)
@@ -83,6 +105,8 @@ def report(
     fmt = output or ReportFormat(state.output.value)
     document = build_document(cost_report, data, plan, table, store=description, now=utcnow())
     render(state, fmt.value, cost_report, data, document)
+    if emit is not None:
+        _publish(state, emit, textfile, table, start, end)
 
 
 def _fetch(state: AppState, dims: tuple[str, ...], plan: WindowPlan) -> tuple[str, UsageData]:
@@ -95,6 +119,65 @@ def _fetch(state: AppState, dims: tuple[str, ...], plan: WindowPlan) -> tuple[st
             return store.description, fetch_usage(conn, dims, plan)
     finally:
         store.close()
+
+
+class EmitTarget(str, enum.Enum):
+    cloudwatch = "cloudwatch"
+    prometheus_textfile = "prometheus-textfile"
+
+
+def _emit_target(target: EmitTarget | None, textfile: str | None) -> EmitTarget | None:
+    """The metrics to publish, checked before the store is touched (bad input changes nothing)."""
+    if textfile is not None and target is None:
+        target = EmitTarget.prometheus_textfile
+    if textfile is not None and target is EmitTarget.cloudwatch:
+        raise UsageError("--textfile goes with --emit-metrics prometheus-textfile, not cloudwatch",
+                         hint="drop --textfile, or use --emit-metrics prometheus-textfile")
+    if target is EmitTarget.prometheus_textfile and not textfile:
+        raise UsageError("--emit-metrics prometheus-textfile needs --textfile PATH",
+                         hint="e.g. --textfile /var/lib/node_exporter/textfile/magent_usage.prom")
+    if textfile is not None:
+        from magent.services.textfile import check_textfile
+
+        check_textfile(textfile)
+    return target
+
+
+def _publish(state: AppState, target: EmitTarget, textfile: str | None, table: PricingTable, start: datetime,
+             end: datetime | None) -> None:
+    from magent.core.timeutil import utcnow
+    from magent.services.store import open_store
+    from magent.workflows import usage_metrics
+
+    alerts, aws = state.settings.alerts, state.settings.aws
+    store = open_store(state.settings.store)
+    try:
+        with store.connection() as conn:
+            if target is EmitTarget.cloudwatch:
+                from magent.services.cloudwatch import cloudwatch_client
+
+                client = cloudwatch_client(region=aws.region, endpoint_url=aws.endpoint_url)
+                done = usage_metrics.to_cloudwatch(conn, alerts, table, start, end, now=utcnow(), client=client,
+                                                   endpoint_url=aws.endpoint_url)
+            else:
+                done = usage_metrics.to_textfile(conn, alerts, table, end, now=utcnow(), path=str(textfile))
+    finally:
+        store.close()
+    _say_published(done)
+
+
+def _say_published(done: Any) -> None:
+    import sys
+
+    from magent.core.redact import SECRETS
+
+    lines = [f"published {done.datapoints} spend value(s) to {done.where}"]
+    if done.unpriced_models:
+        lines.append(f"warning: no price for {', '.join(done.unpriced_models)}: left out of the spend "
+                     "(add them with --pricing FILE)")
+    if done.too_old_hours:
+        lines.append(f"warning: {done.too_old_hours} hour(s) older than 14 days skipped (CloudWatch refuses them)")
+    print(SECRETS.mask("\n".join(lines)), file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from magent.core.alert_config import AlertsSettings
 from magent.core.errors import ConfigError
 from magent.core.timeutil import parse_duration
 
@@ -124,6 +125,7 @@ class Settings(_Section):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
     preflight: PreflightSettings = Field(default_factory=PreflightSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
 
 _FILE_ONLY_KEYS = ("profiles", "default_profile")

@@ -28,6 +28,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from magent.core import alert_table
 from magent.core.timeutil import isoformat, utcnow
 
 
@@ -139,12 +140,12 @@ class Threshold:
         return Verdict.PASS
 
 
-# The seed's alert table: what pages on-call also aborts a canary.
+# The seed's alert table (`magent.core.alert_table`, the one source): what pages on-call also aborts a canary.
 DEFAULT_THRESHOLDS: dict[str, Threshold] = {
-    "errors_5xx_per_min": Threshold(max=10, unit="/min"),
-    "latency_p95_seconds": Threshold(max=5, unit=" s"),
-    "rate_limited_429_per_min": Threshold(max=5, unit="/min"),
-    "unauthorized_401": Threshold(max=0),  # any 401
+    "errors_5xx_per_min": Threshold(max=alert_table.ERRORS_5XX_PER_MIN, unit="/min"),
+    "latency_p95_seconds": Threshold(max=alert_table.LATENCY_P95_SECONDS, unit=" s"),
+    "rate_limited_429_per_min": Threshold(max=alert_table.RATE_LIMITED_429_PER_MIN, unit="/min"),
+    "unauthorized_401": Threshold(max=alert_table.UNAUTHORIZED_401),  # any 401
 }
 
 

@@ -235,7 +235,8 @@ def _resolve_aws(source: KeySource, ctx: ResolveContext) -> str:
         from magent.services.aws import get_secret_string
 
         def fetch(secret_id: str, region: str | None, endpoint_url: str | None) -> str:
-            return get_secret_string(secret_id, region=region, endpoint_url=endpoint_url)
+            # by stage: an unqualified read may return a stale version (moto does, right after a rotation)
+            return get_secret_string(secret_id, region=region, endpoint_url=endpoint_url, version_stage="AWSCURRENT")
 
     text = fetch(source.target, ctx.aws_region, ctx.aws_endpoint_url)
     SECRETS.add(text.strip())

@@ -1,5 +1,6 @@
 """The whole offline world in one process: the Mistral API simulator, the Kubernetes API simulator with a
 sample agent Deployment, the sample agent app (health + metrics), and a directory for the embedded Postgres.
+`magent sandbox up` also asks for moto (the key in Secrets Manager), Prometheus and an eagerly started Postgres.
 
     with SandboxStack(root) as stack:
         stack.env        # MISTRAL_API_KEY, MAGENT_MISTRAL_URL, KUBECONFIG, MAGENT_DATA_DIR, MAGENT_CONFIG
@@ -18,6 +19,7 @@ NAMESPACE = "shop"
 DEPLOYMENT = "agent"
 IMAGE_REPOSITORY = "registry.local/agent"
 MODELS = ("mistral-small-2506", "mistral-large-2411")
+_EXTRAS = ("aws", "prometheus")
 
 
 @dataclass
@@ -26,7 +28,12 @@ class SandboxStack:
     replicas: int = 4
     conversations: int = 60
     seed: int = 7
+    aws: bool = False         # moto in server mode with the key in Secrets Manager (needs magent[sandbox])
+    prometheus: bool = False  # a Prometheus scraping the agent app, when `prometheus` is on PATH
+    postgres: bool = False    # start the embedded Postgres now, not on first use
     env: dict[str, str] = field(default_factory=dict)
+    components: list[dict] = field(default_factory=list)  # name, url, note: what runs (or why not)
+    child_pids: list[int] = field(default_factory=list)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __enter__(self) -> SandboxStack:
@@ -77,6 +84,46 @@ class SandboxStack:
             "MAGENT_DATA_DIR": str(self.root / "data"),
             "MAGENT_CONFIG": str(config_path),
         }
+        self.components = [
+            {"name": "mistral", "url": self.mistral.url, "note": "Mistral API simulator"},
+            {"name": "kubernetes", "url": self.kube.url, "note": f"Kubernetes API simulator, {NAMESPACE}/{DEPLOYMENT}"},
+            {"name": "agent-app", "url": self.agent_url, "note": "sample agent app: /health, /metrics"},
+        ]
+        self._start_extras()
+
+    def _start_extras(self) -> None:
+        from magent.sandbox import extras
+
+        if self.aws:
+            moto = self._optional("aws", lambda: extras.serve_moto(self.api_key))
+            if moto is not None:
+                self.env.update(AWS_ENDPOINT_URL=moto.url, AWS_DEFAULT_REGION=extras.AWS_REGION,
+                                **extras.AWS_DUMMY_CREDENTIALS)
+                self.components.append({"name": "aws", "url": moto.url,
+                                        "note": f"moto; Secrets Manager {moto.secret_id} (JSON, field api_key)"})
+        if self.prometheus:
+            target = self.agent_url.removeprefix("http://")
+            prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", target))
+            if prometheus is not None:
+                self.child_pids.append(prometheus.pid)
+                self.components.append({"name": "prometheus", "url": prometheus.url,
+                                        "note": "scrapes the agent app every second"})
+        if self.postgres:
+            from magent.services.store.embedded import ensure_running
+
+            self.env["MAGENT_DATABASE_URL"] = ensure_running(self.root / "data")
+            self.components.append({"name": "postgres", "url": self.env["MAGENT_DATABASE_URL"],
+                                    "note": f"embedded Postgres in {self.root / 'data'}"})
+
+    def _optional(self, name: str, start):
+        """Enter an optional component; when it cannot run here, note why (with how to fix it) and go on."""
+        from magent.sandbox.extras import Missing
+
+        try:
+            return self._stack.enter_context(start())
+        except Missing as exc:
+            self.components.append({"name": name, "url": None, "note": str(exc)})
+            return None
 
     def _stop_embedded_postgres(self) -> None:
         """The commands start an embedded Postgres in the stack's directory on first use; it goes with the stack."""
@@ -121,6 +168,7 @@ class SandboxStack:
             ("sample agent app", f"{self.agent_url}/health, /metrics"),
             ("Deployment", f"{NAMESPACE}/{DEPLOYMENT}: {self.replicas} × {IMAGE_REPOSITORY}:v1"),
             ("embedded Postgres", f"{self.env['MAGENT_DATA_DIR']} (started on first use)"),
+            *((c["name"], f"{c['url']}  ({c['note']})") for c in self.components if c["name"] in _EXTRAS and c["url"]),
             ("sample app repository", f"{self.repo} (one planted flaw)"),
             ("config", self.env["MAGENT_CONFIG"]),
         ]

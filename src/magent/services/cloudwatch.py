@@ -61,3 +61,94 @@ def probe_metrics(namespace: str | None, *, region: str | None = None, endpoint_
 
 def _translate(exc: Exception, what: str, endpoint_url: str | None, permission: str) -> Any:
     return translate_aws_error(exc, what, endpoint_url, service=_SERVICE, permission=permission)
+
+
+# --- alarms written by `magent alerts apply` -------------------------------------------------------------
+
+
+def managed_alarms(prefix: str, tag: str, *, client: Any, endpoint_url: str | None = None) -> dict[str, dict]:
+    """Alarms named `prefix*`, each with its tags under "Tags" (a dict), and whether `tag` marks it "Managed"."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    alarms = describe_alarms(prefix, client=client, endpoint_url=endpoint_url)
+    for name, alarm in alarms.items():
+        try:
+            tags = client.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"the tags of alarm {name}", endpoint_url, "cloudwatch:ListTagsForResource") from exc
+        alarm["Tags"] = {t["Key"]: t["Value"] for t in tags}
+        alarm["Managed"] = alarm["Tags"].get(tag) == "true"
+    return alarms
+
+
+def put_alarm(request: dict[str, Any], *, client: Any, tag_existing: bool = False,
+              endpoint_url: str | None = None) -> None:
+    """PutMetricAlarm; for an alarm that exists, its Tags are set with TagResource (PutMetricAlarm ignores them)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = request["AlarmName"]
+    try:
+        client.put_metric_alarm(**request)
+        if tag_existing and request.get("Tags"):
+            arn = client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+            client.tag_resource(ResourceARN=arn, Tags=request["Tags"])
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, f"alarm {name}", endpoint_url, "cloudwatch:PutMetricAlarm, cloudwatch:TagResource") \
+            from exc
+
+
+def delete_alarms(names: list[str], *, client: Any, endpoint_url: str | None = None) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    for start in range(0, len(names), 100):  # DeleteAlarms takes at most 100 names
+        try:
+            client.delete_alarms(AlarmNames=names[start:start + 100])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"alarms {', '.join(names)}", endpoint_url, "cloudwatch:DeleteAlarms") from exc
+
+
+def put_metric_data(namespace: str, datums: list[dict[str, Any]], *, client: Any,
+                    endpoint_url: str | None = None) -> int:
+    """PutMetricData in batches of 1000 (the API's limit); returns the datapoints sent."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    for start in range(0, len(datums), 1000):
+        try:
+            client.put_metric_data(Namespace=namespace, MetricData=datums[start:start + 1000])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"metrics of {namespace}", endpoint_url, "cloudwatch:PutMetricData") from exc
+    return len(datums)
+
+
+def caller_account(*, region: str | None = None, endpoint_url: str | None = None, timeout_s: float = 10.0) -> str:
+    """The AWS account id the credentials act in (STS GetCallerIdentity), printed before changing alarms."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 2, "mode": "standard"})
+    try:
+        sts = boto3.session.Session().client("sts", region_name=region, endpoint_url=endpoint_url, config=config)
+        return str(sts.get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_aws_error(exc, "the caller identity", endpoint_url, service="STS",
+                                  permission="sts:GetCallerIdentity") from exc
+
+
+class AlarmStore:
+    """The alarms of one account and region, as `magent.workflows.alerts` reads and writes them."""
+
+    def __init__(self, *, region: str | None = None, endpoint_url: str | None = None, client: Any = None,
+                 timeout_s: float = 10.0) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.client = client or cloudwatch_client(region=region, endpoint_url=endpoint_url, timeout_s=timeout_s)
+
+    def existing(self, prefix: str, tag: str) -> dict[str, dict]:
+        return managed_alarms(prefix, tag, client=self.client, endpoint_url=self.endpoint_url)
+
+    def put(self, request: dict[str, Any], *, exists: bool) -> None:
+        put_alarm(request, client=self.client, tag_existing=exists, endpoint_url=self.endpoint_url)
+
+    def delete(self, names: list[str]) -> None:
+        delete_alarms(names, client=self.client, endpoint_url=self.endpoint_url)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from magent.core.cost import DIMENSIONS, UsageRow, WindowPlan
@@ -169,3 +169,24 @@ def _has_entries(conn: Connection) -> bool:
 
 def _span(start: datetime, end: datetime | None) -> str:
     return f"{isoformat(start)} → {isoformat(end) if end else 'now'}"
+
+
+def fetch_hourly_usage(conn: Connection, since: datetime, until: datetime | None) -> list[UsageRow]:
+    """Token sums per model and UTC hour of the model outputs in [since, until), from the entries.
+
+    Rows carry dims model, day and hour (a datetime at the start of the hour), for `price_usage(…, by=("model",
+    "hour"))`. The rollup is daily, so hours are always read from `conversation_entries` (its created_at index).
+    """
+    where = "type = ANY(%s) AND created_at >= %s" + ("" if until is None else " AND created_at < %s")
+    params: list[Any] = [list(OUTPUT_TYPES), since] + ([] if until is None else [until])
+    hour = "date_trunc('hour', created_at AT TIME ZONE 'UTC')"
+    query = (  # noqa: S608 - fixed expressions; values are parameters
+        f"SELECT coalesce(model, ''), {hour} AS hour, {', '.join(_SUMS_ENTRIES)} FROM conversation_entries "
+        f"WHERE {where} GROUP BY 1, 2 ORDER BY 2, 1"
+    )
+    rows = []
+    for model, start, prompt, completion, outputs, estimated in conn.execute(query, params).fetchall():
+        start = start.replace(tzinfo=UTC)
+        rows.append(UsageRow({"model": model, "day": start.date(), "hour": start}, int(prompt), int(completion),
+                             int(outputs), int(estimated)))
+    return rows
