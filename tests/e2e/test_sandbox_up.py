@@ -26,7 +26,8 @@ from magent.services.store.embedded import running_uri, stop_embedded
 
 COMPONENTS = {"mistral", "kubernetes", "agent-app", "aws", "prometheus", "postgres"}
 ENV_NAMES = {"KUBECONFIG", "MAGENT_MISTRAL_URL", "MISTRAL_API_KEY", "AWS_ENDPOINT_URL", "MAGENT_DATABASE_URL",
-             "MAGENT_CONFIG", "MAGENT_DATA_DIR", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+             "MAGENT_CONFIG", "MAGENT_DATA_DIR", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "MAGENT_SANDBOX_DIR"}
 
 
 def _magent(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -82,7 +83,7 @@ def _kube_token(root: Path) -> str:
 def test_up_prints_every_variable_as_export_lines(sandbox):
     root, env, output = sandbox
     assert set(env) == ENV_NAMES
-    assert env["KUBECONFIG"] == str(root / "kubeconfig")
+    assert env["KUBECONFIG"] == str(root / "kubeconfig") and env["MAGENT_SANDBOX_DIR"] == str(root)
     assert env["MAGENT_MISTRAL_URL"].startswith("http://127.0.0.1:")
     assert len(env["MISTRAL_API_KEY"]) == 32  # the simulator's own key, printed on purpose
     # the lines are shell-safe: a shell that evaluates them gets exactly the values (the URL has ? and &)

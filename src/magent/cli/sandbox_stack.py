@@ -31,9 +31,10 @@ reported with how to install it; the rest still starts.
 
 Prints `export` lines (shell-quoted) for KUBECONFIG, MAGENT_MISTRAL_URL, MISTRAL_API_KEY (the simulator's own
 throwaway key: it opens nothing but this sandbox, and is meant to be used), AWS_ENDPOINT_URL with moto's dummy
-credentials, MAGENT_DATABASE_URL, MAGENT_CONFIG (a magent.yaml for the sandbox) and MAGENT_DATA_DIR; or, with
--o json, the same as data. Run again, it prints the environment of the sandbox already running.
-A state file left by a sandbox that died is replaced. Stop it with `magent sandbox down`.
+credentials, MAGENT_DATABASE_URL, MAGENT_CONFIG (a magent.yaml for the sandbox), MAGENT_DATA_DIR and
+MAGENT_SANDBOX_DIR (so that `status` and `down` find it); or, with -o json, the same as data. Run again, it
+prints the environment of the sandbox already running; a state file left by a sandbox that died is replaced.
+Stop it with `magent sandbox down`.
 
 Exit codes: 0 running; 2 unusable --dir; 3 the sandbox did not start (see DIR/sandbox.log).
 

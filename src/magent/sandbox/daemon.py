@@ -101,7 +101,8 @@ def _state(root: Path, stack: Any) -> dict[str, Any]:
     from magent.core.timeutil import isoformat, utcnow
 
     return {"pid": os.getpid(), "started_at": isoformat(utcnow()), "dir": str(root), "log": str(root / LOG_FILE),
-            "env": dict(stack.env), "components": list(stack.components), "child_pids": list(stack.child_pids)}
+            "env": {**stack.env, "MAGENT_SANDBOX_DIR": str(root)},  # so that `status` / `down` find it there
+            "components": list(stack.components), "child_pids": list(stack.child_pids)}
 
 
 def write_state(root: Path, state: dict[str, Any]) -> None:
