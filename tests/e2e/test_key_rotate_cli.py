@@ -179,3 +179,19 @@ def test_key_verify_reads_the_rotated_key_by_stage(cli, world):
     result = cli("key", "verify", "--key-from", f"aws:{world.spec}", "--no-spend", "-o", "json", env=world.env())
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["keys"][0]["fingerprint"] == fingerprint(NEW_KEY)
+
+
+def test_declined_at_the_prompt_changes_nothing(cli, world, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    before = (world.stages(), world.restarted_at())
+    result = cli(*ROTATE, "--secret-id", world.spec, "--new-key-from", "env:K", "-d", world.deployment,
+                 env=world.env(K=NEW_KEY))
+    assert result.exit_code == 130, result.output
+    assert "nothing was changed" in result.stderr and f"namespace {world.namespace}" in result.stderr
+    assert (world.stages(), world.restarted_at()) == before

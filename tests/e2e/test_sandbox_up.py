@@ -281,7 +281,9 @@ def test_without_moto_everything_else_starts_and_says_how_to_install_it(cli, tmp
         assert status.exit_code == 0, status.output  # a component that is not installed does not degrade it
         assert "skipped" in status.stdout
     finally:
-        assert cli("sandbox", "down", "--dir", str(root)).exit_code == 0
+        forced = cli("sandbox", "down", "--dir", str(root), "--timeout", "0")  # SIGKILL for the whole group
+    assert forced.exit_code == 0 and "killed after --timeout" in forced.stderr
+    assert running_uri(root / "data") is None and _processes_of(root) == []
 
 
 def test_bad_dir_is_a_usage_error(cli, tmp_path):

@@ -10,14 +10,17 @@ import pytest
 
 from fixtures.kube import wait_until
 from fixtures.keyapp import NEW_KEY, OLD_KEY, World
-from magent.core.errors import EXIT_CHECK_FAILED, EXIT_INCONSISTENT, EXIT_INTERRUPTED, EXIT_UNREACHABLE, InconsistentState
+from magent.core.errors import (
+    EXIT_CHECK_FAILED, EXIT_INCONSISTENT, EXIT_INTERRUPTED, EXIT_UNREACHABLE, InconsistentState,
+)
 from magent.core.rotation import SecretRef
 from magent.sandbox.mistral import KeySpec
 from magent.services.app_health import HealthEndpoint
 from magent.services.aws_versions import SecretVersions
 from magent.services.kube.client import connect
 from magent.services.kube.restart import Restarter
-from magent.workflows.rotate import Adapters, Rotation, RotationFailed, mistral_verifier, prepare
+from magent.services.mistral.verify import key_verifier
+from magent.workflows.rotate import Adapters, Rotation, RotationFailed, prepare
 
 THIRD_KEY = "ThirdK3yaB2cD3eF4gH5iJ6kL7mN8oP9"  # magent:allow (a throwaway)
 
@@ -33,7 +36,7 @@ def adapters(world, *, health_url=None, mistral_url=None, moto_url=None, rollout
     from magent.core.config import KubeSettings
 
     kube = connect(KubeSettings(kubeconfig=str(world.kubeconfig)))
-    real_verify = mistral_verifier(mistral_url or world.mistral.url, models=[], spend=False, timeout_s=5,
+    real_verify = key_verifier(mistral_url or world.mistral.url, models=[], spend=False, timeout_s=5,
                                    intentional_aliases=[], source="env:NEW")
     return Adapters(
         secrets=SecretVersions(world.secret_id, region="us-east-1", endpoint_url=moto_url or world.moto_url),
@@ -129,7 +132,8 @@ def test_a_rollback_that_cannot_restart_exits_4_with_the_state_and_commands(worl
     assert world.holder("AWSCURRENT") == world.original_version  # the secret part of the rollback worked
     state = "\n".join(error.result["state"])
     assert "the old key" in state and "NOT restarted on the old one" in state
-    assert f"kubectl rollout restart deployment/agent -n {world.namespace} --context magent-sandbox" in error.result["fix"]
+    restart = f"kubectl rollout restart deployment/agent -n {world.namespace} --context magent-sandbox"
+    assert restart in error.result["fix"]
     assert not any("update-secret-version-stage" in command for command in error.result["fix"])  # AWS was undone
 
 
@@ -140,7 +144,7 @@ def test_aws_gone_during_the_rollback_exits_4_and_names_the_label_to_remove(worl
     private.start()
     host, port = private.get_host_and_port()
     url = f"http://{host}:{port}"
-    refusing = mistral_verifier(make_mistral_sim(keys=[KeySpec(OLD_KEY)]).url, models=[], spend=False, timeout_s=5,
+    refusing = key_verifier(make_mistral_sim(keys=[KeySpec(OLD_KEY)]).url, models=[], spend=False, timeout_s=5,
                                 intentional_aliases=[], source="env:NEW")
 
     def verify_then_lose_aws(key):
@@ -162,3 +166,33 @@ def test_a_pending_version_left_by_another_rotation_is_refused_before_any_change
     with pytest.raises(InconsistentState, match="AWSPENDING"):
         rotate(world)
     assert world.stages() == stages
+
+
+def test_a_failed_cleanup_is_a_warning_not_a_rollback(world):
+    from moto.server import ThreadedMotoServer
+
+    private = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    private.start()
+    host, port = private.get_host_and_port()
+
+    class LoseAwsOnceHealthy:  # AWS stops answering between the health check and the cleanup
+        def __init__(self, real):
+            self.real, self.url = real, real.url
+
+        def wait(self):
+            answer = self.real.wait()
+            private.stop()
+            return answer
+
+        def probe(self):
+            return self.real.probe()
+
+    with world.app.serve() as health:
+        the_adapters = adapters(world, health_url=health, moto_url=f"http://{host}:{port}")
+        the_adapters.health = LoseAwsOnceHealthy(the_adapters.health)
+        plan = prepare(the_adapters, SecretRef(world.secret_id, "api_key"), NEW_KEY, new_key_from="env:NEW",
+                       health_url=the_adapters.health.url)
+        result = Rotation(the_adapters, plan, on_event=lambda record: None).run()
+    assert result["outcome"] == "rotated" and result["steps"][-1]["status"] == "warning"
+    assert "AWSPENDING is still on version" in result["warnings"][0]
+    assert json.loads(world.current())["api_key"] == NEW_KEY and world.holder("AWSPENDING") == plan.token

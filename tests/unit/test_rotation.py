@@ -97,8 +97,10 @@ def test_fix_commands_name_only_what_is_left_and_are_shell_safe():
                             namespace="shop", context=None)
     assert "--move-to-version-id old-v --remove-from-version-id new-v" in commands[0]
     assert not any("AWSPENDING" in command for command in commands)
-    assert commands[-2:] == ["kubectl rollout restart deployment/web -n shop", "kubectl rollout status deployment/web -n shop"]
+    assert commands[-2:] == ["kubectl rollout restart deployment/web -n shop",
+                             "kubectl rollout status deployment/web -n shop"]
     assert shlex.split(commands[0])[4] == "prod/my secret"
     only_pending = fix_commands(ref, "old-v", "new-v", current_on_new=False, pending_on_new=True, deployment=None,
                                 namespace=None, context=None)
-    assert "AWSPENDING --remove-from-version-id new-v" in only_pending[0] and not any("kubectl" in c for c in only_pending)
+    assert "AWSPENDING --remove-from-version-id new-v" in only_pending[0]
+    assert not any("kubectl" in command for command in only_pending)

@@ -10,7 +10,6 @@ healthy: `fail`, naming the URL and the reason.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -75,28 +75,36 @@ def rotate(
     yes: YesOption = False,
     output: OutputOption = None,
 ) -> None:
-    from magent.cli.cluster import announce, confirm
+    from magent.cli.cluster import confirm
     from magent.cli.state import get_state
     from magent.core.rotation import parse_secret_ref
-    from magent.workflows.rotate import Rotation, RotationFailed, prepare
+    from magent.workflows.rotate import prepare
 
     state = get_state()
     fmt = state.output_format(output)
-    ref = parse_secret_ref(secret_id)
-    new_key = _new_key(state, new_key_from)
+    ref = parse_secret_ref(secret_id)  # every flag is checked before any secret is read
+    timeouts = _durations(state, rollout_timeout, health_timeout)
     url = _health_url(health_url or state.settings.preflight.health_url)
-    adapters = _adapters(state, ref, deployment, namespace, context, url, _durations(state, rollout_timeout, health_timeout),
-                         base_url, not no_spend, new_key_from)
+    _check_target(deployment, namespace, context)
+    new_key = _new_key(state, new_key_from)
+    adapters = _adapters(state, ref, deployment, namespace, context, url, timeouts, base_url, not no_spend,
+                         new_key_from)
     plan = prepare(adapters, ref, new_key, new_key_from=new_key_from,
                    health_url=adapters.health.url if adapters.health else None)
     if dry_run:
         _say("Dry run: nothing is changed.")
         _emit(state, fmt, {"outcome": "planned", "dry_run": True, **plan.to_dict()})
         return
-    announce_where(state, plan, announce, adapters)
+    _announce(state, plan, adapters)
     confirm(state, f"Stage key {plan.new_fingerprint} as AWSPENDING, verify it, make it AWSCURRENT in place of "
                    f"{plan.old_fingerprint}" + (f" and restart deployment {plan.deployment}" if plan.deployment else "")
                    + "?", yes=yes)
+    _run(state, fmt, adapters, plan)
+
+
+def _run(state: AppState, fmt: Any, adapters: Adapters, plan: RotationPlan) -> None:
+    from magent.workflows.rotate import Rotation, RotationFailed
+
     view = _Lines()
     try:
         result = Rotation(adapters, plan, on_event=view).run()
@@ -179,18 +187,23 @@ def _durations(state: AppState, rollout: str | None, health: str) -> tuple[float
     return values[0], values[1]
 
 
-def _adapters(state: AppState, ref: SecretRef, deployment: str | None, namespace: str | None, context: str | None,
-              health_url: str | None, timeouts: tuple[float, float], base_url: str | None, spend: bool,
-              source: str) -> Adapters:
+def _check_target(deployment: str | None, namespace: str | None, context: str | None) -> None:
     from magent.core.errors import UsageError
-    from magent.services.aws_versions import SecretVersions
-    from magent.services.mistral.client import normalize_base_url
-    from magent.workflows.rotate import Adapters, mistral_verifier
 
     if deployment is not None and not deployment.strip():
         raise UsageError("--deployment is empty", hint="pass --deployment NAME, or leave it out to restart nothing")
     if deployment is None and (namespace or context):
         raise UsageError("-n/--context without --deployment", hint="pass --deployment NAME to restart it")
+
+
+def _adapters(state: AppState, ref: SecretRef, deployment: str | None, namespace: str | None, context: str | None,
+              health_url: str | None, timeouts: tuple[float, float], base_url: str | None, spend: bool,
+              source: str) -> Adapters:
+    from magent.services.aws_versions import SecretVersions
+    from magent.services.mistral.client import normalize_base_url
+    from magent.services.mistral.verify import key_verifier
+    from magent.workflows.rotate import Adapters
+
     aws, mistral = state.settings.aws, state.settings.mistral
     restarter = health = None
     if deployment:
@@ -202,19 +215,22 @@ def _adapters(state: AppState, ref: SecretRef, deployment: str | None, namespace
         from magent.services.app_health import HealthEndpoint
 
         health = HealthEndpoint(health_url, timeout_s=timeouts[1])
-    verify = mistral_verifier(normalize_base_url(base_url or mistral.base_url), models=list(mistral.models),
-                              spend=spend, timeout_s=mistral.timeout, intentional_aliases=list(mistral.intentional_aliases),
-                              source=source)
+    verify = key_verifier(normalize_base_url(base_url or mistral.base_url), models=list(mistral.models),
+                          spend=spend, timeout_s=mistral.timeout,
+                          intentional_aliases=list(mistral.intentional_aliases), source=source)
     secrets = SecretVersions(ref.secret_id, region=aws.region, endpoint_url=aws.endpoint_url)
     return Adapters(secrets=secrets, verify=verify, restarter=restarter, health=health)
 
 
-def announce_where(state: AppState, plan: RotationPlan, announce: Any, adapters: Adapters) -> None:
+def _announce(state: AppState, plan: RotationPlan, adapters: Adapters) -> None:
+    """Where the rotation acts, before it acts (stderr): the secret and its AWS endpoint, the cluster."""
+    from magent.cli.cluster import announce
     from magent.core.redact import mask_url
 
     aws = state.settings.aws
     where = f"AWS {aws.region or 'default region'}" + (f" at {mask_url(aws.endpoint_url)}" if aws.endpoint_url else "")
-    _say(f"Rotating the Mistral key in secret {plan.ref.spec} ({where}): {plan.old_fingerprint} → {plan.new_fingerprint}")
+    _say(f"Rotating the Mistral key in secret {plan.ref.spec} ({where}): "
+         f"{plan.old_fingerprint} → {plan.new_fingerprint}")
     for warning in plan.warnings:
         _say(f"Warning: {warning}")
     if adapters.restarter is not None:
@@ -240,7 +256,8 @@ def _table(data: dict[str, Any]) -> Any:
     versions = data["versions"]
     target = (f"{data['namespace']}/{data['deployment']} (context {data.get('context') or '(in-cluster)'})"
               if data.get("deployment") else "none (not restarted)")
-    rows = [("outcome", data["outcome"]), ("secret", data["secret_id"] + (f"#{data['field']}" if data["field"] else "")),
+    secret = data["secret_id"] + (f"#{data['field']}" if data["field"] else "")
+    rows = [("outcome", data["outcome"]), ("secret", secret),
             ("new key", f"{data['new_key']} from {data['new_key_from']}, version {versions['new']}"),
             ("old key", f"{data['old_key']}, version {versions['old']}"), ("deployment", target),
             ("health", data.get("health") or data.get("health_url") or "not checked (no --health-url)")]

@@ -36,7 +36,8 @@ def probe_health(url: str, *, timeout_s: float = 5.0) -> HealthAnswer:
     except httpx.TimeoutException:
         return HealthAnswer(False, f"no answer within {timeout_s:g} s")
     except httpx.HTTPError as exc:
-        return HealthAnswer(False, "unreachable: " + " ".join(SECRETS.mask(f"{type(exc).__name__}: {exc}").split())[:200])
+        reason = " ".join(SECRETS.mask(f"{type(exc).__name__}: {exc}").split())
+        return HealthAnswer(False, f"unreachable: {reason[:200]}")
     elapsed_ms = (time.monotonic() - started) * 1000
     if response.status_code != 200:
         return HealthAnswer(False, SECRETS.mask(f"HTTP {response.status_code}{said(response)}"),

@@ -133,7 +133,8 @@ def prepare(adapters: Adapters, ref: SecretRef, new_key: str, *, new_key_from: s
     pending = staging.holder(PENDING)
     if pending and pending != version:
         raise InconsistentState(
-            f"secret {ref.secret_id} has an AWSPENDING version ({pending}): a rotation is in progress or was left half-way",
+            f"secret {ref.secret_id} has an AWSPENDING version ({pending}): a rotation is in progress or was "
+            "left half-way",
             hint=f"finish or undo it: aws secretsmanager update-secret-version-stage --secret-id {ref.secret_id} "
                  f"--version-stage AWSPENDING --remove-from-version-id {pending}")
     restarter = adapters.restarter
@@ -178,7 +179,8 @@ class Rotation:
 
     def run(self) -> dict[str, Any]:
         p = self.plan
-        self._event("rotation_started", f"rotating the key in {p.ref.spec}: {p.old_fingerprint} → {p.new_fingerprint}",
+        self._event("rotation_started",
+                    f"rotating the key in {p.ref.spec}: {p.old_fingerprint} → {p.new_fingerprint}",
                     old_key=p.old_fingerprint, new_key=p.new_fingerprint)
         try:
             for name in p.steps():
@@ -240,7 +242,15 @@ class Rotation:
         self._step("healthy", f"{self.plan.health_url}: {answer.detail}: {how}", reports_mistral=answer.reports_mistral)
 
     def _do_finished(self) -> None:
-        self.a.secrets.remove(PENDING, self.plan.token)
+        """Cleanup only: the new key is current and serving, so a failure here is a warning, never a rollback."""
+        try:
+            self.a.secrets.remove(PENDING, self.plan.token)
+        except MagentError as exc:
+            warning = (f"AWSPENDING is still on version {self.plan.token} ({exc.message}): remove it before the "
+                       f"next rotation")
+            self.plan.warnings.append(warning)
+            self._step("finished", warning, status="warning")
+            return
         self._step("finished", f"AWSPENDING taken off version {short_version(self.plan.token)}")
 
     # --- failure and rollback -----------------------------------------------------------------------------
@@ -386,15 +396,3 @@ def _exit_code(exc: BaseException) -> int:
         return exc.exit_code
     return EXIT_CHECK_FAILED
 
-
-def mistral_verifier(base_url: str, *, models: list[str], spend: bool, timeout_s: float,
-                     intentional_aliases: list[str], source: str) -> Callable[[str], KeyReport]:
-    """The `key verify` code for one key: probe the Mistral API, judge the answers."""
-    def verify(key: str) -> KeyReport:
-        from magent.core.keycheck import evaluate_key
-        from magent.services.mistral.probe import probe_key
-
-        probe = probe_key(base_url, key, models=models, spend=spend, timeout_s=timeout_s)
-        return evaluate_key(source, fingerprint(key), probe, models=models, intentional_aliases=intentional_aliases)
-
-    return verify
