@@ -169,22 +169,10 @@ def _health_url(url: str | None) -> str | None:
 
 
 def _durations(state: AppState, rollout: str | None, health: str) -> tuple[float, float]:
-    from magent.core.errors import UsageError
-    from magent.core.timeutil import parse_duration
+    from magent.cli.flags import duration_flag
 
-    values = []
-    for flag, text in (("--rollout-timeout", rollout), ("--health-timeout", health)):
-        if text is None:
-            values.append(state.settings.deploy.rollout_timeout)
-            continue
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            raise UsageError(f"{flag}: {exc}", hint="durations look like 30s, 5m, 1h30m") from None
-        if seconds <= 0:
-            raise UsageError(f"{flag} must be more than 0", hint="e.g. 5m")
-        values.append(seconds)
-    return values[0], values[1]
+    rollout_s = state.settings.deploy.rollout_timeout if rollout is None else duration_flag("--rollout-timeout", rollout)
+    return rollout_s, duration_flag("--health-timeout", health)
 
 
 def _check_target(deployment: str | None, namespace: str | None, context: str | None) -> None:

@@ -14,6 +14,7 @@ from magent.cli.preflight_options import (
     ReportFormatOption, RequireAttestedOption, SecretIdOption, SkipOption, StagingUrlOption, TestsCmdOption,
     TimeoutOption, VerifyOption, WriteBaselineOption,
 )
+from magent.cli.flags import duration_flag
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
 
@@ -93,7 +94,7 @@ def preflight(
                        health_url=health_url, staging_url=staging_url, secret_id=secret_id, key_from=key_from,
                        timeout=timeout)
     run = RunOptions(fail_on=_fail_on(fail_on or config.fail_on), require_attested=require_attested,
-                     max_age_s=_duration("--max-age", max_age) if max_age else config.max_age,
+                     max_age_s=duration_flag("--max-age", max_age) if max_age else config.max_age,
                      only=_selectors(loaded, only), skip=_selectors(loaded, skip))
     from magent.checks import CheckContext
 
@@ -206,18 +207,6 @@ def _fail_on(value: str) -> str:
     return value
 
 
-def _duration(flag: str, text: str) -> float:
-    from magent.core.timeutil import parse_duration
-
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag} {text!r}: {exc}", hint="use e.g. 30s, 5m, 90d") from None
-    if seconds <= 0:
-        raise UsageError(f"{flag} {text!r}: must be more than zero", hint="use e.g. 30s, 5m, 90d")
-    return seconds
-
-
 def _load(spec: str) -> Checklist:
     from magent.checks import validate_item
     from magent.core.checklist import load_checklist
@@ -259,7 +248,7 @@ def _options(state: AppState, *, repo, manifests, deployment, namespace, model_c
         tests_cmd=tests_cmd or config.tests_cmd, baseline=baseline or base, verify_keys=verify,
         health_url=health_url or config.health_url, staging_url=staging_url or config.staging_url,
         secret_id=secret_id or config.secret_id, key_from=list(key_from or []),
-        timeout_s=_duration("--timeout", timeout) if timeout else config.timeout)
+        timeout_s=duration_flag("--timeout", timeout) if timeout else config.timeout)
 
 
 def _attestations(state: AppState, loaded: Checklist):

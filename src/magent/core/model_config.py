@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from magent.core.pyast import attribute_chain
+
 DEFAULT_REQUIRED = ("max_tokens", "temperature")
 MARKER = "magent:intentional-alias"
 _NON_GENERATIVE = ("embed", "moderation", "ocr")
@@ -302,16 +304,6 @@ def _literal(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _chain(func: ast.AST) -> list[str]:
-    names = []
-    while isinstance(func, ast.Attribute):
-        names.append(func.attr)
-        func = func.value
-    if isinstance(func, ast.Name):
-        names.append(func.id)
-    return names[::-1]
-
-
 def _settings_in(node: ast.AST) -> tuple[set[str], bool]:
     """Settings a `completion_args=` value holds (a dict or `CompletionArgs(...)`); True when unknowable."""
     if isinstance(node, ast.Dict):
@@ -326,7 +318,7 @@ def _call_block(node: ast.Call) -> _Block | None:
     keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
     if "model" not in keywords:
         return None
-    chain = _chain(node.func)
+    chain = attribute_chain(node.func)
     name = _literal(keywords["model"])
     generating = bool(chain) and chain[-1] in _GENERATING_METHODS and not _NOT_GENERATING & set(chain)
     if name is None and not generating:
@@ -337,7 +329,7 @@ def _call_block(node: ast.Call) -> _Block | None:
             inner, opaque = _settings_in(keywords[holder])
             present |= inner
             unknown |= opaque
-    label = f"`model={'.'.join(_chain(keywords['model']))[:60] or '…'}`"  # not ast.unparse: it recurses
+    label = f"`model={'.'.join(attribute_chain(keywords['model']))[:60] or '…'}`"  # not ast.unparse: it recurses
     return _Block(name, keywords["model"].lineno, keywords["model"].col_offset + 1, frozenset(present), unknown,
                   label)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from magent.core.pyast import attribute_chain
+
 CLIENT_PATHS = {"mistralai.Mistral", "mistralai.client.Mistral", "mistralai.client.sdk.Mistral"}
 CLIENT_MODULES = {"mistralai", "mistralai.client", "mistralai.client.sdk"}
 NOISY_LOGGERS = ("mistralai", "httpx", "httpcore")
@@ -80,17 +82,6 @@ def analyse_python(text: str) -> FileAnalysis:
     return analysis
 
 
-def _chain(node: ast.AST) -> list[str]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return []
-
-
 def _literal(node: ast.AST | None) -> object:
     return node.value if isinstance(node, ast.Constant) else None
 
@@ -126,7 +117,7 @@ class _Names:
         return names
 
     def resolve(self, node: ast.AST) -> str | None:
-        parts = _chain(node)
+        parts = attribute_chain(node)
         if not parts or parts[0] not in self.modules:
             return None
         return ".".join([self.modules[parts[0]], *parts[1:]])
@@ -188,7 +179,7 @@ def _debug_level(node: ast.AST | None) -> str | None:
         return "DEBUG"
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 10:
         return "DEBUG"
-    if isinstance(node, ast.Call) and _chain(node.func)[-1:] in (["getenv"], ["get"]) and len(node.args) >= 2:
+    if isinstance(node, ast.Call) and attribute_chain(node.func)[-1:] in (["getenv"], ["get"]) and len(node.args) >= 2:
         return "defaults to DEBUG" if _debug_level(node.args[1]) else None
     return None
 
@@ -222,7 +213,7 @@ def _logging_call_issues(call: ast.Call, names: _Names) -> list[ResilienceIssue]
         how = _debug_level(level)
         if how:
             return [_logger_issue("", f"at {how}" if how == "DEBUG" else how, call, "basicConfig")]
-    target = _chain(func)
+    target = attribute_chain(func)
     if target[-2:] in (["environ", "setdefault"], ["os", "putenv"]) and call.args:
         if _literal(call.args[0]) == "MISTRAL_DEBUG":
             return [_mistral_debug_issue(call)]
@@ -261,7 +252,7 @@ def _mistral_debug_issue(node: ast.AST) -> ResilienceIssue:
 def _environ_issues(node: ast.Assign) -> list[ResilienceIssue]:
     """`os.environ["MISTRAL_DEBUG"] = "1"` (any non-empty value turns it on)."""
     for target in node.targets:
-        if (isinstance(target, ast.Subscript) and _chain(target.value)[-1:] == ["environ"]
+        if (isinstance(target, ast.Subscript) and attribute_chain(target.value)[-1:] == ["environ"]
                 and _literal(target.slice) == "MISTRAL_DEBUG" and _literal(node.value) != ""):
             return [_mistral_debug_issue(node)]
     return []
