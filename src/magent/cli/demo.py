@@ -20,24 +20,35 @@ class DemoStep:
     title: str
     argv: tuple[str, ...]
     expected_exit: int = 0
+    needs_aws: bool = False
 
 
-def demo_steps(repository: str, deployment: str) -> list[DemoStep]:
-    return [
+def demo_steps(repository: str, deployment: str, *, aws: bool = True) -> list[DemoStep]:
+    """The story of a release, as a user would type it; the AWS steps need moto (magent[sandbox])."""
+    from magent.sandbox.extras import SECRET_ID
+
+    steps = [
         DemoStep("Preflight: is the release ready? (the sample repository has a planted key)", ("preflight",),
                  expected_exit=1),
+        DemoStep("The alert table, as Markdown (also Prometheus rules or CloudWatch alarms)",
+                 ("alerts", "render", "--format", "markdown")),
+        DemoStep("Create the alarms in CloudWatch (moto)", ("alerts", "apply", "--yes"), needs_aws=True),
         DemoStep("Verify the Mistral API key", ("key", "verify")),
-        DemoStep("Export agents and conversations into the embedded Postgres", ("conversations", "export")),
-        DemoStep("Tokens and cost by model", ("usage", "report", "--by", "model")),
+        DemoStep("Rotate the key in Secrets Manager: verified, promoted, pods restarted, health checked",
+                 ("key", "rotate", "--secret-id", f"{SECRET_ID}#api_key", "--new-key-from",
+                  "env:MISTRAL_API_KEY_NEXT", "-d", deployment, "--yes"), needs_aws=True),
         DemoStep("Deploy v2 as a canary: analysed at each step, then promoted",
                  ("deploy", f"{repository}:v2", "-d", deployment, "--yes")),
-        DemoStep("Deploy v3, which crash-loops: aborted, the stable Deployment untouched",
+        DemoStep("Deploy v3, which crash-loops: the analysis fails, the canary is aborted, the stable untouched",
                  ("deploy", f"{repository}:v3-crashloop", "-d", deployment, "--yes"), expected_exit=1),
         DemoStep("Revisions of the Deployment", ("history", "-d", deployment)),
         DemoStep("On-call: roll back to the previous revision",
-                 ("rollback", "-d", deployment, "--yes", "--reason", "demo: back to v1")),
+                 ("rollback", "-d", deployment, "--yes", "--reason", "demo: back to the release before v2")),
         DemoStep("Where things stand", ("status", "-d", deployment)),
+        DemoStep("Export agents and conversations into the embedded Postgres", ("conversations", "export")),
+        DemoStep("Tokens and cost by model", ("usage", "report", "--by", "model")),
     ]
+    return [step for step in steps if aws or not step.needs_aws]
 
 
 @contextmanager
@@ -63,22 +74,28 @@ def demo(
     """Rehearse a release offline: start the simulators and run magent's main commands against them.
 
     Starts the Mistral API simulator, the Kubernetes API simulator with a Deployment `shop/agent` (4 pods of
-    registry.local/agent:v1) and a sample agent app, then runs: preflight (on a sample repository with one
-    planted flaw), key verify, conversations export (into an
-    embedded Postgres), usage report, a healthy canary deploy (promoted), a crash-looping canary (aborted),
-    history, rollback and status. Nothing outside this machine is touched. Takes about a minute.
+    registry.local/agent:v1), a sample agent app and moto (AWS, with magent[sandbox]), then runs: preflight
+    (on a sample repository with one planted flaw), alerts render and apply, key verify, key rotate, a healthy
+    canary deploy (promoted), a crash-looping canary (aborted), history, rollback, status, conversations
+    export (into an embedded Postgres) and usage report. Nothing outside this machine is touched. Takes
+    under a minute.
 
     Exit codes: 0 every step behaved as expected; 1 a step did not.
     """
     from magent.cli.state import get_state
+    from magent.sandbox.extras import MOTO_INSTALL_HINT
     from magent.sandbox.stack import DEPLOYMENT, IMAGE_REPOSITORY, SandboxStack
 
     state = get_state()
     with tempfile.TemporaryDirectory(prefix="magent-demo-") as scratch:
         root = directory or Path(scratch)
-        with SandboxStack(root) as stack, _environment(stack.env):
+        with SandboxStack(root, aws=True) as stack, _environment(stack.env):
             _print_stack(state, stack)
-            steps = demo_steps(IMAGE_REPOSITORY, DEPLOYMENT)
+            aws = "AWS_ENDPOINT_URL" in stack.env
+            if not aws:
+                state.err.print(f"Note: without moto the AWS steps (alerts apply, key rotate) are left out: "
+                                f"{MOTO_INSTALL_HINT}", markup=False, highlight=False, soft_wrap=True)
+            steps = demo_steps(IMAGE_REPOSITORY, DEPLOYMENT, aws=aws)
             results = [_run_step(state, index, step) for index, step in enumerate(steps, 1)]
             _print_summary(state, results)
             if serve:

@@ -56,7 +56,8 @@ class SandboxStack:
         self.root.mkdir(parents=True, exist_ok=True)
         self._stack.callback(self._stop_embedded_postgres)
         self.api_key = generate_key()
-        config = SimulatorConfig(keys=[KeySpec(key=self.api_key)], agents=4, conversations=self.conversations,
+        self.next_key = generate_key()  # a second key the simulator accepts: the one a rotation drill moves to
+        config = SimulatorConfig(keys=[KeySpec(key=self.api_key), KeySpec(key=self.next_key)], agents=4, conversations=self.conversations,
                                  seed=self.seed, days=14)
         self.mistral = self._stack.enter_context(MistralSimulator(config))
         self.kube = self._stack.enter_context(KubeSimulator(ready_delay=0.3, tick=0.05))
@@ -79,6 +80,7 @@ class SandboxStack:
         config_path = self._write_config()
         self.env = {
             "MISTRAL_API_KEY": self.api_key,
+            "MISTRAL_API_KEY_NEXT": self.next_key,
             "MAGENT_MISTRAL_URL": self.mistral.url,
             "KUBECONFIG": str(kubeconfig),
             "MAGENT_DATA_DIR": str(self.root / "data"),
