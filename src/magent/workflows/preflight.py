@@ -1,19 +1,22 @@
 """Run a checklist: every item's check side by side, each with its own timeout; manual items from attestations.
 
 The engine never lets a check decide the run: an exception becomes `error` (why), a timeout becomes `error`
-(after how long), an Unreachable marks the item so that the verdict can exit 3.
+(after how long), an Unreachable marks the item so that the verdict can exit 3. Each check runs on a daemon
+thread of its own: a hung check must neither hold the report nor keep the process alive after it (a
+ThreadPoolExecutor's workers are joined at interpreter exit).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
-from magent.checks import CHECKS, CheckContext, PreflightOptions, SharedResources, load_builtin_checks
+from magent.checks import CHECKS, CheckContext, load_builtin_checks
 from magent.core.checklist import Checklist, PlacedItem
 from magent.core.errors import MagentError, Unreachable
 from magent.core.preflight import Attestation, CheckResult, ItemResult, PreflightReport
@@ -21,7 +24,6 @@ from magent.core.redact import SECRETS
 from magent.core.timeutil import human_duration, isoformat, utcnow
 
 log = logging.getLogger(__name__)
-_MAX_WORKERS = 16
 
 
 @dataclass
@@ -61,30 +63,26 @@ def run_preflight(
     load_builtin_checks()
     began_at, clock = utcnow(), time.monotonic()
     placed_items = select_items(checklist, run.only, run.skip)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(_MAX_WORKERS, len(placed_items))),
-                              thread_name_prefix="preflight")
     try:
         started: dict[str, float] = {}  # when each check began: its timeout counts from there
-        futures = {placed.item.id: _submit(pool, placed, context, started) for placed in placed_items
+        futures = {placed.item.id: _start(placed, context, started) for placed in placed_items
                    if not placed.item.manual}
         results = []
         for placed in placed_items:
             if placed.item.manual:
-                result = _manual(placed, attestations, checklist, run, began_at)
+                result = _manual(placed, attestations, run, began_at)
             else:
                 result = _collect(placed, futures[placed.item.id], started, context.options.timeout_s)
             results.append(result)
             if on_result:
                 on_result(result)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # a hung check must not hold the report
         context.shared.close()
     return PreflightReport(checklist, results, fail_on=run.fail_on, require_attested=run.require_attested,
                            started_at=isoformat(began_at), duration_s=time.monotonic() - clock)
 
 
-def _submit(pool: ThreadPoolExecutor, placed: PlacedItem, context: CheckContext,
-            started: dict[str, float]) -> Future:
+def _start(placed: PlacedItem, context: CheckContext, started: dict[str, float]) -> Future:
     item_context = context.for_item(placed.item)
     check = CHECKS[placed.item.check]
 
@@ -102,7 +100,14 @@ def _submit(pool: ThreadPoolExecutor, placed: PlacedItem, context: CheckContext,
             result, unreachable = CheckResult.errored(f"check crashed: {type(exc).__name__}: {exc}"), False
         return _masked(result), time.monotonic() - begun, unreachable
 
-    return pool.submit(timed)
+    future: Future = Future()
+
+    def work() -> None:
+        future.set_running_or_notify_cancel()
+        future.set_result(timed())  # timed() never raises
+
+    threading.Thread(target=work, name=f"preflight {placed.item.id}", daemon=True).start()
+    return future
 
 
 def _collect(placed: PlacedItem, future: Future, started: dict[str, float], default_timeout: float) -> ItemResult:
@@ -121,8 +126,8 @@ def _collect(placed: PlacedItem, future: Future, started: dict[str, float], defa
                                   unreachable=True)
 
 
-def _manual(placed: PlacedItem, attestations: dict[str, Attestation] | None, checklist: Checklist,
-            run: RunOptions, now: datetime) -> ItemResult:
+def _manual(placed: PlacedItem, attestations: dict[str, Attestation] | None, run: RunOptions,
+            now: datetime) -> ItemResult:
     item = placed.item
     found = (attestations or {}).get(item.id)
     if found is None:
