@@ -1,6 +1,6 @@
 """Analysis benchmark: `collect()` time against the analysis interval, and fault onset → FAIL verdict.
 
-    python benchmarks/bench_analysis.py [--interval 5] [--rounds 8] [--faults 3]
+    python benchmarks/bench_analysis.py [--interval 5] [--rounds 8] [--faults 3] [--min-window 10]
 
 Runs a real Prometheus (Debian's `prometheus`, scrape every 1 s) over synthetic canary/stable traffic, the
 Mistral API simulator and moto (CloudWatch), with all four providers enabled, and prints:
@@ -67,11 +67,11 @@ def start_prometheus(server: ServerThread, names: list[str], workdir: Path):
     return _start(binary, config, workdir)
 
 
-def settings_for(run: str, prometheus_url: str, health_url: str, moto_url: str):
+def settings_for(run: str, prometheus_url: str, health_url: str, moto_url: str, min_window_s: float):
     return parse_analysis({
         "timeout": "5s",
         "web": {"url": health_url},
-        "prometheus": {"url": prometheus_url, "selector": f'run="{run}"', "min_window": "10s"},
+        "prometheus": {"url": prometheus_url, "selector": f'run="{run}"', "min_window": f"{min_window_s:g}s"},
         "cloudwatch": {"namespace": "Bench", "region": "us-east-1", "endpoint_url": moto_url,
                        "metrics": [{"name": "errors", "metric_name": "Errors", "max": 0}]},
         "mistral": {"enabled": True},
@@ -86,7 +86,7 @@ def time_collect(settings, target, interval: float, rounds: int) -> None:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        analyse(collect(settings, target, interval_s=interval))
+        outcome = analyse(collect(settings, target, interval_s=interval))  # the last verdict is printed below
         times.append(time.perf_counter() - started)
     median, worst = statistics.median(times), max(times)
     for name in settings.enabled_providers():
@@ -125,6 +125,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--faults", type=int, default=3)
+    parser.add_argument("--min-window", type=float, default=10.0,
+                        help="Prometheus min_window, seconds (the script first waits for this much traffic + 3 s)")
     args = parser.parse_args()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "testing")  # moto accepts any credentials
@@ -145,10 +147,12 @@ def main() -> None:
         try:
             target = AnalysisTarget("bench", "agent", "agent-canary", "v1", "v2", window_s=args.interval,
                                     mistral_base_url=sim.url, mistral_api_key=SIM_API_KEY)
-            settings = {name: settings_for(name, prometheus_url, f"{server.url}/health", moto_url) for name in names}
+            settings = {name: settings_for(name, prometheus_url, f"{server.url}/health", moto_url, args.min_window)
+                        for name in names}
             prepare(settings["steady"]).join()
-            print("waiting 15 s for Prometheus to hold 10 s of traffic …", file=sys.stderr)
-            time.sleep(15)
+            wait = args.min_window + 3  # + Prometheus start-up and its first scrapes
+            print(f"waiting {wait:g} s for Prometheus to hold {args.min_window:g} s of traffic …", file=sys.stderr)
+            time.sleep(wait)
             time_collect(settings["steady"], target, args.interval, args.rounds)
             rng = random.Random(1)
             lags = [detection_lag(apps[name], settings[name], target, args.interval, rng) for name in names[1:]]

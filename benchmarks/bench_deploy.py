@@ -1,6 +1,6 @@
 """Deploy and rollback benchmarks against the Kubernetes simulator, with `magent` run as a real process.
 
-    python benchmarks/bench_deploy.py [--intervals 0.5,1,2] [--rounds 3] [--rollbacks 5]
+    python benchmarks/bench_deploy.py [--intervals 1,2,5] [--rounds 3] [--rollbacks 5]
 
 1. Fault onset → canary at zero replicas. A deploy runs with the `web` analysis provider pointed at a health
    endpoint this script controls; mid-step the endpoint starts answering 500 (the fault onset) and the
@@ -72,6 +72,24 @@ def _watch(predicate, timeout: float = 60.0, every: float = 0.01) -> float:
     return time.monotonic()
 
 
+def _canary_replicas(cluster: Cluster) -> int:
+    """The canary's desired replicas; 0 once it is gone.
+
+    `magent rollback` scales the canary to 0 and then deletes it (and a deploy's abort may delete it too):
+    a watcher polling every 10 ms can miss the 0 and only see it gone. Like magent's own services
+    (`find_deployment` → None, `_scale_canary_to_zero` treating "already gone" as done), a canary that no
+    longer exists counts as scaled to zero.
+    """
+    canary = cluster.deployment("web-canary")
+    return 0 if canary is None else canary["spec"]["replicas"]
+
+
+def _failed(what: str, process: subprocess.Popen, stderr: Path) -> SystemExit:
+    """Stop the benchmark, naming the command's own error: a figure measured after it failed would be a lie."""
+    lines = stderr.read_text().strip().splitlines() or ["(nothing on stderr)"]
+    return SystemExit(f"{what} (magent exited {process.wait(timeout=60)}): {' | '.join(lines[-3:])}")
+
+
 def _cluster(sim: KubeSimulator, home: Path, name: str) -> Cluster:
     sim.create_namespace(name)
     cluster = Cluster(sim, name, sim.write_kubeconfig(home / f"{name}.kubeconfig", namespace=name))
@@ -88,18 +106,24 @@ def fault_to_zero(sim: KubeSimulator, home: Path, interval: float, round_no: int
         config.write_text(json.dumps({"deploy": {"analysis": {"web": {"url": f"{server.url}/health"}}}}))
         command = [sys.executable, "-m", "magent", "deploy", "app:v2", "-d", "web", "--steps", "50",
                    "--pause", "120s", "--interval", f"{interval}s", "--yes", "-o", "json"]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                   env=_env(home, cluster.kubeconfig, config))
+        stderr = home / f"{cluster.namespace}.stderr"
+        with stderr.open("w") as errors:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                       env=_env(home, cluster.kubeconfig, config))
         analyses = 0
         for line in process.stdout:
             if json.loads(line)["event"] == "analysis":
                 analyses += 1
                 if analyses == 2:
                     break
+        if analyses < 2:
+            raise _failed("`magent deploy` ended before its second analysis", process, stderr)
+        if _canary_replicas(cluster) == 0:
+            raise _failed("the canary was not running when the fault was to start", process, stderr)
         time.sleep(interval * (0.3 + 0.4 * (round_no % 3) / 2))  # onset at a different phase of the interval
         health.failing = True
         onset = time.monotonic()
-        zero = _watch(lambda: (cluster.deployment("web-canary") or {"spec": {"replicas": 0}})["spec"]["replicas"] == 0)
+        zero = _watch(lambda: _canary_replicas(cluster) == 0)
         process.wait(timeout=60)
     sim.delete("v1", "Namespace", None, cluster.namespace)
     return zero - onset
@@ -112,7 +136,7 @@ def rollback_request(sim: KubeSimulator, home: Path, kind: str, round_no: int) -
         plant_canary_in_progress(cluster)
 
         def landed() -> bool:
-            return cluster.deployment("web-canary")["spec"]["replicas"] == 0
+            return _canary_replicas(cluster) == 0
     else:
         cluster.set_image("app:v2")
 
@@ -121,11 +145,17 @@ def rollback_request(sim: KubeSimulator, home: Path, kind: str, round_no: int) -
 
     command = [sys.executable, "-m", "magent", "rollback", "-d", "web", "--yes", "-o", "json"]
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=_env(home, cluster.kubeconfig))
-    seen = _watch(landed)
+    stderr = home / f"{cluster.namespace}.stderr"
+    with stderr.open("w") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                   env=_env(home, cluster.kubeconfig))
+    seen = _watch(lambda: landed() or process.poll() is not None)
+    if not landed():
+        raise _failed(f"`magent rollback` ({kind}) ended before its request landed", process, stderr)
     out, _ = process.communicate(timeout=60)
-    own = next(json.loads(line)["seconds"] for line in out.splitlines() if '"rollback_requested"' in line)
+    own = next((json.loads(line)["seconds"] for line in out.splitlines() if '"rollback_requested"' in line), None)
+    if own is None:
+        raise _failed(f"`magent rollback` ({kind}) printed no rollback_requested event", process, stderr)
     sim.delete("v1", "Namespace", None, cluster.namespace)
     return seen - started, own
 
@@ -136,7 +166,7 @@ def _summary(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--intervals", default="0.5,1,2", help="analysis intervals to try, in seconds")
+    parser.add_argument("--intervals", default="1,2,5", help="analysis intervals to try, in seconds (magent deploy: ≥ 1)")
     parser.add_argument("--rounds", type=int, default=3, help="fault injections per interval")
     parser.add_argument("--rollbacks", type=int, default=5, help="rollbacks per kind")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Mistral simulator benchmark: seeded data generation, and reading it back over HTTP, side by side.
 
-    python benchmarks/bench_mistral_sim.py [--conversations 2000] [--entries 20] [--threads 8]
+    python benchmarks/bench_mistral_sim.py [--conversations 2000] [--entries 20] [--threads 8] [--chat-calls 800]
 
 Prints:
 - generation of N conversations × ~E entries (metadata, then every history) against the 2 s target;
@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=2000)
     parser.add_argument("--entries", type=int, default=20)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--chat-calls", type=int, default=800, help="chat completions sent, shared by the threads")
     args = parser.parse_args()
     seconds, entries = generate(args.conversations, args.entries)
     print(f"generate {args.conversations} conversations, {entries} entries: {seconds:.2f} s "
@@ -105,7 +106,7 @@ def main() -> None:
         requests = args.conversations + args.conversations // PAGE + 1
         print(f"read {n} entries: memory {memory:.2f} s, httpx {http:.2f} s ({requests / http:.0f} req/s), "
               f"SDK {sdk:.2f} s; ratio httpx/memory {http / memory:.1f}, SDK/httpx {sdk / http:.2f}")
-        rate = chat_rate(sim.url, args.threads, 800)
+        rate = chat_rate(sim.url, args.threads, args.chat_calls)
         print(f"chat completions from {args.threads} threads: {rate:.0f}/s")
 
 

@@ -34,7 +34,7 @@ def _events(stdout: str) -> list[dict]:
 
 
 def test_canary_answering_5xx_is_aborted(cli, web, scraped_app):  # noqa: F811
-    result = cli("deploy", "app:v2-5xx", "-d", "web", "--steps", "50", "--pause", "20s", "--interval", "0.5s",
+    result = cli("deploy", "app:v2-5xx", "-d", "web", "--steps", "50", "--pause", "20s", "--interval", "1s",
                  "--yes", "-o", "json")
     assert result.exit_code == 1, result.stderr
     events = _events(result.stdout)
@@ -47,7 +47,7 @@ def test_canary_answering_5xx_is_aborted(cli, web, scraped_app):  # noqa: F811
 
 
 def test_canary_without_traffic_is_held_as_inconclusive_then_aborted(cli, web, scraped_app):  # noqa: F811
-    result = cli("deploy", "app:v2-idle", "-d", "web", "--steps", "50", "--pause", "1s", "--interval", "0.3s",
+    result = cli("deploy", "app:v2-idle", "-d", "web", "--steps", "50", "--pause", "1s", "--interval", "1s",
                  "--max-inconclusive", "3", "--yes", "-o", "json")
     assert result.exit_code == 1, result.stderr
     analyses = [e for e in _events(result.stdout) if e["event"] == "analysis"]

@@ -7,7 +7,7 @@ from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
 
 from magent.sandbox.server import ServerThread
 
-FAST = ("--steps", "50", "--pause", "0.4s", "--interval", "0.2s", "--yes")
+FAST = ("--steps", "50", "--pause", "0.4s", "--interval", "1s", "--yes")
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_store_outage_is_a_warning_never_a_failed_deploy(cli, web, unused_tcp_
 
 def test_an_aborted_canary_is_notified(cli, web, receiver):  # noqa: F811
     bodies, url = receiver
-    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--steps", "50", "--pause", "5s", "--interval", "0.2s",
+    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--steps", "50", "--pause", "5s", "--interval", "1s",
                  "--yes", env={"MAGENT_WEBHOOK_URL": url})
     assert result.exit_code == 1
     texts = [body["text"] for body in bodies]

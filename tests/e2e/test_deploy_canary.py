@@ -7,7 +7,7 @@ import json
 import pytest
 from fixtures.deploy import cluster, wait_for, web  # noqa: F401 - fixtures
 
-FAST = ("--pause", "0.6s", "--interval", "0.2s", "--yes")
+FAST = ("--pause", "0.6s", "--interval", "1s", "--yes")
 
 
 def _events(stdout: str) -> list[dict]:
@@ -54,7 +54,7 @@ def test_healthy_canary_is_promoted(cli, web):  # noqa: F811
 
 def test_crash_looping_canary_is_aborted_and_the_stable_never_changes(cli, web):  # noqa: F811
     before = web.deployment()
-    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--pause", "5s", "--interval", "0.2s", "-o", "json")
+    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--pause", "5s", "--interval", "1s", "-o", "json")
     assert result.exit_code == 1
     kinds = _kinds(_events(result.stdout))
     assert kinds[-3:] == ["analysis", "canary_scaled_to_zero", "aborted"]
@@ -66,7 +66,7 @@ def test_crash_looping_canary_is_aborted_and_the_stable_never_changes(cli, web):
 
 
 def test_canary_that_never_gets_ready_is_held_then_aborted(cli, web):  # noqa: F811
-    result = cli("deploy", "app:v2-unready", "-d", "web", "--steps", "50", "--pause", "0.4s", "--interval", "0.2s",
+    result = cli("deploy", "app:v2-unready", "-d", "web", "--steps", "50", "--pause", "0.4s", "--interval", "1s",
                  "--max-inconclusive", "3", "-o", "json")
     assert result.exit_code == 1
     analyses = [e for e in _events(result.stdout) if e["event"] == "analysis"]
@@ -87,7 +87,10 @@ def test_plain_progress_lines_go_to_stderr(cli, web):  # noqa: F811
 @pytest.mark.parametrize(("args", "message"), [
     (("app:v2", "-d", "nope"), "deployment nope not found in namespace"),
     (("app:v2", "-d", "web", "--steps", "50,10"), "--steps '50,10'"),
-    (("app:v2", "-d", "web", "--interval", "0s"), "--interval must be more than 0"),
+    (("app:v2", "-d", "web", "--interval", "0s"), "--interval must be at least 1s, not 0ms"),
+    (("app:v2", "-d", "web", "--interval", "1ms"), "--interval must be at least 1s, not 1ms"),
+    (("app:v2", "-d", "web", "--interval", "nan"), "--interval: invalid duration"),
+    (("app:v2", "-d", "web", "--pause", "-1s"), "--pause: invalid duration"),
     (("app:v2", "-d", "web", "--pause", "soon"), "--pause: invalid duration"),
     (("-d", "web"), "give the IMAGE to deploy"),
     (("app:v1", "-d", "web"), "already runs app:v1"),
@@ -142,7 +145,7 @@ def test_a_pdb_on_the_canary_never_blocks_the_abort(cli, web):  # noqa: F811
     web.sim.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
                     "metadata": {"name": "web-all", "namespace": web.namespace},
                     "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "web"}}}})
-    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--steps", "50", "--pause", "5s", "--interval", "0.2s",
+    result = cli("deploy", "app:v2-crashloop", "-d", "web", "--steps", "50", "--pause", "5s", "--interval", "1s",
                  "--yes")
     assert result.exit_code == 1
     assert "canary scaled to 0" in result.stderr

@@ -10,7 +10,7 @@ from fixtures.deploy_process import DeployProcess
 
 
 def test_second_deploy_is_refused_naming_the_holder_then_rollback_stops_the_first(cli, web):  # noqa: F811
-    with DeployProcess("app:v2", "-d", "web", "--pause", "60s", "--interval", "0.2s") as first:
+    with DeployProcess("app:v2", "-d", "web", "--pause", "60s", "--interval", "1s") as first:
         first.wait_event("canary_scaled", 10)
         second = cli("deploy", "app:v3", "-d", "web", "--yes")
         assert second.exit_code == 4
@@ -28,8 +28,8 @@ def test_second_deploy_is_refused_naming_the_holder_then_rollback_stops_the_firs
 
 
 def test_two_deploys_started_together_one_is_refused(web):  # noqa: F811
-    with DeployProcess("app:v2", "-d", "web", "--steps", "50", "--pause", "0.3s", "--interval", "0.1s") as one, \
-            DeployProcess("app:v3", "-d", "web", "--steps", "50", "--pause", "0.3s", "--interval", "0.1s") as two:
+    with DeployProcess("app:v2", "-d", "web", "--steps", "50", "--pause", "0.3s", "--interval", "1s") as one, \
+            DeployProcess("app:v3", "-d", "web", "--steps", "50", "--pause", "0.3s", "--interval", "1s") as two:
         codes = sorted([one.wait_exit(timeout=60), two.wait_exit(timeout=60)])
     assert codes == [0, 4]
     refused = one if one.process.returncode == 4 else two
@@ -41,7 +41,7 @@ def test_two_deploys_started_together_one_is_refused(web):  # noqa: F811
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupt_takes_the_canary_down_then_exits_130(web, signum):  # noqa: F811
-    with DeployProcess("app:v2", "-d", "web", "--pause", "60s", "--interval", "0.2s") as deploy:
+    with DeployProcess("app:v2", "-d", "web", "--pause", "60s", "--interval", "1s") as deploy:
         deploy.wait_event("canary_scaled", 10)
         deploy.process.send_signal(signum)
         assert deploy.wait_exit(timeout=20) == 130

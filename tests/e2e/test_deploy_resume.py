@@ -7,7 +7,7 @@ import pytest
 from fixtures.deploy import cluster, web  # noqa: F401 - fixtures
 from fixtures.deploy_process import DeployProcess
 
-LONG_PAUSE = ("--pause", "0.8s", "--interval", "0.2s")
+LONG_PAUSE = ("--pause", "0.8s", "--interval", "1s")
 
 
 def _assert_promoted(web):  # noqa: F811
@@ -38,7 +38,7 @@ def test_killed_deploy_is_resumed_to_a_promotion(cli, web, kind, weight):  # noq
         first.kill_after(kind, weight)
     refused = cli("deploy", "app:v3", "-d", "web", "--yes")
     assert refused.exit_code == 4 and "--resume" in refused.stderr
-    result = cli("deploy", "-d", "web", "--resume", "--pause", "0.2s", "--interval", "0.1s", "--yes")
+    result = cli("deploy", "-d", "web", "--resume", "--pause", "0.2s", "--interval", "1s", "--yes")
     assert result.exit_code == 0, result.stderr
     _assert_promoted(web)
 

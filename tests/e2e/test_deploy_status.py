@@ -41,3 +41,11 @@ def test_unknown_deployment_is_exit_2(cli, web):  # noqa: F811
     for command in ("status", "history"):
         result = cli(command, "-d", "nope")
         assert result.exit_code == 2 and "deployment nope not found" in result.stderr
+
+
+def test_piped_history_keeps_long_image_names_on_one_line(cli, web):  # noqa: F811
+    """Off a terminal, a table never folds a cell: `history | grep IMAGE` must find the whole name."""
+    image = "registry.example.com/platform-team/customer-support-agent:2026.11.28-0123456789abcdef0123456789"
+    web.set_image(image)
+    out = cli("history", "-d", "web", env={"COLUMNS": "80"}).stdout
+    assert any(image in line and "app:v1" not in line for line in out.splitlines()), out

@@ -177,3 +177,17 @@ def test_plain_output_draws_ascii_bars(cli, sample_url, tmp_path):
     result = cli("--no-color", "usage", "report", "--since", WINDOW[0], "--until", WINDOW[1],
                  "--pricing", str(sample_pricing(tmp_path)), env={"MAGENT_DATABASE_URL": sample_url})
     assert "#" * BAR_WIDTH in result.stdout and "█" not in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_piped_table_never_cuts_a_value(report, monkeypatch):
+    """Off a terminal (cron, CI logs, `| cat`) the table is as wide as its data, whatever COLUMNS says."""
+    monkeypatch.setenv("COLUMNS", "80")
+    result = report("--by", "day", "--by", "model")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("Cost (USD)" in line for line in lines)
+    assert "…" not in result.stdout
+    for day, model, cost in (("2026-11-01", "mistral-large-latest", "$3.1500"),
+                             ("2026-11-02", "codestral-2508", "$0.2400"),
+                             ("2026-11-02", "my-finetune", "unpriced")):
+        assert any(day in line and model in line and cost in line for line in lines), (day, model, cost)

@@ -54,3 +54,37 @@ def test_environment_secrets_are_registered_before_any_log():
     register_environment_secrets(env)
     text = SECRETS.mask(f"signing with {env['AWS_SECRET_ACCESS_KEY']} and pa55word-x")
     assert "wJalrXUtnFEMI" not in text and "pa55word-x" not in text
+
+
+def test_urls_without_a_scheme_and_conninfo_lose_passwords():
+    assert mask_url("app:pa55-word@db.internal:5432/m") == "app:***@db.internal:5432/m"
+    assert mask_url("host=db user=app password='s3 cret' dbname=m") == "host=db user=app password=*** dbname=m"
+    assert mask_url("host=db password=s3cret") == "host=db password=***"
+
+
+def test_every_credential_looking_query_parameter_and_token_userinfo_is_masked():
+    url = "https://h.example/x?a=1&api_key=k1k1k1&X-Amz-Signature=s1s1s1&access_token=t1t1t1#id_token=i1i1i1"
+    assert mask_url(url) == "https://h.example/x?a=1&api_key=***&X-Amz-Signature=***&access_token=***#id_token=***"
+    assert mask_url("https://ghp_tokentoken@github.com/o/r") == "https://***@github.com/o/r"
+    assert mask_url("postgresql://app@db/m") == "postgresql://app@db/m"  # a user name alone is an account
+
+
+def test_urls_with_nothing_to_hide_and_placeholders_are_unchanged():
+    for text in ("https://api.mistral.ai", "http://a.example/health?", "env:MISTRAL_API_KEY",
+                 "aws:prod/mistral#api_key", "postgresql://USER:PASSWORD@HOST:PORT/DB", "runbooks/"):
+        assert mask_url(text) == text
+
+
+def test_registry_masks_credentials_in_any_url_even_unregistered():
+    line = 'HTTP Request: GET http://u:pw1@h:9090/api?query=up&token=zz "HTTP/1.1 200 OK"'
+    assert SECRETS.mask(line) == 'HTTP Request: GET http://u:***@h:9090/api?query=up&token=*** "HTTP/1.1 200 OK"'
+
+
+def test_secrets_in_settings_are_registered_wherever_they_nest():
+    from magent.core.redact import register_secrets_in, url_secrets
+
+    assert url_secrets("http://u:pw-one1@h/x?sig=sig-two2") == ["pw-one1", "sig-two2"]
+    register_secrets_in({"deploy": {"analysis": {"web": {"url": "http://h/health?token=tok-three3"}}},
+                         "list": ["u:pw-four4@db/m"], "n": 3})
+    text = SECRETS.mask("echoed bare: tok-three3 pw-four4")
+    assert "tok-three3" not in text and "pw-four4" not in text

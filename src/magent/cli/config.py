@@ -12,15 +12,27 @@ config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_
 
 
 def masked_settings(settings: Any) -> dict[str, Any]:
-    """The settings as a dict with database passwords and webhook URLs masked."""
-    from magent.core.redact import mask_url, mask_webhook
+    """The settings as a dict with every URL masked (userinfo, token-like query parameters, conninfo password)
+    and the webhook URL reduced to its host (its path is the secret)."""
+    from magent.core.redact import mask_webhook
 
-    data = settings.model_dump(mode="json", by_alias=True)
-    if data["store"].get("database_url"):
-        data["store"]["database_url"] = mask_url(data["store"]["database_url"])
+    data = _mask_strings(settings.model_dump(mode="json", by_alias=True))
     if data["notify"].get("webhook_url"):
-        data["notify"]["webhook_url"] = mask_webhook(data["notify"]["webhook_url"])
+        data["notify"]["webhook_url"] = mask_webhook(settings.notify.webhook_url)
     return data
+
+
+def _mask_strings(value: Any) -> Any:
+    """`mask_url` applied to every string, however deep (deploy.analysis.*.url): it leaves plain values alone."""
+    from magent.core.redact import mask_url
+
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, dict):
+        return {key: _mask_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_strings(item) for item in value]
+    return value
 
 
 @config_app.command("show")

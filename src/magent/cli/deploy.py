@@ -70,17 +70,19 @@ def deploy(
     options = _options(state.settings.deploy, image, deployment, container, steps, pause, interval,
                        max_inconclusive, resume)
     kube = open_cluster(state, namespace, context)
-    with EventView(state, fmt) as view:
-        deployer = Deployer(kube, state.settings, options, on_event=view)
-        prepared = deployer.prepare()
-        the_plan = prepared.plan
-        if dry_run:
-            _show_plan(state, fmt, the_plan.to_dict())
-            return
-        announce(state, kube, f"Deploying {the_plan.image} to deployment {the_plan.deployment}")
-        confirm(state, f"Canary {the_plan.previous_image} → {the_plan.image} on {the_plan.deployment}?", yes=yes)
-        with sigterm_as_interrupt():
-            final = deployer.run(prepared)
+    view = EventView(state, fmt)
+    deployer = Deployer(kube, state.settings, options, on_event=view)
+    prepared = deployer.prepare()  # read-only: no event yet, so the view need not be open
+    the_plan = prepared.plan
+    if dry_run:
+        _show_plan(state, fmt, the_plan.to_dict())
+        return
+    announce(state, kube, f"Deploying {the_plan.image} to deployment {the_plan.deployment}")
+    # Ask before the live view opens: Rich's Live redraws stderr and holds a prompt without a newline
+    # in its buffer, so a question asked inside it is never seen. `rollback` asks first too.
+    confirm(state, f"Canary {the_plan.previous_image} → {the_plan.image} on {the_plan.deployment}?", yes=yes)
+    with view, sigterm_as_interrupt():
+        final = deployer.run(prepared)
     _show_result(state, fmt, final, the_plan.deployment, the_plan.namespace)
     if final.phase.value != "promoted":
         raise CheckFailed(f"canary of {final.image} aborted: {final.reason}",
@@ -94,16 +96,23 @@ def _options(settings: Any, image: str | None, deployment: str, container: str |
     from magent.core.canary import parse_steps
     from magent.services.deploy.driver import DeployOptions
 
-    interval_s = _duration("--interval", interval, settings.interval)
-    if interval_s <= 0:
-        from magent.core.errors import UsageError
-
-        raise UsageError("--interval must be more than 0", hint="e.g. --interval 30s")
+    interval_s = _interval(interval, settings.interval)
     return DeployOptions(
         deployment=deployment, image=image, container=container, resume=resume,
         weights=parse_steps(steps) if steps else list(settings.steps),
         pause_s=_duration("--pause", pause, settings.pause), interval_s=interval_s,
         max_inconclusive=max_inconclusive or settings.max_inconclusive)
+
+
+def _interval(text: str | None, default: float) -> float:
+    from magent.core.config import check_interval
+    from magent.core.errors import UsageError
+
+    seconds = _duration("--interval", text, default)
+    try:
+        return check_interval(seconds)
+    except ValueError as exc:
+        raise UsageError(f"--interval {exc}", hint="e.g. --interval 30s") from None
 
 
 def _duration(flag: str, text: str | None, default: float) -> float:

@@ -79,11 +79,25 @@ class AppState:
         return self._stderr
 
 
+# Width of a console whose stream is not a terminal (a pipe, a file, a CI log): wide enough that Rich never folds
+# or truncates a cell, and harmless because tables are not expanded and nothing pads to the full width.
+UNBOUNDED_WIDTH = 100_000
+
+
 def _console(stream, no_color: bool) -> Console:
     from rich.console import Console
 
     color = not (no_color or os.environ.get("NO_COLOR"))
-    return Console(file=stream, no_color=not color, highlight=False, soft_wrap=False)
+    # Rich falls back to COLUMNS or 80 columns off a terminal, which cut `usage report | cat` and cron mail.
+    width = None if _is_terminal(stream) else UNBOUNDED_WIDTH
+    return Console(file=stream, no_color=not color, highlight=False, soft_wrap=False, width=width)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 STATE = AppState()

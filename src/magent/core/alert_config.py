@@ -63,7 +63,8 @@ CwText = Annotated[str, Field(pattern=_CW_TEXT)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: `.nan` / `.inf` in YAML are floats to pydantic, and pass every gt/ge/lt bound.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RuleSettings(_Model):

@@ -39,7 +39,8 @@ _NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: `.nan` / `.inf` in YAML are floats to pydantic, and pass every gt/ge/lt bound.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Bounded(_Model):

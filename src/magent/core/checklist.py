@@ -48,7 +48,8 @@ _HINT = "see README, 'Checklists', for the format; `magent preflight checks` lis
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: `.nan` / `.inf` in YAML are floats to pydantic, and pass every gt/ge/lt bound.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ChecklistItem(_Strict):

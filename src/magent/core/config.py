@@ -26,15 +26,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from magent.core.alert_config import AlertsSettings
 from magent.core.errors import ConfigError
-from magent.core.timeutil import parse_duration
+from magent.core.redact import register_secrets_in
+from magent.core.timeutil import human_duration, parse_duration
 
 CONFIG_FILENAME = "magent.yaml"
 DEFAULT_PROFILE = "default"
 DEFAULT_MISTRAL_URL = "https://api.mistral.ai"
+# Each analysis queries the cluster and every metrics backend; faster than once a second only floods them.
+MIN_INTERVAL_S = 1.0
+
+
+def check_interval(seconds: float) -> float:
+    """The analysis interval, or ValueError when it is below MIN_INTERVAL_S (shared by magent.yaml and --interval)."""
+    if seconds < MIN_INTERVAL_S:
+        raise ValueError(f"must be at least {MIN_INTERVAL_S:g}s, not {human_duration(seconds)}: each analysis "
+                         f"queries the cluster and every metrics backend")
+    return seconds
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: `.nan` / `.inf` in YAML are floats to pydantic, and pass every gt/ge/lt bound.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class MistralSettings(_Section):
@@ -71,8 +83,8 @@ class DeploySettings(_Section):
     """`magent deploy` / `magent rollback`: canary steps (percent), pause per step, analysis interval and limits."""
 
     steps: list[int] = Field(default_factory=lambda: [10, 50])
-    pause: float = 300.0
-    interval: float = Field(default=30.0, gt=0)
+    pause: float = Field(default=300.0, ge=0)
+    interval: float = 30.0
     max_inconclusive: int = Field(default=3, ge=1)
     max_restarts: int = Field(default=0, ge=0, description="canary container restarts tolerated (in total)")
     lease_duration: float = Field(default=60.0, ge=5, description="a deploy lock not renewed for this long may be taken over")
@@ -83,6 +95,11 @@ class DeploySettings(_Section):
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        return check_interval(value)
 
     @field_validator("steps")
     @classmethod
@@ -178,6 +195,8 @@ def load_settings(
     base = {k: v for k, v in document.items() if k not in _FILE_ONLY_KEYS}
     merged = _deep_merge(base, profiles.get(name) or {})
     _apply_env(merged, env)
+    # Before validation, so that even an error quoting a bad value cannot show a password or token it holds.
+    register_secrets_in(merged)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:

@@ -14,7 +14,6 @@ psycopg is imported inside the functions, so importing this package stays cheap.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,10 +113,8 @@ def _remote_store(url: str) -> Store:
 
 
 def describe_url(url: str) -> str:
-    """The URL (or key=value conninfo) with its password masked."""
-    if "://" in url:
-        return mask_url(url)
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+    """The URL (with or without a scheme, or key=value conninfo) with its password masked."""
+    return mask_url(url)
 
 
 def connect_error(host: str, exc: Any) -> Unreachable:
