@@ -109,7 +109,10 @@ def demo(
 def _run_step(state, index: int, step: DemoStep) -> tuple[DemoStep, int]:
     from magent.cli.app import run
 
-    state.err.rule(f"[bold]{index}. {step.title}", align="left")
+    if state.err.is_terminal:
+        state.err.rule(f"[bold]{index}. {step.title}", align="left")
+    else:  # a redirected console is unbounded (tables never fold): a rule would be 100,000 characters wide
+        state.err.print(f"── {index}. {step.title} " + "─" * 20, markup=False, highlight=False)
     state.err.print(f"$ magent {' '.join(step.argv)}", style="cyan", highlight=False)
     code = run(list(step.argv))
     state.err.print()
