@@ -198,6 +198,7 @@ def _status_table(state: AppState, report: dict[str, Any]):
     from rich.table import Table
     from rich.text import Text
 
+    from magent.core.redact import SECRETS
     from magent.core.timeutil import human_duration
 
     head = f"Sandbox in {report['dir']}: {report['state']}"
@@ -214,7 +215,9 @@ def _status_table(state: AppState, report: dict[str, Any]):
     table.add_column("detail", overflow="fold")
     for c in report["components"]:
         health = "ok" if c["healthy"] else ("skipped" if not c["url"] else "DOWN")
-        table.add_row(c["name"], c["url"] or "-", health, c["detail"] if c["url"] else c["note"])
+        detail = c["detail"] if c["url"] else c["note"]
+        # Masked like the JSON report (render masks every output): a URL's password never reaches a table either.
+        table.add_row(c["name"], SECRETS.mask(c["url"] or "-"), health, SECRETS.mask(detail or ""))
     return Group(Text(head), table)
 
 
