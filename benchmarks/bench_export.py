@@ -205,8 +205,8 @@ def print_ceiling_note(results: dict, base_rate: float, latency_ms: float) -> No
     verdict = "within reach" if ceiling >= 20 else "out of reach"
     print(f"  ceiling: {concurrency} in flight at {latency_ms:g} ms = {concurrency / (latency_ms / 1000):.0f} req/s "
           f"against the baseline's {base_rate:.1f} conv/s bounds the ratio to {ceiling:.1f}×; the 20× target is "
-          f"{verdict} at these settings (it needs concurrency ≥ {needed:.0f}); × the ceiling, the export reaches "
-          f"what its throughput row shows against its bound (same ratio)")
+          f"{verdict} at these settings (it needs concurrency ≥ {needed:.0f}); an export's share of this ceiling "
+          f"is its share of the request bound above")
 
 
 def measure(url: str, server_dir: Path, concurrency: int, processes: int, sim_pid: int, args):
