@@ -176,3 +176,24 @@ def test_checks_lists_every_type(cli):
     assert result.exit_code == 0
     types = {row["type"] for row in json.loads(result.stdout)}
     assert {"code.no-hardcoded-key", "k8s.probes", "http.health", "manual"} <= types
+
+
+def test_write_baseline_then_the_same_findings_pass_and_a_new_key_fails(cli, team, leaky_repo, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    written = cli("preflight", "-c", str(team), "--repo", str(leaky_repo), "--write-baseline", str(baseline))
+    assert written.exit_code == 0, written.output  # this run already reads the baseline it wrote
+    assert "Wrote 1 finding(s) to the baseline" in written.stderr
+    assert KEY not in baseline.read_text() and KEY[-4:] not in baseline.read_text()
+    again = cli("preflight", "-c", str(team), "--repo", str(leaky_repo), "--baseline", str(baseline), "-o", "json")
+    assert again.exit_code == 0 and "1 in the baseline" in _item(again, "code.no-hardcoded-key")["message"]
+    other = "Wq9Lm3Np7Rt5Vx2Bc8Df4Gh6Jk0Ws1Yb"  # magent:allow (a second planted key)
+    (leaky_repo / "app" / "more.py").write_text(f'mistral_key = "{other}"\n')
+    new = cli("preflight", "-c", str(team), "--repo", str(leaky_repo), "--baseline", str(baseline))
+    assert new.exit_code == 1 and "app/more.py:1" in new.stdout and other not in new.output
+
+
+def test_a_broken_baseline_is_exit_2(cli, team, clean_repo, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("{not json")
+    result = cli("preflight", "-c", str(team), "--repo", str(clean_repo), "--baseline", str(baseline))
+    assert result.exit_code == 2 and "is not JSON" in result.stderr and "Hint:" in result.stderr
