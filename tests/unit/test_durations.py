@@ -55,3 +55,29 @@ def test_fuzzed_preflight_settings_load_or_name_the_bad_key(tmp_path_factory, se
         assert "preflight." in exc.message and "\n" not in exc.message
     else:
         assert settings_.preflight.timeout > 0
+
+
+@pytest.mark.parametrize("text, message", [("7", "a number needs a unit"), ("7.5", "a number needs a unit"),
+                                           ("99999999999999999999999999d", "before the year 1"),
+                                           ("1000000000h", "before the year 1"), ("soon", "invalid time")])
+def test_instants_refuse_bare_numbers_and_impossible_ages(text, message):
+    from magent.core.timeutil import parse_instant
+
+    with pytest.raises(ValueError, match=message):
+        parse_instant(text)
+
+
+@given(st.text(max_size=30))
+def test_any_instant_text_parses_or_is_a_value_error(text):
+    from magent.core.timeutil import parse_instant
+
+    try:
+        parse_instant(text)
+    except ValueError:
+        pass
+
+
+@pytest.mark.parametrize("argv", [(), ("key",), ("preflight", "--help"), ("sandbox",)])
+def test_bare_groups_print_help_and_exit_0(cli, argv):
+    result = cli(*argv)
+    assert result.exit_code == 0 and "Usage: magent" in result.stdout and "Error" not in result.output

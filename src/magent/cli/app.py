@@ -70,6 +70,9 @@ def run(argv: list[str]) -> int:
         print("\nmagent: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # click's usage errors, vendored by typer
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `magent`, `magent key`: help, as kubectl and gh do
+            print(exc.format_message())
+            return 0
         _show_usage_error(exc)
         return exc.exit_code
     return result if isinstance(result, int) else 0

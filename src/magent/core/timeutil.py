@@ -59,10 +59,17 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
     """An ISO 8601 date/time (naive means UTC) or a relative age such as '7d' or '12h' (= now minus it)."""
     now = now or utcnow()
     stripped = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", stripped):  # `--since 7`: seven what? never guess seconds
+        raise ValueError(f"invalid time {text!r}: a number needs a unit (7d, 12h, 30m) or write a date (2026-11-01)")
     try:
-        return now - timedelta(seconds=parse_duration(stripped))
+        seconds = parse_duration(stripped)
     except ValueError:
         pass
+    else:
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"invalid time {text!r}: that is before the year 1") from None
     try:
         moment = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:
