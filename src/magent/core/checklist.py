@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from magent.core.errors import ConfigError
 
@@ -84,11 +84,6 @@ class ChecklistFile(_Strict):
     exclude: list[str] = Field(default_factory=list)
     severity: dict[str, Severity] = Field(default_factory=dict)
     sections: list[ChecklistSection] = Field(default_factory=list)
-
-    @field_validator("sections")
-    @classmethod
-    def _some_items(cls, sections: list[ChecklistSection]) -> list[ChecklistSection]:
-        return sections
 
 
 @dataclass(frozen=True)
@@ -197,7 +192,7 @@ def _merge(base: Checklist | None, parsed: ChecklistFile, path: Path, node: yaml
         if item_id not in known:
             raise ConfigError(f"{path}:{_line(node, ['exclude', index]) or 1}: exclude: no item {item_id!r}",
                               hint=_HINT)
-    for item_id, level in parsed.severity.items():
+    for item_id in parsed.severity:
         if item_id not in known:
             raise ConfigError(f"{path}:{_line(node, ['severity', item_id]) or 1}: severity: no item {item_id!r}",
                               hint=_HINT)
