@@ -58,12 +58,10 @@ def _sources(root: Path, params: ResilienceParams) -> tuple[list[tuple[str, Path
 
 
 def _analyse(path: Path) -> FileAnalysis | None:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_BYTES + 1)
-    except OSError:
-        return None
-    if len(data) > _MAX_BYTES:
+    from magent.services.repo import read_bounded
+
+    data = read_bounded(path, _MAX_BYTES)
+    if data is None or len(data) > _MAX_BYTES:
         return None  # generated code, not the application's client setup
     return analyse_python(data.decode("utf-8", "replace"))
 

@@ -62,12 +62,19 @@ def scan_repo(root: Path, *, exclude: Sequence[str] = (), max_file_bytes: int = 
     return scan
 
 
-def _read_text(path: Path, max_file_bytes: int, scan: RepoScan) -> str | None:
-    """The file's text, or None (counted) when it is too large, binary or unreadable."""
+def read_bounded(path: Path, max_bytes: int) -> bytes | None:
+    """At most `max_bytes + 1` bytes of the file (so a caller can tell it is larger), or None when unreadable."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(max_file_bytes + 1)
+            return handle.read(max_bytes + 1)
     except OSError:
+        return None
+
+
+def _read_text(path: Path, max_file_bytes: int, scan: RepoScan) -> str | None:
+    """The file's text, or None (counted) when it is too large, binary or unreadable."""
+    data = read_bounded(path, max_file_bytes)
+    if data is None:
         return None
     if len(data) > max_file_bytes:
         scan.skipped_large += 1
