@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from magent import __version__
+from magent.cli.interrupts import sigint_seen, tracking_sigint
 from magent.cli.lazy import CtrlC, LazyGroup
 from magent.cli.state import OutputFormat, configure_logging, reset_state
 from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
@@ -58,9 +59,20 @@ def main() -> None:
 
 def run(argv: list[str]) -> int:
     """Run `magent ARGV…` in this process and return its exit code (used by `main` and `magent demo`)."""
+    command = typer.main.get_command(app)
+    with tracking_sigint():
+        try:
+            return _run_command(command, argv)
+        except Exception:
+            if not sigint_seen():
+                raise
+            print("\nmagent: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _run_command(command: Any, argv: list[str]) -> int:
     from magent.cli.state import get_state
 
-    command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="magent", standalone_mode=False)
     except MagentError as exc:

@@ -238,6 +238,9 @@ class SourceSpec:
         client = make_client(self.base_url, self.api_key, timeout_s=self.timeout_s,
                              retries=default_retry_config(self.max_retry_s),
                              on_response=lambda response: limiter.observe(response.headers))
+        # The SDK imports these namespaces on first use (~1 s of pydantic model building); doing it here keeps
+        # that cost out of the timed run, and a Ctrl-C in mid-import would surface as a pydantic SchemaError.
+        _ = client.beta.agents, client.beta.conversations
         source = ConversationSource(client, limiter)
         source.spec = self
         return source, client

@@ -1,0 +1,42 @@
+"""Remember that Ctrl-C was pressed, even when a library turned the KeyboardInterrupt into another exception.
+
+Pydantic builds schemas in Rust; a SIGINT arriving during a lazy import of SDK models comes back out as a
+`SchemaError` whose text merely mentions KeyboardInterrupt. Without this, the user who pressed Ctrl-C would
+see a traceback and exit 1 instead of "interrupted" and 130.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_seen = False
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    global _seen
+    _seen = True
+    signal.default_int_handler(signum, frame)
+
+
+def sigint_seen() -> bool:
+    return _seen
+
+
+@contextmanager
+def tracking_sigint() -> Iterator[None]:
+    """Install the tracker for the outermost run only (``magent demo`` runs commands inside a run)."""
+    global _seen
+    outermost = (threading.current_thread() is threading.main_thread()
+                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if not outermost:
+        yield
+        return
+    _seen = False
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
