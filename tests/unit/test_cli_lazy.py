@@ -19,7 +19,7 @@ def test_root_help_imports_no_command_module():
     probe = (
         "import sys; from magent.cli.app import run; run(['--help']); "
         "print(sorted(m for m in sys.modules if m.startswith('magent.cli.') and m not in "
-        "('magent.cli.app', 'magent.cli.lazy', 'magent.cli.state')))"
+        "('magent.cli.app', 'magent.cli.interrupts', 'magent.cli.lazy', 'magent.cli.state')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip().splitlines()[-1] == "[]"
