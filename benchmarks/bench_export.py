@@ -117,10 +117,11 @@ def run_magent_export(url: str, store, concurrency: int, rate: float | None, pro
 
 def run_baseline(url: str, store, sample: int) -> tuple[float, int]:
     """One conversation at a time; one INSERT per entry, each committed on its own."""
+    from psycopg.types.json import Jsonb
+
     from magent.core.export_plan import ENTRY_COLUMNS, JSON_COLUMNS, context_for, conversation_row, entry_rows
     from magent.services.mistral.client import make_client
     from magent.services.mistral.conversations import to_dict
-    from psycopg.types.json import Jsonb
 
     client = make_client(url, KEY)
     started, entries = time.perf_counter(), 0

@@ -10,8 +10,8 @@ import uuid
 import pytest
 import yaml
 from fixtures.aws import aws_client
-
 from fixtures.preflight import run_check
+
 from magent.core.alert_table import MANAGED_TAG
 
 

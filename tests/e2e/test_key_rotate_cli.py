@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fixtures.keyapp import NEW_KEY, OLD_KEY, OTHER_FIELDS, World
+
 from magent.core.redact import fingerprint
 from magent.sandbox.mistral import KeySpec
 

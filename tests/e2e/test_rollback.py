@@ -14,7 +14,7 @@ def twins(cluster, kube_sim, kubectl):  # noqa: F811
     """`web` in the test's namespace (for magent) and in a second one (for kubectl), with the same history."""
     import uuid
 
-    web = cluster
+    web = cluster  # noqa: F811 - the fixture's name, for the twin's own cluster
     web.create(replicas=2)
     other = Cluster(kube_sim, f"t-{uuid.uuid4().hex[:10]}", web.kubeconfig)
     kube_sim.create_namespace(other.namespace)

@@ -88,7 +88,7 @@ def test_up_prints_every_variable_as_export_lines(sandbox):
     assert len(env["MISTRAL_API_KEY"]) == 32  # the simulator's own key, printed on purpose
     # the lines are shell-safe: a shell that evaluates them gets exactly the values (the URL has ? and &)
     script = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in env.items())
-    echoed = subprocess.run(["sh", "-c", f'eval "$(cat)"; printf %s "$MAGENT_DATABASE_URL"'], input=script,
+    echoed = subprocess.run(["sh", "-c", 'eval "$(cat)"; printf %s "$MAGENT_DATABASE_URL"'], input=script,
                             capture_output=True, text=True, check=True).stdout
     assert echoed == env["MAGENT_DATABASE_URL"]
     log = (root / "sandbox.log").read_text()
@@ -139,7 +139,6 @@ def test_postgres_accepts_connections_at_the_printed_url(sandbox):
 
 def test_prometheus_scrapes_the_agent_app(sandbox):
     import httpx
-
     from conftest import require_tool
 
     require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")

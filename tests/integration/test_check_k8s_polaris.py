@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fixtures.preflight import PreflightOptions, run_check
 
 POLARIS = Path(__file__).parents[1] / "data" / "polaris"

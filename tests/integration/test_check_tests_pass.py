@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fixtures.preflight import PreflightOptions, run_check
+
 from magent.core.redact import SECRETS
 
 PY = shlex.quote(sys.executable)

@@ -7,11 +7,15 @@ import json
 import threading
 
 import pytest
-
-from fixtures.kube import wait_until
 from fixtures.keyapp import NEW_KEY, OLD_KEY, World
+from fixtures.kube import wait_until
+
 from magent.core.errors import (
-    EXIT_CHECK_FAILED, EXIT_INCONSISTENT, EXIT_INTERRUPTED, EXIT_UNREACHABLE, InconsistentState,
+    EXIT_CHECK_FAILED,
+    EXIT_INCONSISTENT,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    InconsistentState,
 )
 from magent.core.rotation import SecretRef
 from magent.sandbox.mistral import KeySpec

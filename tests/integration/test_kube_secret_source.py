@@ -8,8 +8,8 @@ import pytest
 from fixtures.deploy import cluster  # noqa: F401 - fixture
 
 from magent.core.errors import UsageError
-from magent.core.keysource import ResolveContext, parse_key_source, resolve_key
 from magent.core.redact import SECRETS
+from magent.services.keys import ResolveContext, parse_key_source, resolve_key
 
 KEY = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
 

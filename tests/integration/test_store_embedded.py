@@ -12,7 +12,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from fixtures.postgres import private_tmp_dir
 
 from magent.core.config import StoreSettings

@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fixtures.preflight import PreflightOptions, run_check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.preflight import PreflightOptions, run_check
 from magent.checks._k8s import load_manifests
 from magent.core.errors import UsageError
 from magent.core.k8s_availability import allowed_disruptions, selector_matches

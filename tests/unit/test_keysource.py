@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from magent.core import keysource
 from magent.core.errors import UsageError
-from magent.core.keysource import KeySource, ResolveContext, Scheme, parse_key_source, resolve_all, resolve_key
 from magent.core.redact import SECRETS
+from magent.services import keys as keysource
+from magent.services.keys import KeySource, ResolveContext, Scheme, parse_key_source, resolve_all, resolve_key
 
 KEY = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
 
@@ -168,3 +168,18 @@ def test_a_new_scheme_can_be_registered(monkeypatch):
     with pytest.raises(UsageError, match="expected PATH/KEY"):
         parse_key_source("vault:mistral")
     assert "vault:PATH#KEY" in keysource.syntax_help()
+
+
+def test_endless_key_file_is_refused_after_a_few_kib():
+    """file:/dev/zero claims size 0 and never ends: the read itself is bounded."""
+    with pytest.raises(UsageError, match="too large to be a key file") as info:
+        resolve_key(parse_key_source("file:/dev/zero"))
+    assert info.value.exit_code == 2
+
+
+def test_key_file_that_is_not_utf8_is_a_usage_error(tmp_path):
+    path = tmp_path / "key"
+    path.write_bytes(b"\xff\xfe" + KEY.encode("utf-16-le"))
+    with pytest.raises(UsageError, match="is not UTF-8 text") as info:
+        resolve_key(parse_key_source(f"file:{path}"))
+    assert info.value.exit_code == 2

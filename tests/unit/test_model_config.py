@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures.preflight import PreflightOptions, run_check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.preflight import PreflightOptions, run_check
 from magent.core.model_config import analyse, kind_of
 
 DATA = Path(__file__).parent.parent / "data" / "preflight" / "model_config"

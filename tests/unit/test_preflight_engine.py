@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from fixtures.preflight import make_item
 
 from magent.checks import CHECKS, CheckContext, CheckType, PreflightOptions, register_check
 from magent.core.checklist import Checklist, ChecklistSection
@@ -16,8 +17,6 @@ from magent.core.preflight import Attestation, CheckResult
 from magent.core.redact import SECRETS
 from magent.core.timeutil import utcnow
 from magent.workflows.preflight import RunOptions, run_preflight, select_items, unknown_selectors
-
-from fixtures.preflight import make_item
 
 
 @pytest.fixture

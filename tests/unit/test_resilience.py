@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.preflight import PreflightOptions, run_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.preflight import PreflightOptions, run_check
 from magent.core.resilience import analyse_python
 
 PROJECTS = Path(__file__).parent.parent / "data" / "preflight" / "resilience"

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from magent.core.errors import UsageError
 from magent.core.rotation import (
-    SecretRef, fix_commands, key_in_value, parse_secret_ref, restart_stamp, value_with_key,
+    SecretRef,
+    fix_commands,
+    key_in_value,
+    parse_secret_ref,
+    restart_stamp,
+    value_with_key,
 )
 
 KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"  # magent:allow (a throwaway of the real shape)

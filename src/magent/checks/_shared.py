@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from magent.core.errors import UsageError
-
 if TYPE_CHECKING:
     from magent.checks import CheckContext
-    from magent.core.keysource import ResolvedKey
+    from magent.services.keys import ResolvedKey
     from magent.services.kube.client import Kube
 
 
@@ -27,15 +25,9 @@ def kube(ctx: CheckContext) -> Kube:
 def api_key(ctx: CheckContext) -> ResolvedKey:
     """The application's Mistral key: the first of --key-from / mistral.key_from, resolved once."""
     def build() -> Any:
-        from magent.core.keysource import ResolveContext, resolve_all
+        from magent.services.keys import resolve_mistral_keys
 
-        specs = ctx.options.key_from or ctx.settings.mistral.key_from
-        if not specs:
-            raise UsageError("no key source", hint="pass --key-from (or set mistral.key_from)")
-        aws = ctx.settings.aws
-        context = ResolveContext(aws_region=aws.region, aws_endpoint_url=aws.endpoint_url,
-                                 kube_context=ctx.settings.kubernetes.context)
-        return resolve_all([specs[0]], context)[0]
+        return resolve_mistral_keys(ctx.settings, ctx.options.key_from, first_only=True)[0]
 
     return ctx.once("api_key", build)
 

@@ -31,7 +31,7 @@ class KeyInVaultParams(BaseModel):
 
 def _secret(ctx: CheckContext) -> tuple[str | None, str | None, list[str]]:
     """(secret id, its #field, the key sources given)."""
-    from magent.core.keysource import parse_key_source
+    from magent.services.keys import parse_key_source
 
     specs = ctx.options.key_from or ctx.settings.mistral.key_from
     sources = [parse_key_source(spec) for spec in specs]

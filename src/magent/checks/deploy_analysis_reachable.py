@@ -23,7 +23,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.core.analysis_config import AnalysisSettings, expand
 from magent.core.errors import MagentError
 from magent.core.preflight import CheckResult, Finding
-from magent.core.redact import SECRETS, mask_url
+from magent.core.redact import mask_url, one_line
 
 Probe = Callable[[], str]  # returns what answered ("HTTP 200 in 12 ms"); raises ProbeFailed when it did not
 _PLACEHOLDER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -82,10 +82,6 @@ def _ms(started: float) -> str:
     return f"{(time.monotonic() - started) * 1000:.0f} ms"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(SECRETS.mask(text).split())[:200]
-
-
 # --- one probe per provider -------------------------------------------------------------------------------
 
 def _prometheus(ctx: CheckContext, analysis: AnalysisSettings) -> Probe:
@@ -95,7 +91,7 @@ def _prometheus(ctx: CheckContext, analysis: AnalysisSettings) -> Probe:
     def probe() -> str:
         import asyncio
 
-        from magent.services.prometheus import query_all
+        from magent.services.metrics.prometheus import query_all
 
         started = time.monotonic()
         answer = asyncio.run(query_all(url, {"probe": "vector(1)"}, analysis.timeout))["probe"]
@@ -127,7 +123,7 @@ def _web(ctx: CheckContext, analysis: AnalysisSettings) -> Probe:
             with httpx.Client(timeout=analysis.timeout, follow_redirects=False, verify=ssl_context()) as client:
                 response = client.get(url)
         except httpx.HTTPError as exc:
-            raise ProbeFailed(f"{mask_url(url)} unreachable: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+            raise ProbeFailed(f"{mask_url(url)} unreachable: {one_line(f'{type(exc).__name__}: {exc}')}") from None
         return f"{mask_url(url)} answered HTTP {response.status_code} in {_ms(started)}"
 
     return probe

@@ -18,7 +18,7 @@ from magent.core.errors import UsageError
 from magent.core.health import judge_body, mistral_status  # noqa: F401 (re-exported)
 from magent.core.health import said as _said
 from magent.core.preflight import CheckResult, Finding
-from magent.core.redact import SECRETS, mask_url
+from magent.core.redact import mask_url, one_line
 
 
 class HealthParams(BaseModel):
@@ -74,17 +74,12 @@ def probe(url: str, params: HealthParams) -> tuple[str | None, str]:
     except httpx.TimeoutException:
         return f"no answer within {params.timeout:g} s", ""
     except httpx.HTTPError as exc:
-        return f"unreachable: {_one_line(f'{type(exc).__name__}: {exc}')}", ""
+        return f"unreachable: {one_line(f'{type(exc).__name__}: {exc}')}", ""
     elapsed_ms = (time.monotonic() - started) * 1000
     if response.status_code != 200:
         said = _said(response)
         return f"HTTP {response.status_code}{said}", ""
     return judge_body(response, params.require_mistral, elapsed_ms)
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(SECRETS.mask(text).split())
-    return line[:200]
 
 
 register_check(CheckType("http.health", run, summary="The health endpoint answers 200 and reports Mistral up",

@@ -123,14 +123,9 @@ def _since(text: str | None) -> Any:
 
 
 def _api_key(state: AppState, key_from: str | None) -> str:
-    from magent.core.keysource import ResolveContext, parse_key_source, resolve_key
+    from magent.services.keys import resolve_mistral_keys
 
-    specs = [key_from] if key_from else list(state.settings.mistral.key_from)
-    if not specs:
-        raise UsageError("no key source", hint="pass --key-from env:MISTRAL_API_KEY (or set mistral.key_from)")
-    aws = state.settings.aws
-    context = ResolveContext(aws_region=aws.region, aws_endpoint_url=aws.endpoint_url)
-    return resolve_key(parse_key_source(specs[0]), context).key
+    return resolve_mistral_keys(state.settings, [key_from] if key_from else None, first_only=True)[0].key
 
 
 def _sink(state: AppState, target: Any, data_dir: str | None, database_url: str | None) -> Sink:

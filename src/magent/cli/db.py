@@ -59,10 +59,16 @@ def open_for(state: AppState, data_dir: str | None, database_url: str | None, *,
 def status(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None, output: OutputOption = None) -> None:
     """Show which database is in use and which migrations are applied or pending (applies none).
 
-    Exit codes: 0 the schema is up to date; 1 migrations are pending; 3 the database is unreachable.
+    Exit codes: 0 the schema is up to date; 1 migrations are pending or there is no database yet (an
+    embedded one is never created by `status`); 3 the database is unreachable.
     """
     state = get_state()
-    store = open_for(state, data_dir, database_url, migrate=False)
+    settings = store_settings(state, data_dir, database_url)
+    if not settings.database_url:
+        _exit_if_no_embedded_database(settings.data_dir)
+    from magent.services.store import open_store
+
+    store = open_store(settings, migrate=False)
     data = _status_data(store)
     from magent.cli.render import emit
 
@@ -95,6 +101,17 @@ def stop(data_dir: DataDirOption = None) -> None:
     directory = resolve_data_dir(data_dir or state.settings.store.data_dir)
     stopped = stop_embedded(directory)
     print(f"stopped the embedded Postgres at {directory}" if stopped else f"no embedded Postgres running at {directory}")
+
+
+def _exit_if_no_embedded_database(configured_dir: str | None) -> None:
+    """`status` applies nothing, so it never creates a database: with none in the data dir, say so (exit 1)."""
+    from magent.services.store.embedded import database_exists, resolve_data_dir
+
+    directory = resolve_data_dir(configured_dir)
+    if not database_exists(directory):
+        typer.echo(f"no database at {directory} (status creates none; `magent db migrate --data-dir {directory}` "
+                   "does)", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -146,9 +146,10 @@ def _serve_until_interrupted(state, stack) -> None:
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
-    exports = " ".join(f"{name}={value}" for name, value in stack.env.items() if name != "MISTRAL_API_KEY")
+    # The simulator's key opens nothing but this local sandbox, so it is printed: a person needs it to try things.
+    exports = " ".join(f"{name}={value}" for name, value in stack.env.items())
     state.err.print(f"The sandbox keeps running. In another shell:\n  export {exports}\n"
-                    "  (the simulator's throwaway key: run `magent sandbox mistral` for one of your own)\n"
+                    "  (MISTRAL_API_KEY is the simulator's throwaway test key; it works only against this sandbox)\n"
                     "Press Ctrl-C (or send SIGTERM) to stop.", soft_wrap=True, highlight=False, markup=False)  # copy-pastable
     try:
         while True:

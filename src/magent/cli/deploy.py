@@ -74,6 +74,8 @@ def deploy(
     deployer = Deployer(kube, state.settings, options, on_event=view)
     prepared = deployer.prepare()  # read-only: no event yet, so the view need not be open
     the_plan = prepared.plan
+    if prepared.settings_origin:
+        state.err.print(f"Resuming with {'; '.join(prepared.settings_origin)}.", markup=False, highlight=False)
     if dry_run:
         _show_plan(state, fmt, the_plan.to_dict())
         return
@@ -97,8 +99,10 @@ def _options(settings: Any, image: str | None, deployment: str, container: str |
     from magent.services.deploy.driver import DeployOptions
 
     interval_s = _interval(interval, settings.interval)
+    flags = {"steps": steps, "pause": pause, "interval": interval, "max_inconclusive": max_inconclusive}
     return DeployOptions(
         deployment=deployment, image=image, container=container, resume=resume,
+        given=frozenset(key for key, value in flags.items() if value is not None),
         weights=parse_steps(steps) if steps else list(settings.steps),
         pause_s=_duration("--pause", pause, settings.pause), interval_s=interval_s,
         max_inconclusive=max_inconclusive or settings.max_inconclusive)

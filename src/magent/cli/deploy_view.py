@@ -42,6 +42,9 @@ def describe(record: dict[str, Any]) -> str:
         "promoted": lambda r: f"PROMOTED: {r['deployment']} runs {r['image']}",
         "promotion_failed": lambda r: f"PROMOTION FAILED: {r.get('reason')}",
         "interrupted": lambda r: "interrupted",
+        "api_unreachable": lambda r: (f"Kubernetes API unreachable, retrying for {r.get('retry_window_s'):g}s: "
+                                      f"{r.get('error')}"),
+        "api_recovered": lambda r: f"Kubernetes API answers again (after {r.get('seconds')} s)",
         "preempted": lambda r: f"{r.get('phase')} by {r.get('by')}: {r.get('reason')}",
         "rollback_requested": lambda r: f"rollback request sent ({r.get('action')}, {r.get('seconds')} s)",
         "rolled_back": lambda r: f"ROLLED BACK: {r['deployment']} runs {', '.join(r.get('images') or [])}",

@@ -13,7 +13,7 @@ from magent.core.errors import UsageError
 if TYPE_CHECKING:
     from magent.cli.state import AppState
     from magent.core.keycheck import KeyReport
-    from magent.core.keysource import ResolvedKey
+    from magent.services.keys import ResolvedKey
 
 key_app = typer.Typer(
     name="key",
@@ -102,14 +102,9 @@ def _models(names: list[str]) -> list[str]:
 
 
 def _resolve_keys(state: AppState, specs: list[str]) -> list[ResolvedKey]:
-    from magent.core.keysource import ResolveContext, resolve_all
+    from magent.services.keys import resolve_mistral_keys
 
-    if not specs:
-        raise UsageError("no key source", hint="pass --key-from env:MISTRAL_API_KEY (or set mistral.key_from)")
-    aws = state.settings.aws
-    context = ResolveContext(aws_region=aws.region, aws_endpoint_url=aws.endpoint_url,
-                             kube_context=state.settings.kubernetes.context)
-    return resolve_all(list(specs), context)
+    return resolve_mistral_keys(state.settings, list(specs))
 
 
 def _verify(state: AppState, url: str, keys: list[ResolvedKey], models: list[str], *, spend: bool,

@@ -141,16 +141,13 @@ class _Lines:
 
 def _new_key(state: AppState, spec: str) -> str:
     from magent.core.errors import UsageError
-    from magent.core.keysource import ResolveContext, parse_key_source, resolve_key
+    from magent.services.keys import context_for, parse_key_source, resolve_key
 
     try:
         source = parse_key_source(spec)
     except UsageError as exc:
         raise UsageError(exc.message.replace("--key-from", "--new-key-from"), hint=exc.hint) from None
-    aws = state.settings.aws
-    context = ResolveContext(aws_region=aws.region, aws_endpoint_url=aws.endpoint_url,
-                             kube_context=state.settings.kubernetes.context)
-    resolved = resolve_key(source, context)
+    resolved = resolve_key(source, context_for(state.settings))
     for warning in resolved.warnings:
         _say(f"Warning: the new key from {source}: {warning}")
     return resolved.key

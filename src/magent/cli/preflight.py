@@ -8,13 +8,32 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from magent.cli.preflight_options import (
-    FORMATS, BaselineOption, ChecklistOption, DeploymentOption, FailOnOption, HealthUrlOption, KeyFromOption,
-    ManifestsOption, MaxAgeOption, ModelConfigOption, NamespaceOption, OnlyOption, OutputFileOption, RepoOption,
-    ReportFormatOption, RequireAttestedOption, SecretIdOption, SkipOption, StagingUrlOption, TestsCmdOption,
-    TimeoutOption, VerifyOption, WriteBaselineOption,
-)
 from magent.cli.flags import duration_flag
+from magent.cli.preflight_options import (
+    FORMATS,
+    BaselineOption,
+    ChecklistOption,
+    DeploymentOption,
+    FailOnOption,
+    HealthUrlOption,
+    KeyFromOption,
+    ManifestsOption,
+    MaxAgeOption,
+    ModelConfigOption,
+    NamespaceOption,
+    OnlyOption,
+    OutputFileOption,
+    RepoOption,
+    ReportFormatOption,
+    RequireAttestedOption,
+    SecretIdOption,
+    SkipOption,
+    StagingUrlOption,
+    TestsCmdOption,
+    TimeoutOption,
+    VerifyOption,
+    WriteBaselineOption,
+)
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
 

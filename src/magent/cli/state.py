@@ -55,7 +55,7 @@ class AppState:
 
     @property
     def profile_name(self) -> str:
-        self.settings
+        _ = self.settings  # the profile name is known once the settings are loaded
         return self._profile_name or "default"
 
     def output_format(self, override: OutputFormat | None) -> OutputFormat:

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from magent.cli.db import DatabaseUrlOption, DataDirOption
 from magent.cli.state import get_state
-from magent.core.errors import UsageError
+from magent.core.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from decimal import Decimal
 
     from magent.cli.state import AppState
+    from magent.core.cost import CostReport, WindowPlan
     from magent.core.pricing import PricingTable
-    from magent.core.cost import WindowPlan
     from magent.services.store.usage import UsageData
 
 usage_app = typer.Typer(
@@ -41,7 +43,10 @@ all models, metric and namespace from alerts: in magent.yaml (Magent/App CostUSD
 writes the spend per model over the trailing hour to a node-exporter textfile
 (magent_usage_cost_usd_last_hour). With --emit-metrics the default window is the last 24 hours.
 
-Exit codes: 0 report printed (also when there is no usage); 2 bad input (unknown --by, --since in the
+--budget USD (for cron and CI) exits 1 when the priced spend in the window exceeds it, after printing the
+report, and says by how much on stderr; models without a price are named there, as the spend may be higher.
+
+Exit codes: 0 report printed (also when there is no usage); 1 spend over --budget; 2 bad input (unknown --by, --since in the
 future or unparsable, --until not after --since, invalid price file, bad --textfile); 3 the store (or
 CloudWatch) is unreachable.
 
@@ -51,6 +56,7 @@ Examples:
   magent usage report --since 7d --by day --by model
   magent usage report --since 2026-11-01 --until 2026-11-08 --by agent,model -o csv > usage.csv
   magent usage report --by conversation --pricing my-prices.yaml -o json
+  magent usage report --since 1d --budget 50                        # cron/CI: exit 1 over $50
   magent usage report --since 3h --emit-metrics cloudwatch          # cron: feeds the cost-spike alarm
   magent usage report --textfile /var/lib/node_exporter/textfile/magent_usage.prom -o json > /dev/null
   (no data yet? run `magent conversations export` first)
@@ -88,7 +94,13 @@ def report(
         "--textfile", metavar="PATH", show_default=False,
         help="The node-exporter textfile (*.prom) to write, atomically; implies --emit-metrics "
              "prometheus-textfile.")] = None,
+    budget: Annotated[Optional[str], typer.Option(
+        "--budget", metavar="USD", show_default=False,
+        help="Exit 1 when the priced spend in the window exceeds this many USD (for cron and CI).")] = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
+    from magent.cli.db import store_settings
     from magent.cli.usage_view import build_document, render
     from magent.core.cost import parse_dimensions, parse_window, plan_window, price_usage
     from magent.core.pricing import load_pricing
@@ -97,23 +109,56 @@ def report(
     state = get_state()
     emit = _emit_target(emit_metrics, textfile)
     dims = parse_dimensions(by)
+    limit = _budget(budget)
     start, end = parse_window(since or ("24h" if emit else None), until, utcnow())
     table = load_pricing(pricing)  # validated before the store is touched: bad input changes nothing
     plan = plan_window(start, end)
-    description, data = _fetch(state, dims, plan)
+    settings = store_settings(state, data_dir, database_url)
+    description, data = _fetch(state, settings, dims, plan)
     cost_report = price_usage(data.rows, table, dims)
     fmt = output or ReportFormat(state.output.value)
     document = build_document(cost_report, data, plan, table, store=description, now=utcnow())
     render(state, fmt.value, cost_report, data, document)
     if emit is not None:
-        _publish(state, emit, textfile, table, start, end)
+        _publish(state, settings, emit, textfile, table, start, end)
+    if limit is not None:
+        _check_budget(cost_report, limit)
 
 
-def _fetch(state: AppState, dims: tuple[str, ...], plan: WindowPlan) -> tuple[str, UsageData]:
+def _budget(text: str | None) -> Decimal | None:
+    """--budget as a finite, non-negative USD amount, checked before the store is touched."""
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().removeprefix("$"))
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value.adjusted() > 15:
+        raise UsageError(f"--budget: invalid amount {text[:40]!r}", hint="a number of USD, e.g. --budget 50 or 12.5")
+    return value
+
+
+def _check_budget(cost_report: CostReport, limit: Decimal) -> None:
+    from decimal import Decimal
+
+    total = cost_report.total
+    spend = total.cost or Decimal(0)
+    if spend <= limit:
+        return
+    unpriced = ""
+    if total.unpriced_models:
+        unpriced = f" (not counting unpriced {', '.join(sorted(total.unpriced_models))})"
+    raise CheckFailed(f"spend ${spend:.2f} exceeds the budget of ${limit:.2f} by ${spend - limit:.2f}{unpriced}",
+                      hint="see the report above; raise --budget or narrow --since/--until")
+
+
+def _fetch(state: AppState, settings: Any, dims: tuple[str, ...], plan: WindowPlan) -> tuple[str, UsageData]:
     from magent.services.store import open_store
     from magent.services.store.usage import fetch_usage
 
-    store = open_store(state.settings.store)
+    store = open_store(settings)
     try:
         with store.connection() as conn:
             return store.description, fetch_usage(conn, dims, plan)
@@ -143,14 +188,14 @@ def _emit_target(target: EmitTarget | None, textfile: str | None) -> EmitTarget 
     return target
 
 
-def _publish(state: AppState, target: EmitTarget, textfile: str | None, table: PricingTable, start: datetime,
-             end: datetime | None) -> None:
+def _publish(state: AppState, settings: Any, target: EmitTarget, textfile: str | None, table: PricingTable,
+             start: datetime, end: datetime | None) -> None:
     from magent.core.timeutil import utcnow
     from magent.services.store import open_store
     from magent.workflows import usage_metrics
 
     alerts, aws = state.settings.alerts, state.settings.aws
-    store = open_store(state.settings.store)
+    store = open_store(settings)
     try:
         with store.connection() as conn:
             if target is EmitTarget.cloudwatch:

@@ -62,13 +62,20 @@ class _Bounded(_Model):
         return Threshold(max=self.max, min=self.min, unit=self.unit)
 
 
+def _default_max(name: str) -> float:
+    value = DEFAULT_THRESHOLDS[name].max
+    if value is None:  # the seed's alert table gives every one of these a max
+        raise ValueError(f"no default maximum for {name}")
+    return value
+
+
 class ThresholdSettings(_Model):
     """Absolute thresholds of the default Prometheus queries (the seed's alert table)."""
 
-    errors_5xx_per_min: float = Field(DEFAULT_THRESHOLDS["errors_5xx_per_min"].max, ge=0)
-    latency_p95_seconds: float = Field(DEFAULT_THRESHOLDS["latency_p95_seconds"].max, gt=0)
-    rate_limited_429_per_min: float = Field(DEFAULT_THRESHOLDS["rate_limited_429_per_min"].max, ge=0)
-    unauthorized_401: float = Field(DEFAULT_THRESHOLDS["unauthorized_401"].max, ge=0)
+    errors_5xx_per_min: float = Field(_default_max("errors_5xx_per_min"), ge=0)
+    latency_p95_seconds: float = Field(_default_max("latency_p95_seconds"), gt=0)
+    rate_limited_429_per_min: float = Field(_default_max("rate_limited_429_per_min"), ge=0)
+    unauthorized_401: float = Field(_default_max("unauthorized_401"), ge=0)
 
     def threshold(self, name: str) -> Threshold:
         return Threshold(max=getattr(self, name), unit=DEFAULT_THRESHOLDS[name].unit)
@@ -224,6 +231,11 @@ class MistralCheckSettings(_Model):
     enabled: bool = False
 
 
+# The analysis providers, in the order they run and report: each is a section of AnalysisSettings and a module of
+# magent.services.metrics (which builds its registry from this list).
+PROVIDER_NAMES = ("web", "prometheus", "cloudwatch", "mistral")
+
+
 class AnalysisSettings(_Model):
     timeout: Seconds = Field(5.0, description="per provider and interval; capped below the interval")
     thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
@@ -234,8 +246,7 @@ class AnalysisSettings(_Model):
     mistral: MistralCheckSettings = Field(default_factory=MistralCheckSettings)
 
     def enabled_providers(self) -> list[str]:
-        sections = {"web": self.web, "prometheus": self.prometheus, "cloudwatch": self.cloudwatch,
-                    "mistral": self.mistral}
+        sections = {name: getattr(self, name) for name in PROVIDER_NAMES}
         return [name for name, section in sections.items() if section is not None and section.enabled]
 
 

@@ -172,6 +172,10 @@ class CanaryState:
     last_analysis: dict[str, Any] | None = None
     holder: str = ""
     reason: str | None = None
+    # how the deploy was started, so that `--resume` walks on alike (None in states written before they were kept)
+    pause_s: float | None = None
+    interval_s: float | None = None
+    max_inconclusive: int | None = None
 
     @property
     def weight(self) -> int | None:
@@ -188,6 +192,11 @@ class CanaryState:
             data = json.loads(text)
             data["phase"] = Phase(data["phase"])
             known = {f for f in cls.__dataclass_fields__}
+            for key in ("pause_s", "interval_s", "max_inconclusive"):
+                value = data.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                          or not math.isfinite(value) or value < 0):
+                    raise ValueError(f"{key} must be a number of seconds ≥ 0, not {value!r}")
             return cls(**{k: v for k, v in data.items() if k in known})
         except (ValueError, KeyError, TypeError) as exc:
             raise InconsistentState(f"the {STATE_ANNOTATION} annotation on {where} is unreadable ({exc})",

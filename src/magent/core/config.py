@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from magent.core.alert_config import AlertsSettings
+from magent.core.config_yaml import parse_config_yaml
 from magent.core.errors import ConfigError
 from magent.core.redact import register_secrets_in
 from magent.core.timeutil import human_duration, parse_duration
@@ -89,9 +90,12 @@ class DeploySettings(_Section):
     max_restarts: int = Field(default=0, ge=0, description="canary container restarts tolerated (in total)")
     lease_duration: float = Field(default=60.0, ge=5, description="a deploy lock not renewed for this long may be taken over")
     rollout_timeout: float = Field(default=600.0, gt=0, description="longest wait for the stable rollout (promote, rollback)")
+    api_retry_window: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="how long a deploy retries an unreachable Kubernetes API before exiting 3 (0: not at all)")
     analysis: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("pause", "interval", "lease_duration", "rollout_timeout", mode="before")
+    @field_validator("pause", "interval", "lease_duration", "rollout_timeout", "api_retry_window", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
@@ -181,18 +185,25 @@ def load_settings(
     profile: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> tuple[Settings, str, Path | None]:
-    """Resolve (settings, profile name, file used)."""
+    """Resolve (settings, profile name, file used). Every profile of the file is validated, not only this one."""
     env = os.environ if env is None else env
     path = find_config_file(config_path, env)
     document, node = _read_yaml(path) if path else ({}, None)
-    name = profile or env.get("MAGENT_PROFILE") or document.get("default_profile") or DEFAULT_PROFILE
-    profiles = document.get("profiles") or {}
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"{path}: 'profiles' must be a mapping of profile name to settings")
+    profiles = _profiles(document, path, node)
+    name = profile or env.get("MAGENT_PROFILE") or _default_profile(document, path, node) or DEFAULT_PROFILE
     if name != DEFAULT_PROFILE and name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"profile {name!r} not found in {path or 'any config file'}", hint=f"known profiles: {known}")
     base = {k: v for k, v in document.items() if k not in _FILE_ONLY_KEYS}
+    settings = _validated_profile(base, profiles, name, env, path, node)
+    # An error in `prod` must not wait for the day someone deploys with --profile prod.
+    for other in sorted(set(profiles) - {name}):
+        _validated_profile(base, profiles, other, env, path, node, selected=name)
+    return settings, name, path
+
+
+def _validated_profile(base: dict[str, Any], profiles: dict[str, Any], name: str, env: Mapping[str, str],
+                       path: Path | None, node: yaml.Node | None, *, selected: str | None = None) -> Settings:
     merged = _deep_merge(base, profiles.get(name) or {})
     _apply_env(merged, env)
     # Before validation, so that even an error quoting a bad value cannot show a password or token it holds.
@@ -200,12 +211,46 @@ def load_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _config_error(exc, path, node, name) from None
-    _check_analysis(settings, path, node, name)
-    return settings, name, path
+        raise _config_error(exc, path, node, name, other_than=selected) from None
+    _check_analysis(settings, path, node, name, other_than=selected)
+    return settings
 
 
-def _check_analysis(settings: Settings, path: Path | None, node: yaml.Node | None, profile: str) -> None:
+def _profiles(document: dict[str, Any], path: Path | None, node: yaml.Node | None) -> dict[str, Any]:
+    profiles = document.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{_where(path, node, ['profiles'])}: profiles: must be a mapping of profile name to "
+                          f"settings, not {_kind(profiles)}", hint="see README, 'Configuration'")
+    for name, block in profiles.items():
+        if not isinstance(name, str):
+            raise ConfigError(f"{_where(path, node, ['profiles'])}: profiles: profile names must be text, "
+                              f"not {_kind(name)} {name!r}", hint="quote the name, e.g. '2026': {...}")
+        if block is not None and not isinstance(block, dict):
+            raise ConfigError(f"{_where(path, node, ['profiles', name])}: profiles.{name}: must be a mapping of "
+                              f"settings, not {_kind(block)}", hint="see README, 'Configuration'")
+    return profiles
+
+
+def _default_profile(document: dict[str, Any], path: Path | None, node: yaml.Node | None) -> str | None:
+    value = document.get("default_profile")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{_where(path, node, ['default_profile'])}: default_profile: must be a profile name, "
+                          f"not {_kind(value)}", hint="e.g. default_profile: staging")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
+            str: "text"}.get(type(value), type(value).__name__)
+
+
+def _where(path: Path | None, node: yaml.Node | None, loc: list[str]) -> str:
+    line = _line_of(node, loc)
+    return f"{path}:{line}" if path and line else str(path or "environment")
+
+
+def _check_analysis(settings: Settings, path: Path | None, node: yaml.Node | None, profile: str, *,
+                    other_than: str | None = None) -> None:
     """Validate `deploy.analysis` now, naming file and line like any other key (`deploy` parses it again later)."""
     if not settings.deploy.analysis:
         return
@@ -214,21 +259,18 @@ def _check_analysis(settings: Settings, path: Path | None, node: yaml.Node | Non
     try:
         AnalysisSettings.model_validate(settings.deploy.analysis)
     except ValidationError as exc:
-        raise _config_error(exc, path, node, profile, prefix=["deploy", "analysis"],
+        raise _config_error(exc, path, node, profile, prefix=["deploy", "analysis"], other_than=other_than,
                             hint="see README, 'Canary analysis (deploy.analysis)', for the keys magent knows") from None
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
-        text = path.read_text()
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    document, node = parse_config_yaml(data, str(path))
+    if document is None:
+        return {}, None
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: the top level must be a mapping", hint="see README, 'Configuration'")
     return document, node
@@ -254,32 +296,37 @@ def _apply_env(merged: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | None, profile: str, *,
-                  prefix: list[str] | None = None,
+                  prefix: list[str] | None = None, other_than: str | None = None,
                   hint: str = "see README, 'Configuration', for the keys magent knows") -> ConfigError:
+    """`file:line: key: what`. For a profile other than the one in use (`other_than`), the key says which."""
     first = exc.errors()[0]
     loc = [*(prefix or []), *(str(part) for part in first["loc"])]
     dotted = ".".join(loc)
+    in_profile = _line_of(node, ["profiles", profile, *loc], exact=True)
     line = _line_of(node, ["profiles", profile, *loc]) or _line_of(node, loc)
     where = f"{path}:{line}" if path and line else str(path or "environment")
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+    if other_than is not None:
+        dotted = f"profiles.{profile}.{dotted}" if in_profile else f"{dotted} (with profile {profile!r})"
+        hint = f"every profile is checked, not only {other_than!r}; {hint}"
     return ConfigError(f"{where}: {dotted}: {message}", hint=hint)
 
 
-def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
-    """1-based line of the YAML node at `loc`, or of the deepest parent found."""
+def _line_of(node: yaml.Node | None, loc: list[str], *, exact: bool = False) -> int | None:
+    """1-based line of the YAML node at `loc`, or of the deepest parent found (None if `exact` and not all found)."""
     found = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
             if match is None:
-                return found
+                return None if exact else found
             key_node = next(k for k, v in node.value if v is match)
             found, node = key_node.start_mark.line + 1, match
         elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
             node = node.value[int(part)]
             found = node.start_mark.line + 1
         else:
-            return found
+            return None if exact else found
     return found

@@ -38,9 +38,10 @@ ENTRY_TYPES = ("message.input", "message.output", "function.call", "function.res
 CONTENT_FIELD = {"message.input": "content", "message.output": "content", "function.call": "arguments",
                  "function.result": "result", "tool.execution": "arguments"}
 _ENVELOPE = frozenset({"id", "object", "type", "created_at", "completed_at", "role", "agent_id", "model"})
-# Keys of content_json that are identifiers, not user data: kept as is by --redact-content.
+# Keys of content_json that are identifiers, not user data: kept as is by --redact-content. Agent names
+# are people's words like the agents' own `name` column, so handoffs hash them too; `name` here is a tool's.
 _NOT_CONTENT = frozenset({"type", "name", "tool_call_id", "id", "object", "previous_agent_id", "next_agent_id",
-                          "previous_agent_name", "next_agent_name", "confirmation_status", "prefix"})
+                          "confirmation_status", "prefix"})
 
 Counter = Callable[[str | None, str | None], TokenCount]
 
@@ -84,17 +85,33 @@ def _rest(obj: Mapping[str, Any], taken: Sequence[str]) -> dict[str, Any] | None
     return rest or None
 
 
-def agent_row(agent: Mapping[str, Any]) -> dict[str, Any]:
+# Columns of agents and conversations that people write (prompts, titles, tags): hashed by --redact-content.
+# Ids, model, version and times stay: the usage report and joins need them, and they hold no user text.
+REDACTED_TEXT_COLUMNS = ("name", "description", "instructions")
+REDACTED_JSON_COLUMNS = ("metadata", "extra")
+
+
+def agent_row(agent: Mapping[str, Any], *, redact: bool = False) -> dict[str, Any]:
     row = {column: agent.get(column) for column in AGENT_COLUMNS if column != "extra"}
     row["created_at"], row["updated_at"] = parse_time(row["created_at"]), parse_time(row["updated_at"])
     row["extra"] = _rest(agent, AGENT_COLUMNS)
-    return row
+    return _redacted(row) if redact else row
 
 
-def conversation_row(conversation: Mapping[str, Any]) -> dict[str, Any]:
+def conversation_row(conversation: Mapping[str, Any], *, redact: bool = False) -> dict[str, Any]:
     row = {column: conversation.get(column) for column in CONVERSATION_COLUMNS if column != "extra"}
     row["created_at"], row["updated_at"] = parse_time(row["created_at"]), parse_time(row["updated_at"])
     row["extra"] = _rest(conversation, CONVERSATION_COLUMNS)
+    return _redacted(row) if redact else row
+
+
+def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+    for column in REDACTED_TEXT_COLUMNS:
+        if isinstance(row.get(column), str):
+            row[column] = sha256_text(row[column])
+    for column in REDACTED_JSON_COLUMNS:
+        if row.get(column):
+            row[column] = redact_json(row[column])
     return row
 
 

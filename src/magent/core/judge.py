@@ -1,6 +1,6 @@
 """The analysis judge: verdicts for metrics, absolute thresholds, and the canary-vs-stable statistics.
 
-Pure logic, no I/O. Providers (`services/metrics.py`, the Kubernetes checks) turn what they observe into
+Pure logic, no I/O. Providers (`services/metrics/`, the Kubernetes checks) turn what they observe into
 `MetricResult`s; `analyse()` combines them into one `AnalysisResult` per analysis interval:
 
 - any FAIL → FAIL (abort the canary);

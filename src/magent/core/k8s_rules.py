@@ -14,8 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from magent.core.k8s_manifests import (
-    BATCH_KINDS, K8sObject, Obj, Workload, WorkloadSet, as_dict, as_list, get_path)
+from magent.core.k8s_manifests import BATCH_KINDS, K8sObject, Obj, Workload, WorkloadSet, as_dict, as_list, get_path
 from magent.core.preflight import Finding
 from magent.core.redact import fingerprint
 

@@ -37,7 +37,7 @@ from magent.core.errors import ConfigError
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
 SHIPPED_ORIGIN = "shipped price table"
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10× faster
+MAX_PRICE = Decimal(1_000_000)  # USD per million tokens: far above any real price, below absurd sums
 PRICING_HINT = "price file format: see README, 'magent usage report', Prices (models.NAME.input/output/source/as_of)"
 
 
@@ -46,8 +46,8 @@ class ModelPrice(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input: Decimal = Field(ge=0, description="USD per million prompt (input) tokens")
-    output: Decimal = Field(ge=0, description="USD per million completion (output) tokens")
+    input: Decimal = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="USD per million prompt tokens")
+    output: Decimal = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="USD per million completion tokens")
     source: str = Field(min_length=1, description="where the price was published")
     as_of: date = Field(description="when the price was recorded")
     aliases: tuple[str, ...] = Field(default=(), description="other model names priced exactly like this one")
@@ -74,6 +74,28 @@ class PriceFile(BaseModel):
                     raise ValueError(f"models.{name}.aliases: {alias!r} is already an alias of {owners[alias]!r}")
                 owners[alias] = name
         return self
+
+
+class _PriceLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml: 10× faster
+    """Safe YAML whose scalar conversions fail as YAML errors with a line (2026-02-30, 5,000-digit ints)."""
+
+
+def _located(construct):  # noqa: ANN001, ANN202
+    def wrapper(loader, node):  # noqa: ANN001, ANN202
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            reason = str(exc).split(";")[0]
+            if "digits" in reason:
+                reason = "number too large"
+            raise yaml.constructor.ConstructorError(None, None, reason, node.start_mark) from None
+    return wrapper
+
+
+for _tag, _construct in list(yaml.SafeLoader.yaml_constructors.items()):
+    if _tag and _tag.startswith("tag:yaml.org,2002:") and _tag.rsplit(":", 1)[1] in {"int", "float", "timestamp", "binary"}:
+        _PriceLoader.add_constructor(_tag, _located(_construct))
+_YAML_LOADER = _PriceLoader
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,9 @@ def parse_price_file(text: str, origin: str, *, as_json: bool = False) -> PriceF
         document = json.loads(text) if as_json else yaml.load(text, Loader=_YAML_LOADER)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{origin}:{exc.lineno}: not valid JSON: {exc.msg}", hint=PRICING_HINT) from None
+    except (ValueError, RecursionError) as exc:  # a number past Python's 4,300-digit limit, or nesting too deep
+        reason = "a number too large" if "digits" in str(exc) else "nesting too deep"
+        raise ConfigError(f"{origin}: not a valid price file: {reason}", hint=PRICING_HINT) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -125,7 +150,7 @@ def parse_price_file(text: str, origin: str, *, as_json: bool = False) -> PriceF
     try:
         return PriceFile.model_validate(document)
     except ValidationError as exc:
-        node = None if as_json else yaml.compose(text, Loader=yaml.SafeLoader)  # for line numbers, on error only
+        node = None if as_json else yaml.compose(text, Loader=_YAML_LOADER)  # line numbers, on error only
         raise _price_error(exc, origin, node) from None
 
 

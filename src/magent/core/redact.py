@@ -174,6 +174,12 @@ def register_secrets_in(value: Any) -> None:
             register_secrets_in(item)
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """`text` fit for one line of a message or a table cell: secrets masked, whitespace folded, cut at `limit`."""
+    line = " ".join(SECRETS.mask(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 class RedactingFilter(logging.Filter):
     """Masks every registered secret in a record's final message (args included)."""
 

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Instants magent accepts end before year 9999: a window [since, until) is widened to whole UTC days, and a day
+# after 9999-12-31 does not exist for Python (`--until 9999-12-31T23:59:59Z` was an OverflowError).
+LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -76,4 +79,12 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
         raise ValueError(f"invalid time {text!r} (use ISO 8601 like 2026-11-01 or an age like 7d)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in the year 0 in UTC, 9999-12-31T23:00-05:00 in 10000
+        if moment.year == 1:
+            raise ValueError(f"invalid time {text!r}: that is before the year 1 in UTC") from None
+        moment = LATEST_INSTANT
+    if moment >= LATEST_INSTANT:
+        raise ValueError(f"invalid time {text!r}: magent takes instants before the year 9999")
+    return moment

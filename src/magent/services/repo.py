@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,6 +159,6 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
     """Write a baseline accepting `findings` (file, rule, fingerprint and line: never a secret)."""
     import json
 
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     document = baseline_document(findings, now)
     Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

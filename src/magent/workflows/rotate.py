@@ -26,8 +26,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from magent.core.errors import (
-    EXIT_CHECK_FAILED, EXIT_INCONSISTENT, EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE,
-    CheckFailed, InconsistentState, MagentError, Unreachable, UsageError,
+    EXIT_CHECK_FAILED,
+    EXIT_INCONSISTENT,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    CheckFailed,
+    InconsistentState,
+    MagentError,
+    Unreachable,
+    UsageError,
 )
 from magent.core.redact import SECRETS, fingerprint
 from magent.core.rotation import CURRENT, PENDING, PREVIOUS, SecretRef, key_in_value, short_version, value_with_key

@@ -26,8 +26,8 @@ def render(report: PreflightReport, fmt: str, *, rules: Mapping[str, Any] | None
            security: Collection[str] = (), runbook_url: str | None = None) -> str:
     """The report in `fmt`. `rules` maps check types to their one-line summary (SARIF rule descriptions) or to
     their CheckType (summary and `.security`), `security` names more security check types (SARIF
-    security-severity), `runbook_url` is where `runbooks/NAME.md` can be linked (e.g. the repository's blob URL at this commit). For `github` this is the
-    annotation lines only: `render_github` also returns the step summary."""
+    security-severity), `runbook_url` is where `runbooks/NAME.md` can be linked (e.g. the repository's blob URL at
+    this commit). For `github` this is the annotation lines only: `render_github` also returns the step summary."""
     if fmt == "junit":
         return render_junit(report)
     if fmt == "sarif":

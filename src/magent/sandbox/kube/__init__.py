@@ -140,8 +140,8 @@ class KubeSimulator(ServedApp):
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, *,
              label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
-        items, _ = self.store.list(by_kind(api_version, kind), namespace,
-                                   object_matcher(label_selector, field_selector))
+        rtype = by_kind(api_version, kind)
+        items, _ = self.store.list(rtype, namespace, object_matcher(label_selector, field_selector, rtype.kind))
         return items
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:

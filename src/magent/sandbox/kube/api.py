@@ -17,6 +17,7 @@ from typing import Any
 from magent.sandbox.kube import discovery, resources
 from magent.sandbox.kube.authz import Authorizer, forbidden, request_verb, review
 from magent.sandbox.kube.errors import ApiError, bad_request, unauthorized
+from magent.sandbox.kube.fields import field_validation
 from magent.sandbox.kube.patch import APPLY, PatchError
 from magent.sandbox.kube.selectors import object_matcher
 from magent.sandbox.kube.store import ObjectStore
@@ -54,10 +55,20 @@ def parse_target(group: str, version: str, rest: str) -> Target:
     return Target(rtype, namespace, name, subresource)
 
 
-def _json(data: Any, status: int = 200):
+def _json(data: Any, status: int = 200, warnings: list[str] | None = None):
     from starlette.responses import Response
 
-    return Response(json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json")
+    # Go's json.Encoder ends every body with a newline; clients that print raw bodies show it
+    response = Response(json.dumps(data, separators=(",", ":")) + "\n", status_code=status,
+                        media_type="application/json")
+    for warning in warnings or ():
+        response.headers.append("Warning", f'299 - {json.dumps(warning)}')
+    return response
+
+
+def _validate_fields(request, target: Target, body: Any) -> list[str]:
+    return field_validation(target.rtype.kind, target.rtype.api_version, body,
+                            request.query_params.get("fieldValidation"))
 
 
 class KubeApi:
@@ -164,7 +175,7 @@ class KubeApi:
         return _json(obj)
 
     def _list(self, target: Target, query) -> dict[str, Any]:
-        matcher = object_matcher(query.get("labelSelector"), query.get("fieldSelector"))
+        matcher = object_matcher(query.get("labelSelector"), query.get("fieldSelector"), target.rtype.kind)
         items, rv = self.store.list(target.rtype, target.namespace, matcher)
         metadata: dict[str, Any] = {"resourceVersion": str(rv)}
         start = _decode_continue(query.get("continue"))
@@ -185,7 +196,7 @@ class KubeApi:
         watch = WatchRequest(
             rtype=target.rtype,
             namespace=target.namespace,
-            matcher=object_matcher(query.get("labelSelector"), query.get("fieldSelector")),
+            matcher=object_matcher(query.get("labelSelector"), query.get("fieldSelector"), target.rtype.kind),
             resource_version=query.get("resourceVersion"),
             timeout_s=float(query.get("timeoutSeconds") or 1800),
             bookmarks=_flag(query.get("allowWatchBookmarks")),
@@ -231,8 +242,9 @@ class KubeApi:
                 raise bad_request("the namespace of the provided object does not match the namespace sent on "
                                   "the request")
             meta["namespace"] = target.namespace
+        warnings = _validate_fields(request, target, body)
         created = self.store.create(target.rtype, body, dry_run=_dry_run(request))
-        return _json(created, 201)
+        return _json(created, 201, warnings)
 
     async def _put(self, request, target: Target):
         if target.name is None:
@@ -245,8 +257,9 @@ class KubeApi:
             body["metadata"]["namespace"] = target.namespace
         if target.subresource == "scale":
             return _json(resources.write_scale(self.store, target.rtype, target.namespace, body, _dry_run(request)))
+        warnings = _validate_fields(request, target, body)
         updated = self.store.update(target.rtype, body, subresource=target.subresource, dry_run=_dry_run(request))
-        return _json(updated)
+        return _json(updated, 200, warnings)
 
     async def _patch(self, request, target: Target):
         if target.name is None:
@@ -264,16 +277,18 @@ class KubeApi:
     async def _delete(self, request, target: Target):
         options = await _body(request, optional=True) or {}
         propagation = request.query_params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        # kubectl sends dryRun in the DeleteOptions body, not the query; either one makes the delete a dry run
+        dry_run = _dry_run(request, options.get("dryRun") if isinstance(options, dict) else None)
         if target.name is None:
             matcher = object_matcher(request.query_params.get("labelSelector"),
-                                     request.query_params.get("fieldSelector"))
+                                     request.query_params.get("fieldSelector"), target.rtype.kind)
             items, _ = self.store.list(target.rtype, target.namespace, matcher)
-            for item in items:
+            for item in items if not dry_run else ():
                 resources.delete_quietly(self.store, target.rtype, item, propagation)
             return _json({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
                           "metadata": {}, "items": items})
         deleted = self.store.delete(target.rtype, target.namespace, target.name,
-                                    propagation=propagation, dry_run=_dry_run(request))
+                                    propagation=propagation, dry_run=dry_run)
         if target.rtype.kind == "Pod":
             return _json(deleted)
         return _json(resources.delete_status(target.rtype, deleted))
@@ -301,8 +316,14 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "t", "true")
 
 
-def _dry_run(request) -> bool:
-    return request.query_params.get("dryRun") == "All"
+def _dry_run(request, from_body: Any = None) -> bool:
+    """`dryRun` from the query and/or a body's options: only `All` exists; anything else is 422 as on a real API."""
+    values = [*request.query_params.getlist("dryRun"), *(from_body if isinstance(from_body, list) else
+                                                         [from_body] if from_body else [])]
+    unsupported = [v for v in values if v != "All"]
+    if unsupported:
+        raise ApiError(422, "Invalid", f'dryRun: Unsupported value: {unsupported!r}: supported values: "All"')
+    return bool(values)
 
 
 async def _body(request, *, yaml_ok: bool = False, optional: bool = False) -> Any:

@@ -25,17 +25,18 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         if self.details:
             body["details"] = self.details
+        body["code"] = self.code  # after details, in the order of Go's metav1.Status fields
         return body
 
 
 def _details(rtype: ResourceType, name: str) -> dict[str, Any]:
-    details: dict[str, Any] = {"name": name, "kind": rtype.plural}
+    details: dict[str, Any] = {"name": name}
     if rtype.group:
         details["group"] = rtype.group
+    details["kind"] = rtype.plural  # name, group, kind: metav1.StatusDetails' order
     return details
 
 

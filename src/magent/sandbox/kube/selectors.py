@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from magent.core.label_selector import selector_string as selector_string  # one builder, shared with services
 from magent.sandbox.kube.errors import bad_request
 
 Matcher = Callable[[dict[str, Any]], bool]
@@ -65,9 +66,12 @@ def parse_label_selector(selector: str | None) -> Callable[[dict[str, str]], boo
     return lambda labels: all(check(labels) for check in checks)
 
 
+_FIELD_ALIASES = {"source": "source.component"}  # an Event's `source` label is its component
+
+
 def _field_value(obj: dict[str, Any], path: str) -> str:
     value: Any = obj
-    for part in path.split("."):
+    for part in _FIELD_ALIASES.get(path, path).split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if value is None:
         return ""
@@ -76,8 +80,29 @@ def _field_value(obj: dict[str, Any], path: str) -> str:
     return str(value)
 
 
-def parse_field_selector(selector: str | None) -> Matcher:
-    """A predicate over a whole object for `?fieldSelector=`."""
+_EVENT_FIELDS = frozenset({
+    *(f"involvedObject.{f}" for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion",
+                                      "fieldPath")),
+    "reason", "reportingComponent", "source", "type"})
+
+# The field labels each kind's registry serves (k8s.io/kubernetes pkg/registry/*/strategy.go); any other
+# label is a 400 there, so a client relying on one fails here too instead of getting a silently empty list.
+SERVED_FIELDS: dict[str, frozenset[str]] = {
+    "Pod": frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                      "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}),
+    "Event": _EVENT_FIELDS,
+    "Secret": frozenset({"type"}),
+    "Namespace": frozenset({"status.phase"}),
+    "Node": frozenset({"spec.unschedulable"}),
+    "ReplicaSet": frozenset({"status.replicas"}),
+    "ReplicationController": frozenset({"status.replicas"}),
+    "Job": frozenset({"status.successful"}),
+}
+_ALWAYS_SERVED = frozenset({"metadata.name", "metadata.namespace"})
+
+
+def parse_field_selector(selector: str | None, kind: str | None = None) -> Matcher:
+    """A predicate over a whole object for `?fieldSelector=`; with `kind`, only the labels its registry serves."""
     if not selector:
         return lambda obj: True
     checks: list[Matcher] = []
@@ -86,6 +111,8 @@ def parse_field_selector(selector: str | None) -> Matcher:
         if not match:
             raise bad_request(f"invalid field selector: {term.strip()!r}")
         path, op, value = match.groups()
+        if kind is not None and path not in _ALWAYS_SERVED | SERVED_FIELDS.get(kind, frozenset()):
+            raise bad_request(f"field label not supported: {path}")
         if op == "!=":
             checks.append(lambda obj, p=path, v=value: _field_value(obj, p) != v)
         else:
@@ -93,9 +120,9 @@ def parse_field_selector(selector: str | None) -> Matcher:
     return lambda obj: all(check(obj) for check in checks)
 
 
-def object_matcher(label_selector: str | None, field_selector: str | None) -> Matcher:
+def object_matcher(label_selector: str | None, field_selector: str | None, kind: str | None = None) -> Matcher:
     labels = parse_label_selector(label_selector)
-    fields = parse_field_selector(field_selector)
+    fields = parse_field_selector(field_selector, kind)
     return lambda obj: labels(obj.get("metadata", {}).get("labels") or {}) and fields(obj)
 
 
@@ -120,18 +147,3 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str] | N
         if labels.get(key) != value:
             return False
     return all(_expression_matches(e, labels) for e in selector.get("matchExpressions") or [])
-
-
-def selector_string(selector: dict[str, Any] | None) -> str:
-    """The string form of a LabelSelector, as a Scale's `status.selector` shows it."""
-    selector = selector or {}
-    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, op, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
-        if op in ("In", "NotIn"):
-            terms.append(f"{key} {op.lower()} ({','.join(sorted(values))})")
-        elif op == "Exists":
-            terms.append(key)
-        elif op == "DoesNotExist":
-            terms.append(f"!{key}")
-    return ",".join(terms)

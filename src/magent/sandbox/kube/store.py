@@ -21,9 +21,11 @@ from magent.core.timeutil import utcnow
 from magent.sandbox.kube import objects
 from magent.sandbox.kube.discovery import RESOURCES, ResourceType, by_kind
 from magent.sandbox.kube.errors import already_exists, conflict, gone, namespace_not_found, not_found
+from magent.sandbox.kube.fields import check_types
 
 Obj = dict[str, Any]
 _NAMESPACE = by_kind("v1", "Namespace")
+_SERVICE_ACCOUNT = by_kind("v1", "ServiceAccount")
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -127,6 +129,7 @@ class ObjectStore:
     # --- writes --------------------------------------------------------------------------------------
     def create(self, rtype: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
         obj = objects.check_type(rtype, copy.deepcopy(obj))
+        check_types(rtype.kind, rtype.api_version, obj)
         meta = obj["metadata"]
         with self._lock:
             if rtype.namespaced and not self.namespace_exists(meta.get("namespace") or ""):
@@ -148,7 +151,17 @@ class ObjectStore:
                 raise already_exists(rtype, meta["name"])
             if dry_run:
                 return obj
-            return self._commit("ADDED", rtype, key, obj, None)
+            created = self._commit("ADDED", rtype, key, obj, None)
+            if rtype == _NAMESPACE:
+                self._add_default_service_account(meta["name"])
+            return created
+
+    def _add_default_service_account(self, namespace: str) -> None:
+        """What the serviceaccount controller does for each new namespace (pods and kubectl expect `default`)."""
+        account = {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "default", "namespace": namespace, "uid": str(uuid.uuid4()),
+                                "creationTimestamp": now_rfc3339()}}
+        self._commit("ADDED", _SERVICE_ACCOUNT, _key(_SERVICE_ACCOUNT, namespace, "default"), account, None)
 
     def _generate_name(self, rtype: ResourceType, meta: Obj) -> str:
         for _ in range(20):
@@ -161,6 +174,7 @@ class ObjectStore:
                dry_run: bool = False) -> Obj:
         """Replace an object (PUT semantics). A stale `metadata.resourceVersion` is a 409 Conflict."""
         new = objects.check_type(rtype, copy.deepcopy(obj))
+        check_types(rtype.kind, rtype.api_version, new)
         meta = new["metadata"]
         with self._lock:
             key = _key(rtype, meta.get("namespace"), meta.get("name", ""))

@@ -75,9 +75,9 @@ def build_target(
 
 def _mistral_key(settings: Settings) -> str | None:
     try:
-        from magent.core.keysource import resolve_all
+        from magent.services.keys import resolve_mistral_keys
 
-        resolved = resolve_all(settings.mistral.key_from)
+        resolved = resolve_mistral_keys(settings, first_only=True)
     except MagentError as exc:
         log.warning("the Mistral check has no key (%s): it will be inconclusive", exc.message)
         return None

@@ -12,10 +12,10 @@ alone (it is the new version by then) and say how to finish or undo it.
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from magent.core.canary import (
@@ -29,22 +29,23 @@ from magent.core.canary import (
     canary_name,
     canary_replicas,
     decide,
-    event,
     new_deploy_id,
     plan,
     resume_point,
 )
 from magent.core.canary_manifest import canary_manifest, pick_container
-from magent.core.errors import CheckFailed, InconsistentState, MagentError, UsageError
-from magent.core.timeutil import isoformat, utcnow
+from magent.core.errors import InconsistentState, MagentError, Unreachable, UsageError
+from magent.core.timeutil import human_duration, isoformat, utcnow
 from magent.services.deploy.analysis import StepAnalysis, build_target
+from magent.services.deploy.api_retry import ApiOutage, ApiRetry
 from magent.services.deploy.finish import Finisher
+from magent.services.deploy.session import NOTIFY_KINDS, DeploySession, EventSink, Preempted
 from magent.services.kube import deployments as kd
 from magent.services.kube import lease as kl
 from magent.services.kube.client import Kube
 
-log = logging.getLogger(__name__)
-EventSink = Callable[[dict[str, Any]], None]
+# The settings a deploy keeps in its state annotation, so that `--resume` walks on as it was started.
+RESUMABLE = ("steps", "pause", "interval", "max_inconclusive")
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,17 @@ class DeployOptions:
     max_inconclusive: int
     container: str | None = None
     resume: bool = False
+    given: frozenset[str] = field(default_factory=frozenset)  # which of RESUMABLE came from the command line
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """What `prepare()` found: the plan, and the state to resume (None for a new deploy)."""
+    """What `prepare()` found: the plan, the state to resume (None for a new deploy), and for a resume
+    where each of its settings comes from (`--interval 5s from the interrupted deploy`, …)."""
 
     plan: Plan
     resume_state: CanaryState | None
-
-
-class Preempted(CheckFailed):
-    """Someone else (`magent rollback`) ended this deploy while it ran."""
+    settings_origin: list[str] = field(default_factory=list)
 
 
 class Deployer:
@@ -80,12 +80,15 @@ class Deployer:
 
         self.kube, self.settings, self.options = kube, settings, options
         self.analysis_settings = parse_analysis(settings.deploy.analysis, aws=settings.aws)
-        self.holder = holder or kl.identity()
-        self._on_event, self._sleep = on_event, sleep
-        self._renewed_at = 0.0
-        self.current: CanaryState | None = None  # the state as last written to the cluster
-        self.audit: Any = None
-        self.finisher = Finisher(self)
+        self.session = DeploySession(kube, settings, options.deployment, holder=holder or kl.identity(),
+                                     on_event=on_event, sleep=sleep)
+        self.finisher = Finisher(self.session)
+        self.api_retry = ApiRetry(settings.deploy.api_retry_window, sleep=sleep, on_down=self._api_down,
+                                  on_up=self._api_up)
+
+    @property
+    def current(self) -> CanaryState | None:
+        return self.session.current
 
     # --- preparation (read-only) -----------------------------------------------------------------------------
 
@@ -99,6 +102,7 @@ class Deployer:
         in_progress = state is not None and not state.phase.terminal
         if in_progress and not opts.resume:
             self._refuse_unfinished(state)
+        origin: list[str] = []
         if opts.resume:
             if state is None or not in_progress:
                 raise UsageError(f"no unfinished deploy of {name} to resume", hint="run it without --resume")
@@ -106,6 +110,8 @@ class Deployer:
                 raise UsageError(f"--resume: the unfinished deploy of {name} is {state.image}, not {opts.image}",
                                  hint=f"run `magent deploy {state.image} --deployment {name} --resume`, "
                                       f"or `magent rollback --deployment {name}` first")
+            opts, origin = self._resumed_options(state)
+            self.options = opts
             image, container, weights, previous = state.image, state.container, state.weights, state.previous_image
         else:
             if not opts.image:
@@ -116,11 +122,38 @@ class Deployer:
         the_plan = plan(deployment=name, namespace=self.kube.namespace, image=image, previous_image=previous,
                         container=container, stable_replicas=stable.replicas, weights=weights,
                         pause_s=opts.pause_s, interval_s=opts.interval_s, max_inconclusive=opts.max_inconclusive)
-        return Prepared(the_plan, state if opts.resume else None)
+        return Prepared(the_plan, state if opts.resume else None, origin)
+
+    def _resumed_options(self, state: CanaryState) -> tuple[DeployOptions, list[str]]:
+        """The interrupted deploy's settings, except those given again on the command line (said aloud)."""
+        opts, name = self.options, self.options.deployment
+        if "steps" in opts.given and opts.weights != state.weights:
+            raise UsageError(f"--resume: the unfinished deploy of {name} walks the steps "
+                             f"{','.join(map(str, state.weights))}; --steps cannot change them half-way",
+                             hint=f"resume without --steps, or `magent rollback --deployment {name}` and deploy again")
+        stored = {"pause": state.pause_s, "interval": state.interval_s, "max_inconclusive": state.max_inconclusive}
+        chosen = {"pause": opts.pause_s, "interval": opts.interval_s, "max_inconclusive": opts.max_inconclusive}
+        interrupted, command_line, config = [f"--steps {','.join(map(str, state.weights))}"], [], []
+        for key in ("pause", "interval", "max_inconclusive"):
+            if key in opts.given:
+                command_line.append(_flag(key, chosen[key]))
+            elif stored[key] is not None:
+                chosen[key] = stored[key]
+                interrupted.append(_flag(key, chosen[key]))
+            else:  # a state written before magent kept its settings
+                config.append(_flag(key, chosen[key]))
+        origin = [f"{', '.join(interrupted)} from the interrupted deploy"]
+        if command_line:
+            origin.append(f"{', '.join(command_line)} from the command line")
+        if config:
+            origin.append(f"{', '.join(config)} from the configuration (not recorded by the interrupted deploy)")
+        resumed = dataclasses.replace(opts, weights=list(state.weights), pause_s=chosen["pause"],
+                                      interval_s=chosen["interval"], max_inconclusive=int(chosen["max_inconclusive"]))
+        return resumed, origin
 
     def _refuse_unfinished(self, state: CanaryState) -> None:
         lease = kl.read_lease(self.kube, self.options.deployment)
-        if lease is not None and not lease.expired():
+        if lease is not None and not lease.expired() and not kl.holder_is_dead_here(lease.holder):
             raise kl.LeaseHeld(self.options.deployment, lease)
         name = self.options.deployment
         raise InconsistentState(
@@ -133,10 +166,9 @@ class Deployer:
 
     def run(self, prepared: Prepared) -> CanaryState:
         """Lock, then walk the steps; returns the final (promoted or aborted) state."""
-        name = self.options.deployment
-        kl.acquire(self.kube, name, self.holder, int(self.settings.deploy.lease_duration),
-                   take_over_dead=self.options.resume)
-        self._renewed_at = time.monotonic()
+        # A lease left by a dead process of this very host is free: nobody will renew it, and making the next
+        # deploy wait for its expiry only to be told to `--resume` a deploy that is over helps no one.
+        self.session.acquire(take_over_dead=True)
         try:
             return self._walk(self._start(prepared))
         except KeyboardInterrupt:
@@ -147,24 +179,26 @@ class Deployer:
             self.finisher.failed(self.current, exc)
             raise
         finally:
-            self._release()
+            self.session.close()
 
     def _start(self, prepared: Prepared) -> CanaryState:
-        the_plan = prepared.plan
-        self._open_audit(the_plan)
+        the_plan, session = prepared.plan, self.session
+        session.open_audit(the_plan)
         if self.analysis_settings.enabled_providers():
             from magent.services.metrics import prepare
 
             prepare(self.analysis_settings)  # heavy imports (scipy, boto3) in the background
+        kept = {"pause_s": the_plan.pause_s, "interval_s": the_plan.interval_s,
+                "max_inconclusive": the_plan.max_inconclusive}
         if prepared.resume_state is not None:
-            state = self.current = prepared.resume_state.moved(holder=self.holder)
-            self.emit("resumed", state, phase=state.phase.value)
+            state = session.current = prepared.resume_state.moved(holder=session.holder, **kept)
+            session.emit("resumed", state, phase=state.phase.value, settings=prepared.settings_origin)
             return state
         state = CanaryState(deploy_id=new_deploy_id(), image=the_plan.image, previous_image=the_plan.previous_image,
                             container=the_plan.container, weights=[s.weight for s in the_plan.steps],
-                            phase=Phase.PROGRESSING, holder=self.holder)
-        state = self.save(state, new=True)
-        self.emit("started", state, previous_image=state.previous_image, plan=the_plan.to_dict())
+                            phase=Phase.PROGRESSING, holder=session.holder, **kept)
+        state = session.save(state, new=True)
+        session.emit("started", state, previous_image=state.previous_image, plan=the_plan.to_dict())
         return state
 
     def _walk(self, state: CanaryState) -> CanaryState:
@@ -183,16 +217,16 @@ class Deployer:
 
     def _run_step(self, state: CanaryState) -> CanaryState:
         """Size the canary for this step, then analyse every interval until the step passes or aborts."""
-        name, weight = self.options.deployment, state.weight or 0
+        name, weight, session = self.options.deployment, state.weight or 0, self.session
         stable = kd.get_deployment(self.kube, name)  # the CURRENT replicas: an HPA may have moved them
         replicas = PlanStep(state.step, weight, canary_replicas(stable.replicas, weight), stable.replicas)
-        state = self.save(state.moved(phase=Phase.PROGRESSING))
+        state = session.save(state.moved(phase=Phase.PROGRESSING))
         manifest = canary_manifest(stable.raw, image=state.image, container=state.container,
                                    replicas=replicas.canary_replicas, deploy_id=state.deploy_id)
         kd.ensure_canary(self.kube, manifest)
-        self.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
-                  stable_replicas=replicas.stable_replicas, share=replicas.share)
-        state = self.save(state.moved(phase=Phase.ANALYSING))
+        session.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
+                     stable_replicas=replicas.stable_replicas, share=replicas.share)
+        state = session.save(state.moved(phase=Phase.ANALYSING))
         analysis = self._step_analysis(state, stable, manifest)
         return self._analyse_step(state, analysis, replicas.canary_replicas)
 
@@ -209,83 +243,67 @@ class Deployer:
         started_wall, start = utcnow(), time.monotonic()
         pause_end, next_tick = start + self.options.pause_s, start + self.options.interval_s
         while True:
-            self.wait_until(next_tick)
+            # every Kubernetes call of one analysis (lease renewal, pods, the state write) is retried as a whole
+            # through an API-server blip: nothing of a tick is half-applied, and the retried analysis sees what
+            # the canary did meanwhile (restart counts only grow)
+            # both lambdas run inside this call, in this iteration (B023 does not apply)
+            state, result, action, count = self.api_retry.call(
+                lambda: self._tick(state, analysis, desired, started_wall, next_tick, pause_end),  # noqa: B023
+                gone=lambda exc, seconds: self._outage(state, desired, exc, seconds))  # noqa: B023
             next_tick = max(next_tick + self.options.interval_s, time.monotonic())
-            result = analysis.run(desired=desired, since=started_wall)
-            action, count = decide(result.verdict.value, pause_elapsed=time.monotonic() >= pause_end,
-                                   inconclusive=state.inconclusive, max_inconclusive=self.options.max_inconclusive)
-            summary = {"at": isoformat(result.at), "verdict": result.verdict.value, "summary": result.summary()}
-            state = self.save(state.moved(inconclusive=count, last_analysis=summary))
-            self.emit("analysis", state, verdict=result.verdict.value, action=action.value, inconclusive=count,
-                      summary=result.summary(), canary_desired=desired,
-                      metrics=[m.to_dict() for m in result.metrics])
             if action is Action.ABORT:
                 reason = result.summary() if result.failed else (
                     f"{count} inconclusive analyses after the pause (--max-inconclusive {self.options.max_inconclusive})"
                     f": {result.summary()}")
                 return self.finisher.abort(state, reason)
             if action is Action.ADVANCE:
-                self.emit("step_passed", state)
+                self.session.emit("step_passed", state)
                 return advance(state)
 
-    # --- helpers shared with the Finisher --------------------------------------------------------------------
+    def _tick(self, state: CanaryState, analysis: StepAnalysis, desired: int, started_wall: Any,
+              next_tick: float, pause_end: float) -> tuple[CanaryState, Any, Action, int]:
+        """One analysis: wait for its moment, analyse, record; returns the new state, result, action, count."""
+        self.session.wait_until(next_tick)
+        result = analysis.run(desired=desired, since=started_wall)
+        action, count = decide(result.verdict.value, pause_elapsed=time.monotonic() >= pause_end,
+                               inconclusive=state.inconclusive, max_inconclusive=self.options.max_inconclusive)
+        summary = {"at": isoformat(result.at), "verdict": result.verdict.value, "summary": result.summary()}
+        state = self.session.save(state.moved(inconclusive=count, last_analysis=summary))
+        self.session.emit("analysis", state, verdict=result.verdict.value, action=action.value, inconclusive=count,
+                          summary=result.summary(), canary_desired=desired,
+                          metrics=[m.to_dict() for m in result.metrics])
+        return state, result, action, count
+
+    # --- API-server outages --------------------------------------------------------------------------------
+
+    def _api_down(self, exc: Unreachable) -> None:
+        self.session.emit("api_unreachable", self.current, error=exc.message,
+                          retry_window_s=self.settings.deploy.api_retry_window)
+
+    def _api_up(self, seconds: float) -> None:
+        self.session.emit("api_recovered", self.current, seconds=round(seconds, 3))
+
+    def _outage(self, state: CanaryState, desired: int, exc: Unreachable, seconds: float) -> ApiOutage:
+        name, step = self.options.deployment, f"step {state.step + 1}/{len(state.weights)} ({state.weight}%)"
+        return ApiOutage(
+            f"the Kubernetes API did not answer for {human_duration(seconds)} ({exc.message}); the canary "
+            f"{canary_name(name)} may still serve traffic: {desired} pod(s) of {state.image} next to {name} "
+            f"({state.previous_image}), {step} of deploy {state.deploy_id}, unfinished",
+            hint=f"once the cluster answers: `magent rollback --deployment {name}` takes the canary down, or "
+                 f"`magent deploy {state.image} --deployment {name} --resume` continues; "
+                 f"`magent status --deployment {name}` shows it (deploy.api_retry_window sets how long magent waits)")
+
+    # --- shared with the CLI and tests ------------------------------------------------------------------------
 
     def emit(self, kind: str, state: CanaryState | None, **fields: Any) -> None:
-        record = event(kind, deployment=self.options.deployment, namespace=self.kube.namespace, state=state, **fields)
-        self._on_event(record)
-        if self.audit is not None:
-            self.audit.event(record)
-
-    def save(self, state: CanaryState, *, new: bool = False, final: bool = False) -> CanaryState:
-        """Write the state; Preempted if another process ended (or replaced) this deploy meanwhile."""
-
-        def conflict(current: CanaryState | None) -> Exception | None:
-            if new:
-                if current is not None and not current.phase.terminal:
-                    return kl.LeaseLost(f"another deploy ({current.deploy_id}) started on {self.options.deployment}")
-                return None
-            if current is None or current.deploy_id != state.deploy_id:
-                return Preempted(f"the deploy of {state.image} on {self.options.deployment} was replaced")
-            if current.phase.terminal and not final:
-                return Preempted(f"the deploy of {state.image} was {current.phase.value} by {current.holder}: "
-                                 f"{current.reason or 'no reason given'}")
-            return None
-
-        self.renew_if_due()
-        kd.write_state(self.kube, self.options.deployment, state, unless=conflict)
-        self.current = state
-        return state
-
-    def wait_until(self, moment: float) -> None:
-        """Sleep until `moment` (monotonic), renewing the lease on the way."""
-        while (remaining := moment - time.monotonic()) > 0:
-            renew_in = self._renewed_at + self._renew_every() - time.monotonic()
-            self._sleep(max(0.0, min(remaining, renew_in)))
-            self.renew_if_due()
-
-    def renew_if_due(self) -> None:
-        if time.monotonic() - self._renewed_at >= self._renew_every():
-            kl.renew(self.kube, self.options.deployment, self.holder)
-            self._renewed_at = time.monotonic()
-
-    def _renew_every(self) -> float:
-        return self.settings.deploy.lease_duration / 3
-
-    def _open_audit(self, the_plan: Plan) -> None:
-        from magent.services.deploy.audit import AuditTrail, DeploymentRecord
-
-        record = DeploymentRecord(self.kube.namespace, the_plan.deployment, the_plan.image, the_plan.previous_image,
-                                  self.holder, isoformat(utcnow()))
-        self.audit = AuditTrail(self.settings, record, notify_kinds=NOTIFY_KINDS)
-
-    def _release(self) -> None:
-        try:
-            kl.release(self.kube, self.options.deployment, self.holder)
-        except Exception:  # noqa: BLE001 - an unreleased lease expires by itself
-            log.debug("lease release failed", exc_info=True)
-        if self.audit is not None:
-            self.audit.close()
+        self.session.emit(kind, state, **fields)
 
 
-NOTIFY_KINDS = frozenset({"started", "aborted", "promoted", "promotion_failed", "interrupted"})
+def _flag(key: str, value: float | int) -> str:
+    if key == "max_inconclusive":
+        return f"--max-inconclusive {value}"
+    seconds = float(value)
+    return f"--{key} {human_duration(seconds) if seconds.is_integer() and seconds else f'{seconds:g}s'}"
 
+
+__all__ = ["NOTIFY_KINDS", "RESUMABLE", "DeployOptions", "Deployer", "Preempted", "Prepared"]

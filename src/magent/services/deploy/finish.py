@@ -1,6 +1,6 @@
 """How a deploy ends: abort (canary to zero first), promote (stable image, rollout wait, canary removed),
 a promotion whose rollout fails (the stable is undone like `kubectl rollout undo`), an interruption, or
-another process (`magent rollback`) ending it first."""
+another process (`magent rollback`) ending it first. It acts through the deploy's `DeploySession` only."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name
 from magent.core.errors import InconsistentState, Interrupted, MagentError
 from magent.core.rollout import RolloutStatus
-from magent.core.timeutil import isoformat, utcnow
+from magent.services.deploy.api_retry import ApiOutage
+from magent.services.deploy.session import DeploySession
 from magent.services.kube import deployments as kd
-from magent.services.kube.client import NotFound
 from magent.services.kube.revisions import plan_undo, undo
-
-if TYPE_CHECKING:
-    from magent.services.deploy.driver import Deployer
 
 
 @contextlib.contextmanager
@@ -37,26 +33,23 @@ def sigint_deferred() -> Iterator[None]:
 
 
 class Finisher:
-    def __init__(self, deployer: Deployer) -> None:
-        self.d = deployer
+    def __init__(self, session: DeploySession) -> None:
+        self.d = session
 
     @property
     def name(self) -> str:
-        return self.d.options.deployment
+        return self.d.deployment
 
     def abort(self, state: CanaryState, reason: str) -> CanaryState:
         """Scale the canary to zero at once (the stable was never touched), then record and clean up."""
         kube = self.d.kube
         with sigint_deferred():
             started = time.monotonic()
-            try:
-                kd.scale(kube, canary_name(self.name), 0)
-            except NotFound:
-                pass
+            kd.scale_to_zero(kube, canary_name(self.name))
             self.d.emit("canary_scaled_to_zero", state, seconds=round(time.monotonic() - started, 3))
             final = state.moved(phase=Phase.ABORTED, reason=reason)
             self.d.save(final, final=True)
-            kd.delete_deployment(kube, canary_name(self.name))
+            kd.delete_canary(kube, canary_name(self.name), state.deploy_id)
             self.d.emit("aborted", final, reason=reason)
             self._finish_audit("aborted", reason)
         return final
@@ -102,6 +95,9 @@ class Finisher:
             plan = plan_undo(kube, stable, 0, overrides={STATE_ANNOTATION: final.to_json()})
             if undo(kube, plan) is None:
                 self.d.save(final, final=True)
+            else:
+                self.d.current = final  # the undo patch wrote it
+                self.d.release()
             kd.delete_deployment(kube, canary_name(self.name))
             try:
                 kd.wait_rollout(kube, self.name, timeout_s=self.d.settings.deploy.rollout_timeout)
@@ -138,6 +134,8 @@ class Finisher:
         try:
             self.abort(state, f"error: {error.message}")
         except MagentError:
+            if isinstance(error, ApiOutage):
+                return  # its message already names the canary left running and what to run
             error.hint = ((error.hint + "; ") if error.hint else "") + (
                 f"the canary may still run: `magent rollback --deployment {self.name}` once the cluster answers")
 
@@ -150,17 +148,13 @@ class Finisher:
         if not current.phase.terminal:
             raise InconsistentState(f"{exc}: {current.holder} took this deploy over", hint="let it finish") from None
         if current.phase is Phase.ABORTED:
-            try:
-                kd.scale(self.d.kube, canary_name(self.name), 0)
-            except NotFound:
-                pass
+            kd.scale_to_zero(self.d.kube, canary_name(self.name))
         self.d.emit("preempted", current, phase=current.phase.value, by=current.holder, reason=current.reason)
         self._finish_audit(current.phase.value, f"ended by {current.holder}: {current.reason}")
         return current
 
     def _finish_audit(self, outcome: str, reason: str | None) -> None:
-        if self.d.audit is not None:
-            self.d.audit.finish(outcome, reason, isoformat(utcnow()))
+        self.d.finish_audit(outcome, reason)
 
 
 __all__ = ["Finisher", "sigint_deferred"]

@@ -78,6 +78,12 @@ class ExportProgress:
     skipped: int = 0
     failed: int = 0
     started: float = field(default_factory=time.monotonic)
+    # `skipped` grows in the listing thread (unchanged) and in the calling thread (deleted since listed)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add_skipped(self, count: int) -> None:
+        with self._lock:
+            self.skipped += count
 
     @property
     def elapsed_s(self) -> float:
@@ -148,7 +154,8 @@ class _Run:
 
     def execute(self) -> None:
         self.agents = {agent["id"]: agent for agent in self.source.agents()}
-        self.rows_changed += self.sink.write(ExportBatch(agents=[agent_row(a) for a in self.agents.values()]))
+        self.rows_changed += self.sink.write(ExportBatch(agents=[agent_row(a, redact=self.options.redact_content)
+                                                                 for a in self.agents.values()]))
         lister = threading.Thread(target=self._list, name="export-list", daemon=True)
         lister.start()
         self._collect()
@@ -189,10 +196,10 @@ class _Run:
             log.warning("conversation %s not exported: %s", item.conversation["id"], item.error.message)
             return
         if item.gone:
-            self.progress.skipped += 1
+            self.progress.add_skipped(1)
             return
         rows = item.rows if item.rows is not None else self._rows(item.conversation, item.history or [])
-        batch.conversations.append(conversation_row(item.conversation))
+        batch.conversations.append(conversation_row(item.conversation, redact=self.options.redact_content))
         batch.entries.extend(rows)
 
     def _batch_full(self, batch: ExportBatch, last_flush: float) -> bool:
@@ -275,7 +282,7 @@ class _Run:
         if not self.options.full and chosen:
             known = self.sink.known(c["id"] for c in chosen)
             chosen = [c for c in chosen if c["id"] not in known or known[c["id"]] != stamps[c["id"]]]
-        self.progress.skipped += len(page) - len(chosen)
+        self.progress.add_skipped(len(page) - len(chosen))
         self.progress.to_export += len(chosen)
         return chosen
 

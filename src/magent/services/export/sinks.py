@@ -8,6 +8,8 @@ never leaves a half-written file and re-running it writes the same file again.
 from __future__ import annotations
 
 import csv
+import fcntl
+import glob
 import json
 import os
 from collections.abc import Iterable
@@ -84,9 +86,9 @@ class PostgresSink:
         return checkpoints_for(self._reader, conversation_ids)
 
     def write(self, batch: ExportBatch) -> int:
-        from magent.services.store.writer import write_batch
-
         import psycopg
+
+        from magent.services.store.writer import write_batch
 
         assert self._writer is not None
         try:
@@ -96,6 +98,13 @@ class PostgresSink:
             from magent.services.store import connect_error
 
             raise connect_error(self.store.host, exc) from exc
+        except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError,
+                psycopg.errors.InternalError_) as exc:
+            from magent.services.store import data_error
+
+            first = batch.conversations[0]["id"] if batch.conversations else None
+            what = f"a batch of {len(batch.conversations)} conversations (from {first})" if first else "the agents"
+            raise data_error(self.store.host, exc, what) from exc
         return result.agents + result.conversations + result.entries + result.removed_entries
 
     def finish(self, status: str, counts: RunCounts, high_water: datetime | None) -> None:
@@ -123,9 +132,15 @@ class JsonlSink:
         self.path = Path(path).expanduser()
         self.description = f"JSON lines file {self.path}"
         self._handle: IO[str] | None = None
+        self._lock: IO[str] | None = None
 
     def begin(self, since: datetime | None) -> None:
-        self._handle = _open_partial(self.path)
+        self._lock = _take_target_lock(self.path.with_name(f".{self.path.name}.lock"), self.path)
+        try:
+            self._handle = _open_partial(self.path)
+        except BaseException:
+            _release_target_lock(self._lock)
+            raise
 
     def known(self, conversation_ids: Iterable[str]) -> dict[str, datetime | None]:
         return {}
@@ -143,7 +158,10 @@ class JsonlSink:
 
     def finish(self, status: str, counts: RunCounts, high_water: datetime | None) -> None:
         assert self._handle is not None
-        _close_partial(self._handle, self.path, keep=status in ("succeeded", "partial"))
+        try:
+            _close_partial(self._handle, self.path, keep=status in ("succeeded", "partial"))
+        finally:
+            _release_target_lock(self._lock)
 
 
 class CsvSink:
@@ -153,17 +171,27 @@ class CsvSink:
         self.directory = Path(directory).expanduser()
         self.description = f"CSV files in {self.directory}"
         self._files: dict[str, tuple[IO[str], Any]] = {}
+        self._lock: IO[str] | None = None
 
     def begin(self, since: datetime | None) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create {self.directory}: {exc.strerror}") from None
-        for table, columns in TABLES.items():
-            handle = _open_partial(self.directory / f"{table}.csv", newline="")
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            self._files[table] = (handle, writer)
+        # beside the directory, as for a file: the directory holds exactly the three tables
+        where = self.directory.resolve()
+        self._lock = _take_target_lock(where.with_name(f".{where.name}.lock"), self.directory)
+        try:
+            for table, columns in TABLES.items():
+                handle = _open_partial(self.directory / f"{table}.csv", newline="")
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                self._files[table] = (handle, writer)
+        except BaseException:
+            for handle, _ in self._files.values():
+                handle.close()
+            _release_target_lock(self._lock)
+            raise
 
     def known(self, conversation_ids: Iterable[str]) -> dict[str, datetime | None]:
         return {}
@@ -179,8 +207,11 @@ class CsvSink:
         return written
 
     def finish(self, status: str, counts: RunCounts, high_water: datetime | None) -> None:
-        for table, (handle, _) in self._files.items():
-            _close_partial(handle, self.directory / f"{table}.csv", keep=status in ("succeeded", "partial"))
+        try:
+            for table, (handle, _) in self._files.items():
+                _close_partial(handle, self.directory / f"{table}.csv", keep=status in ("succeeded", "partial"))
+        finally:
+            _release_target_lock(self._lock)
 
 
 def _csv_value(column: str, value: Any) -> Any:
@@ -191,10 +222,51 @@ def _csv_value(column: str, value: Any) -> Any:
     return _text(value)
 
 
+def _take_target_lock(lock_path: Path, target: Path) -> IO[str]:
+    """An exclusive flock on `lock_path` for the whole run, so that two exports never write one target.
+
+    The lock file stays (removing it would let a third export lock a new file while the second holds the
+    old one); it holds the pid of the export that has it, to name it to the one that waits for nothing.
+    """
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}", hint="check the path given to --to") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise ConfigError(f"{target} is being written by another export (pid {holder})",
+                          hint="wait for it to finish, or export to another path") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _release_target_lock(handle: IO[str] | None) -> None:
+    if handle is not None:
+        handle.close()  # closing drops the flock
+
+
+def _partial_name(path: Path) -> Path:
+    """Unique per process: a stale partial of a killed export is never appended to nor renamed by another."""
+    return path.with_name(f"{path.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
 def _open_partial(path: Path, newline: str | None = None) -> IO[str]:
+    """Called with the target's lock held: any other partial of `path` is a killed export's, removed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path.with_name(path.name + PARTIAL_SUFFIX), "w", encoding="utf-8", newline=newline)
+        stale = [*path.parent.glob(f"{glob.escape(path.name)}.*{PARTIAL_SUFFIX}"),
+                 path.with_name(path.name + PARTIAL_SUFFIX)]
+        for partial in stale:
+            partial.unlink(missing_ok=True)
+        return open(_partial_name(path), "w", encoding="utf-8", newline=newline)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}", hint="check the path given to --to") from None
 
@@ -202,7 +274,7 @@ def _open_partial(path: Path, newline: str | None = None) -> IO[str]:
 def _close_partial(handle: IO[str], path: Path, *, keep: bool) -> None:
     """Rename the finished file into place, or remove it when the run did not complete."""
     handle.close()
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    partial = _partial_name(path)
     if keep:
         os.replace(partial, path)
     else:

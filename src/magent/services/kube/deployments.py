@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from magent.core.canary import STATE_ANNOTATION, CanaryState
+from magent.core.canary import DEPLOY_ID_ANNOTATION, STATE_ANNOTATION, CanaryState
 from magent.core.canary_manifest import is_canary_of, set_image_patch, state_patch
 from magent.core.errors import InconsistentState
 from magent.core.rollout import RolloutStatus, rollout_status
@@ -102,6 +102,15 @@ def scale(kube: Kube, name: str, replicas: int) -> None:
               _content_type=MERGE_PATCH, not_found=_missing(kube, name))
 
 
+def scale_to_zero(kube: Kube, name: str) -> bool:
+    """Scale `name` (a canary) to zero replicas; False when it does not exist (nothing left to stop)."""
+    try:
+        scale(kube, name, 0)
+    except NotFound:
+        return False
+    return True
+
+
 def delete_deployment(kube: Kube, name: str) -> bool:
     """Delete a Deployment and (in the background) its ReplicaSets and pods; False when it was already gone."""
     try:
@@ -110,6 +119,18 @@ def delete_deployment(kube: Kube, name: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def delete_canary(kube: Kube, name: str, deploy_id: str) -> bool:
+    """Delete the canary `name` only while it is still the one of `deploy_id`.
+
+    The lock is given back with the final state, just before this cleanup: a new deploy may already have
+    taken the canary over, and its canary must survive the old deploy's cleanup.
+    """
+    canary = find_deployment(kube, name)
+    if canary is None or canary.annotations.get(DEPLOY_ID_ANNOTATION) != deploy_id:
+        return False
+    return delete_deployment(kube, name)
 
 
 def set_image(kube: Kube, deployment: Deployment, container: str, image: str, change_cause: str) -> Deployment:
@@ -168,16 +189,7 @@ def list_events(kube: Kube, *, field_selector: str | None = None) -> list[Obj]:
 
 def label_selector(selector: Obj) -> str:
     """A LabelSelector (matchLabels + matchExpressions) as the query string the API takes."""
-    parts = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
-        if operator == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif operator == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif operator == "Exists":
-            parts.append(key)
-        elif operator == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
+    from magent.core.label_selector import selector_string
+
+    return selector_string(selector)
 

@@ -1,8 +1,8 @@
 """The `k8s:NAMESPACE/SECRET#KEY` key source: an API key read from a Kubernetes Secret.
 
-`core/keysource.py` registers `resolve` and `check_target` under the `k8s` scheme (lazily). The kubeconfig is the
-one `KUBECONFIG` names (else ~/.kube/config, else the in-cluster service account). Without `#KEY`, a Secret
-holding a single key gives that one; otherwise the keys present are listed (never their values). Every
+`services/keys.py` registers `resolve` and `check_target` under the `k8s` scheme (lazily). The kubeconfig is
+`kubernetes.kubeconfig`, else the one `KUBECONFIG` names (else ~/.kube/config, else the in-cluster service
+account). Without `#KEY`, a Secret holding a single key gives that one; otherwise the keys present are listed (never their values). Every
 value read is registered in SECRETS before anything could print it.
 """
 
@@ -17,7 +17,7 @@ from magent.core.errors import UsageError
 from magent.core.redact import SECRETS
 
 if TYPE_CHECKING:
-    from magent.core.keysource import KeySource, ResolveContext
+    from magent.services.keys import KeySource
 
 _DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
@@ -33,14 +33,13 @@ def check_target(target: str) -> str | None:
     return None
 
 
-def resolve(source: KeySource, ctx: ResolveContext) -> str:
+def resolve(source: KeySource, *, kubeconfig: str | None, context: str | None) -> str:
     """The value of KEY in the Secret (decoded from base64)."""
     from magent.core.config import KubeSettings
     from magent.services.kube.client import NotFound, connect
+
     namespace, _, name = source.target.partition("/")
-    # ResolveContext may carry the magent.yaml kubernetes settings; KUBECONFIG otherwise
-    settings = KubeSettings(kubeconfig=getattr(ctx, "kubeconfig", None) or ctx.env.get("KUBECONFIG") or None,
-                            context=getattr(ctx, "kube_context", None))
+    settings = KubeSettings(kubeconfig=kubeconfig, context=context)
     try:
         with connect(settings, namespace=namespace) as kube:
             secret = kube.call(kube.core.read_namespaced_secret, name, namespace,

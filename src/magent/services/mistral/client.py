@@ -11,17 +11,16 @@ The SDK is imported inside the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import functools
-
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from magent.core.errors import CredentialsRefused, MagentError, Unreachable, UsageError
-from magent.core.redact import SECRETS, mask_url
+from magent.core.redact import SECRETS, mask_url, one_line
 
 if TYPE_CHECKING:
     from mistralai.client import Mistral
@@ -42,7 +41,6 @@ UNEXPECTED = "unexpected"  # a response the SDK could not parse, or any other er
 
 TRANSPORT_KINDS = frozenset({DNS, REFUSED, TIMEOUT})
 
-_MAX_MESSAGE = 200
 _DNS_PATTERNS = re.compile(
     r"name or service not known|nodename nor servname|getaddrinfo failed|temporary failure in name resolution"
     r"|no address associated|name resolution",
@@ -149,13 +147,13 @@ def describe_failure(exc: BaseException) -> ApiFailure:
     if isinstance(exc, httpx2.TimeoutException):
         return ApiFailure(TIMEOUT, f"timed out ({type(exc).__name__})", url=_request_url(exc))
     if isinstance(exc, httpx2.ConnectError):
-        text = _one_line(str(exc))
+        text = one_line(str(exc))
         if _DNS_PATTERNS.search(text):
             return ApiFailure(DNS, f"DNS lookup failed: {text}", url=_request_url(exc))
         return ApiFailure(REFUSED, f"cannot connect: {text}", url=_request_url(exc))
     if isinstance(exc, httpx2.TransportError):
-        return ApiFailure(REFUSED, f"connection failed: {_one_line(str(exc)) or type(exc).__name__}", url=_request_url(exc))
-    return ApiFailure(UNEXPECTED, f"{type(exc).__name__}: {_one_line(str(exc))}")
+        return ApiFailure(REFUSED, f"connection failed: {one_line(str(exc)) or type(exc).__name__}", url=_request_url(exc))
+    return ApiFailure(UNEXPECTED, f"{type(exc).__name__}: {one_line(str(exc))}")
 
 
 def translate_error(exc: BaseException) -> MagentError:
@@ -239,7 +237,7 @@ def server_message(body: str | None) -> str:
             if value:
                 text = value if isinstance(value, str) else json.dumps(value)
                 break
-    return _one_line(text) or "(empty body)"
+    return one_line(text) or "(empty body)"
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -253,7 +251,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
             pass
         try:
             when = parsedate_to_datetime(value)
-            return max(0.0, (when - datetime.now(when.tzinfo or timezone.utc)).total_seconds())
+            return max(0.0, (when - datetime.now(when.tzinfo or UTC)).total_seconds())
         except (TypeError, ValueError):
             pass
     value_ms = lowered.get("retry-after-ms")
@@ -272,8 +270,3 @@ def _request_url(source: Any) -> str | None:
         return mask_url(str(source.request.url).split("?", 1)[0])
     except (AttributeError, RuntimeError):
         return None
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(SECRETS.mask(text).split())
-    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"

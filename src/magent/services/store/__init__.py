@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from magent.core.errors import Unreachable
+from magent.core.errors import MagentError, Unreachable
 from magent.core.redact import SECRETS, mask_url
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from magent.core.config import StoreSettings
 
-__all__ = ["Store", "open_store", "connect_error", "describe_url"]
+__all__ = ["Store", "open_store", "connect_error", "data_error", "describe_url"]
 
 _CONNECT_TIMEOUT_S = 10
 
@@ -123,3 +123,17 @@ def connect_error(host: str, exc: Any) -> Unreachable:
     reason = SECRETS.mask(lines[0] if lines else type(exc).__name__)
     return Unreachable(f"cannot connect to Postgres at {host}: {reason}",
                        hint="check MAGENT_DATABASE_URL (or --database-url) and that the server is running")
+
+
+def data_error(host: str, exc: Any, what: str) -> MagentError:
+    """A row Postgres refused (DataError, IntegrityError, …): one line naming what was being written, exit 4,
+    since the transaction was rolled back and the run is left unfinished (a re-run resumes it)."""
+    from magent.core.errors import InconsistentState
+
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = SECRETS.mask(lines[0] if lines else type(exc).__name__)
+    sqlstate = getattr(exc, "sqlstate", None)
+    code = f" [SQLSTATE {sqlstate}]" if sqlstate else ""
+    return InconsistentState(f"Postgres at {host} refused {what}: {reason}{code}",
+                             hint="this batch was rolled back; earlier batches are kept and a re-run resumes "
+                                  "(run with --debug for details)")

@@ -57,6 +57,11 @@ def ensure_running(data_dir: Path) -> str:
     return uri
 
 
+def database_exists(data_dir: Path) -> bool:
+    """Whether `data_dir` holds an initialised cluster (looks only: creates nothing)."""
+    return (data_dir / PGDATA_NAME / "PG_VERSION").is_file()
+
+
 def running_uri(data_dir: Path) -> str | None:
     """The URL of the server running for `data_dir`, or None (never starts one)."""
     info = _postmaster_info(data_dir / PGDATA_NAME)

@@ -31,10 +31,10 @@ from magent.core.judge import (
     compare_latencies,
     histogram_samples,
 )
-from magent.core.redact import SECRETS, mask_url
+from magent.core.redact import mask_url, one_line
+from magent.services.metrics.common import ssl_context
 
 PROVIDER = "prometheus"
-_MAX_ERROR = 200
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,6 @@ async def query_all(base_url: str, queries: dict[str, str], timeout_s: float) ->
     """{name: PromQL} → {name: Answer}, all at once, each within `timeout_s`."""
     import httpx
 
-    from magent.services.metrics import ssl_context
-
     async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, verify=ssl_context()) as client:
         names = list(queries)
         answers = await asyncio.gather(*(instant_query(client, queries[name]) for name in names))
@@ -87,14 +85,14 @@ async def instant_query(client, query: str) -> Answer:
     except httpx.TimeoutException as exc:
         return Answer(error=f"{_where(client)} timed out ({type(exc).__name__})")
     except httpx.HTTPError as exc:
-        return Answer(error=f"{_where(client)} unreachable: {_one_line(str(exc) or type(exc).__name__)}")
+        return Answer(error=f"{_where(client)} unreachable: {one_line(str(exc) or type(exc).__name__)}")
     try:
         document = response.json()
     except ValueError:
         return Answer(error=f"{_where(client)} answered HTTP {response.status_code} without JSON")
     if document.get("status") != "success":
         reason = f"{document.get('errorType', 'error')}: {document.get('error', '')}"
-        return Answer(error=f"query failed (HTTP {response.status_code}) {_one_line(reason)}")
+        return Answer(error=f"query failed (HTTP {response.status_code}) {one_line(reason)}")
     return _parse_data(document.get("data") or {})
 
 
@@ -189,8 +187,3 @@ def _show(value: float | None) -> str:
 
 def _labels(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__") + "}"
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(SECRETS.mask(text).split())
-    return line if len(line) <= _MAX_ERROR else line[: _MAX_ERROR - 1] + "…"

@@ -5,6 +5,9 @@
     aws:SECRET_ID[#field]        an AWS Secrets Manager secret (a JSON secret needs #field)
     k8s:NAMESPACE/SECRET[#KEY]   a Kubernetes Secret (magent.services.kube.secrets)
 
+`resolve_mistral_keys(settings, specs)` is the one way commands get the application's Mistral key: it builds the
+context from the settings (AWS region/endpoint, kubeconfig and context), so every command reads keys alike.
+
 Each scheme is a `Scheme` in a registry (`register_scheme()`): a new source is one registration, and
 the resolvers that need an SDK import their service module only when they run. Every key read is added to `SECRETS` at once.
 Bad specs and unusable keys raise `UsageError` (exit 2) with a hint; nothing is resolved half-way.
@@ -19,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from magent.core.errors import UsageError
 from magent.core.redact import SECRETS, fingerprint
@@ -26,7 +30,11 @@ from magent.core.redact import SECRETS, fingerprint
 DEFAULT_KEY_SOURCE = "env:MISTRAL_API_KEY"
 _MISTRAL_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_MAX_KEY_FILE_BYTES = 64 * 1024
+# A key file holds a key, or a small JSON object: read no more than this (file:/dev/zero must not hang).
+_MAX_KEY_FILE_BYTES = 8 * 1024
+
+if TYPE_CHECKING:
+    from magent.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +73,24 @@ class ResolveContext:
     aws_endpoint_url: str | None = None
     # (secret_id, region, endpoint_url) -> SecretString; defaults to magent.services.aws.get_secret_string
     fetch_aws_secret: Callable[[str, str | None, str | None], str] | None = None
-    kube_context: str | None = None  # kubeconfig context for k8s: sources (KUBECONFIG comes from env)
+    kube_context: str | None = None  # kubeconfig context for k8s: sources
+    kubeconfig: str | None = None  # kubernetes.kubeconfig; KUBECONFIG from env when unset
+
+
+def context_for(settings: Settings, env: Mapping[str, str] | None = None) -> ResolveContext:
+    """The context every command resolves keys in: AWS and Kubernetes settings from magent.yaml/env/flags."""
+    return ResolveContext(env=os.environ if env is None else env, aws_region=settings.aws.region,
+                          aws_endpoint_url=settings.aws.endpoint_url, kube_context=settings.kubernetes.context,
+                          kubeconfig=settings.kubernetes.kubeconfig)
+
+
+def resolve_mistral_keys(settings: Settings, specs: list[str] | None = None, *, first_only: bool = False,
+                         env: Mapping[str, str] | None = None) -> list[ResolvedKey]:
+    """The Mistral key(s) named by `specs` (else `mistral.key_from`); UsageError when there is no source."""
+    chosen = list(specs) if specs else list(settings.mistral.key_from)
+    if not chosen:
+        raise UsageError("no key source", hint="pass --key-from env:MISTRAL_API_KEY (or set mistral.key_from)")
+    return resolve_all(chosen[:1] if first_only else chosen, context_for(settings, env))
 
 
 @dataclass(frozen=True)
@@ -211,9 +236,13 @@ def _resolve_file(source: KeySource, ctx: ResolveContext) -> str:
     try:
         if path.is_dir():
             raise UsageError(f"{path} is a directory, not a key file", hint="pass file:PATH to the file itself")
-        if path.stat().st_size > _MAX_KEY_FILE_BYTES:
-            raise UsageError(f"{path} is too large to be a key file", hint="pass file:PATH to a file holding the key")
-        text = path.read_text(encoding="utf-8")
+        # st_size is 0 for /dev/zero and pipes: bound the read itself, not the size the file claims
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_KEY_FILE_BYTES + 1)
+        if len(data) > _MAX_KEY_FILE_BYTES:
+            raise UsageError(f"{path} is too large to be a key file (over {_MAX_KEY_FILE_BYTES // 1024} KiB)",
+                             hint="pass file:PATH to a file holding the key")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"key file {path} not found", hint="check the path given to --key-from file:PATH") from None
     except PermissionError:
@@ -255,7 +284,7 @@ def _check_k8s_target(target: str) -> str | None:
 def _resolve_k8s(source: KeySource, ctx: ResolveContext) -> str:
     from magent.services.kube.secrets import resolve
 
-    return resolve(source, ctx)
+    return resolve(source, kubeconfig=ctx.kubeconfig or ctx.env.get("KUBECONFIG") or None, context=ctx.kube_context)
 
 
 register_scheme(Scheme("env", "env:VAR", _resolve_env, check_target=_check_env_name))
