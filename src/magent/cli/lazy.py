@@ -50,7 +50,19 @@ def load_command(name: str) -> Any:
     module, _ = COMMANDS[name]
     holder = typer.Typer(rich_markup_mode=None)
     importlib.import_module(module).register(holder)
-    return typer.main.get_group(holder).commands[name]
+    command = typer.main.get_group(holder).commands[name]
+    _accept_global_options(command)
+    return command
+
+
+def _accept_global_options(command: Any) -> None:
+    """Let `magent deploy … --debug` work as `magent --debug deploy …` does (see state.GLOBAL_OPTIONS_ANYWHERE)."""
+    from magent.cli.state import global_options_after_command
+
+    taken = {name for param in command.params for name in [*param.opts, *param.secondary_opts]}
+    command.params.extend(option for option in global_options_after_command() if not set(option.opts) & taken)
+    for sub in getattr(command, "commands", {}).values():
+        _accept_global_options(sub)
 
 
 class CtrlC(Exception):

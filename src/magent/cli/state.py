@@ -140,3 +140,51 @@ def configure_logging(debug: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     for noisy in ("httpcore", "httpcore2", "urllib3", "botocore", "hpack"):
         logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)
+
+
+# --- global options after the command -----------------------------------------------------------------------
+# `magent deploy … --debug` and `magent key verify --profile prod` work as they do before the command, as kubectl
+# and gh accept their global flags anywhere. Each command gets hidden copies of the root's options (those it does
+# not define itself); they set the same state, which the root callback has just reset.
+GLOBAL_OPTIONS_ANYWHERE = ("--profile", "--config", "--debug", "--no-color")
+
+
+def global_options_after_command() -> list:
+    import click
+
+    return [
+        click.Option(["--profile"], hidden=True, expose_value=False, callback=_set_profile_or_config),
+        click.Option(["--config"], hidden=True, expose_value=False, callback=_set_profile_or_config),
+        click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False, callback=_set_debug),
+        click.Option(["--no-color"], is_flag=True, hidden=True, expose_value=False, callback=_set_no_color),
+    ]
+
+
+def _given(ctx, param) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
+
+
+def _set_profile_or_config(ctx, param, value) -> None:
+    if not _given(ctx, param):
+        return
+    state = get_state()
+    if state._settings is not None:  # a group read magent.yaml already: too late to choose another one
+        from magent.core.errors import UsageError
+
+        raise UsageError(f"--{param.name} must come before the command here",
+                         hint=f"e.g. magent --{param.name} {value} {ctx.command_path.removeprefix('magent ')} …")
+    setattr(state, "config_path" if param.name == "config" else "profile", value)
+
+
+def _set_debug(ctx, param, value) -> None:
+    if _given(ctx, param) and value:
+        get_state().debug = True
+        configure_logging(True)
+
+
+def _set_no_color(ctx, param, value) -> None:
+    if _given(ctx, param) and value:
+        state = get_state()
+        state.no_color, state._stdout, state._stderr = True, None, None

@@ -16,6 +16,7 @@ from magent.sandbox.mistral.app import SimContext, read_json, require
 from magent.sandbox.mistral.entries import completion_id, content_text, estimate_tokens, tool_call_id
 from magent.sandbox.mistral.models import card, model_list, resolve
 from magent.sandbox.mistral.text import ANSWER_SENTENCES
+from magent.sandbox.mistral.validate import check_chat_request
 
 STREAM_PIECE_WORDS = 4
 
@@ -58,6 +59,7 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     body = await read_json(request)
     model = require(body, "model")
     messages = require(body, "messages", list)
+    check_chat_request(body)
     if not messages:
         raise errors.validation_error(["body", "messages"], "List should have at least 1 item", "too_short", [])
     max_tokens = body.get("max_tokens")

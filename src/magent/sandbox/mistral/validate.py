@@ -1,0 +1,59 @@
+"""Request-body checks the real API makes before answering: 422 in the spec's HTTPValidationError shape.
+
+The bounds and field names are those of `ChatCompletionRequest` in the public OpenAPI document
+(additionalProperties: false); messages are a union discriminated by `role`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from magent.sandbox.mistral import errors
+
+CHAT_FIELDS = frozenset({
+    "model", "temperature", "top_p", "max_tokens", "stream", "stop", "random_seed", "metadata", "messages",
+    "response_format", "tools", "tool_choice", "presence_penalty", "frequency_penalty", "n", "prediction",
+    "parallel_tool_calls", "reasoning_effort", "prompt_mode", "guardrails", "prompt_cache_key", "service_tier",
+    "safe_prompt",
+})
+ROLES = ("assistant", "system", "tool", "user")
+# field: (lowest, lowest is allowed, highest); None where the spec sets no bound
+NUMBER_BOUNDS: dict[str, tuple[float, bool, float | None]] = {
+    "temperature": (0, True, 1.5),
+    "top_p": (0, False, 1),
+    "n": (1, True, None),
+}
+
+
+def check_chat_request(body: dict[str, Any]) -> None:
+    """Raise the API's 422 for the first unknown field, out-of-range number or unknown message role."""
+    for name in body:
+        if name not in CHAT_FIELDS:
+            raise errors.validation_error(["body", name], "Extra inputs are not permitted", "extra_forbidden",
+                                          body[name])
+    for name, bounds in NUMBER_BOUNDS.items():
+        _check_number(name, body.get(name), *bounds)
+    for index, message in enumerate(body.get("messages") or []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ROLES:
+            expected = ", ".join(f"'{r}'" for r in ROLES)
+            raise errors.validation_error(
+                ["body", "messages", index],
+                f"Input tag '{role}' found using 'role' does not match any of the expected tags: {expected}",
+                "union_tag_invalid", message)
+
+
+def _check_number(name: str, value: Any, low: float, low_allowed: bool, high: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (name == "n" and not isinstance(value, int)):
+        kind = "int_type" if name == "n" else "float_type"
+        raise errors.validation_error(["body", name], f"Input should be a valid {kind[:-5]}", kind, value)
+    if low_allowed and value < low:
+        raise errors.validation_error(["body", name], f"Input should be greater than or equal to {low}",
+                                      "greater_than_equal", value)
+    if not low_allowed and value <= low:
+        raise errors.validation_error(["body", name], f"Input should be greater than {low}", "greater_than", value)
+    if high is not None and value > high:
+        raise errors.validation_error(["body", name], f"Input should be less than or equal to {high}",
+                                      "less_than_equal", value)
