@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fixtures.mistral import SIM_API_KEY
 
 from magent.cli.state import _utc_formatter
@@ -102,3 +103,34 @@ def test_demo_serve_prints_its_export_line_unwrapped_for_copy_paste(monkeypatch)
     line = next(line for line in stderr.getvalue().splitlines() if "export " in line)
     assert line.endswith("MAGENT_CONFIG=/tmp/demo/magent.yaml") and "KUBECONFIG=/tmp/demo/kubeconfig" in line
     assert "not-shown" not in stderr.getvalue()
+
+
+def test_global_options_after_the_command_work_as_before_it(cli, tmp_path):
+    path = tmp_path / "magent.yaml"
+    path.write_text("profiles:\n  dev:\n    kubernetes: {namespace: dev-ns}\n")
+    after = cli("config", "show", "-o", "json", "--config", str(path), "--profile", "dev", "--debug", "--no-color")
+    before = cli("--config", str(path), "--profile", "dev", "config", "show", "-o", "json")
+    assert after.exit_code == before.exit_code == 0, after.stderr
+    assert after.stdout == before.stdout and '"dev-ns"' in after.stdout
+    missing = cli("key", "verify", "--profile", "nope", "--config", str(path))
+    assert missing.exit_code == 2
+    assert missing.stderr.splitlines()[0] == f"Error: profile 'nope' not found in {path}"
+
+
+HOSTILE_FLAGS = [
+    (("usage", "report", "--until", "9999-12-31T23:59:59Z"), "--until: invalid time '9999-12-31T23:59:59Z'"),
+    (("usage", "report", "--since", "0001-01-01T00:00:00+05:00"), "before the year 1 in UTC"),
+    (("usage", "report", "--since", "99999999999999999999999999d"), "before the year 1"),
+    (("usage", "report", "--since", "7"), "a number needs a unit"),
+    (("config", "show", "--profile", "x" * 5000), "not found"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), HOSTILE_FLAGS, ids=[" ".join(a)[:40] for a, _ in HOSTILE_FLAGS])
+def test_hostile_flag_values_are_one_error_line_and_exit_2(tmp_path, capsys, args, expected):
+    from magent.cli.app import run
+
+    code = run(["--config", str(tmp_path / "none.yaml"), *args] if args[0] != "usage" else list(args))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err.splitlines()[0] and "Traceback" not in err

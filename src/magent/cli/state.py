@@ -150,18 +150,25 @@ GLOBAL_OPTIONS_ANYWHERE = ("--profile", "--config", "--debug", "--no-color")
 
 
 def global_options_after_command() -> list:
-    import click
+    """Hidden `--profile`, `--config`, `--debug`, `--no-color` parameters, built by typer like every other option."""
+    holder = typer.Typer(add_completion=False)
 
-    return [
-        click.Option(["--profile"], hidden=True, expose_value=False, callback=_set_profile_or_config),
-        click.Option(["--config"], hidden=True, expose_value=False, callback=_set_profile_or_config),
-        click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False, callback=_set_debug),
-        click.Option(["--no-color"], is_flag=True, hidden=True, expose_value=False, callback=_set_no_color),
-    ]
+    @holder.command()
+    def carrier(
+        profile: Annotated[Optional[str], typer.Option("--profile", hidden=True, callback=_set_profile_or_config)] = None,
+        config: Annotated[Optional[str], typer.Option("--config", hidden=True, callback=_set_profile_or_config)] = None,
+        debug: Annotated[bool, typer.Option("--debug", hidden=True, callback=_set_debug)] = False,
+        no_color: Annotated[bool, typer.Option("--no-color", hidden=True, callback=_set_no_color)] = False,
+    ) -> None: ...
+
+    params = typer.main.get_command(holder).params
+    for param in params:
+        param.expose_value = False  # the command's own function never sees them
+    return params
 
 
 def _given(ctx, param) -> bool:
-    from click.core import ParameterSource
+    from typer._click.core import ParameterSource
 
     return ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
 
