@@ -19,7 +19,7 @@ from magent.core.errors import InconsistentState
 from magent.core.judge import Verdict
 from magent.services.kube import deployments as kd
 from magent.services.kube import lease as kl
-from magent.services.kube.client import Kube, NotFound
+from magent.services.kube.client import Kube
 from magent.services.kube.health import failures, readiness
 from magent.services.kube.objects import Deployment
 from magent.services.kube.revisions import UndoResult, plan_undo, undo
@@ -105,7 +105,7 @@ def execute(
     why = f"rolled back by {actor}" + (f": {reason}" if reason else "")
     plan = _with_reason(plan, why)
     if plan.action == ABORT_CANARY:
-        _scale_canary_to_zero(kube, plan.deployment)
+        kd.scale_to_zero(kube, canary_name(plan.deployment))  # already gone: the state is fixed after the request
     if plan.undo is not None:
         undo(kube, plan.undo)
     request_seconds = round(time.monotonic() - started, 3)
@@ -115,13 +115,6 @@ def execute(
     health = verify(kube, kd.get_deployment(kube, plan.deployment))
     emit("rolled_back", action=plan.action, to_revision=plan.to_revision, images=plan.target_images, reason=reason)
     return RollbackOutcome(plan, request_seconds, health, plan.describe())
-
-
-def _scale_canary_to_zero(kube: Kube, deployment: str) -> None:
-    try:
-        kd.scale(kube, canary_name(deployment), 0)
-    except NotFound:
-        pass  # the canary is already gone; the state may still say in progress: fixed after the request
 
 
 def _with_reason(plan: RollbackPlan, why: str) -> RollbackPlan:
