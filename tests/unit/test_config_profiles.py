@@ -50,3 +50,14 @@ def test_the_selected_profile_keeps_its_short_key_and_good_files_load(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(str(path), "dev", env={})
     assert caught.value.message.startswith(f"{path}:6: kubernetes.namespace: Input should be a valid string")
+
+
+def test_an_error_at_the_top_level_names_its_own_line_not_the_profiles_block(tmp_path):
+    from magent.core.config import load_settings
+    from magent.core.errors import ConfigError
+
+    path = tmp_path / "magent.yaml"
+    path.write_text("deploy:\n  pause: [1, 2]\nprofiles:\n  prod:\n    deploy: {interval: 5s}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert f"{path}:2: deploy.pause" in caught.value.message

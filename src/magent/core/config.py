@@ -303,7 +303,7 @@ def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | Non
     loc = [*(prefix or []), *(str(part) for part in first["loc"])]
     dotted = ".".join(loc)
     in_profile = _line_of(node, ["profiles", profile, *loc], exact=True)
-    line = _line_of(node, ["profiles", profile, *loc]) or _line_of(node, loc)
+    line = in_profile or _line_of(node, loc) or _line_of(node, ["profiles", profile, *loc])
     where = f"{path}:{line}" if path and line else str(path or "environment")
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
