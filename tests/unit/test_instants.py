@@ -40,3 +40,12 @@ def test_any_iso_instant_is_a_window_edge_or_a_value_error(text):
     assert moment < datetime(9999, 1, 1, tzinfo=UTC)
     since = min(moment, NOW - timedelta(days=1))
     plan_window(since, moment if moment > since else None)  # widens the window to whole UTC days
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999999d", 10**5000, "1" * 400, 1e300, 4e9],
+                         ids=["huge-days", "5000-digit-int", "400-digit-text", "1e300", "127-years"])
+def test_durations_past_a_century_are_refused_not_overflowed(value):
+    from magent.core.timeutil import parse_duration
+
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration(value)

@@ -26,10 +26,17 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
 
 
-def open_cluster(state: AppState, namespace: str | None, context: str | None) -> Kube:
+RequestTimeoutOption = Annotated[
+    Optional[str], typer.Option("--request-timeout", metavar="DURATION", show_default=False,
+                                help="Give up on an unanswered Kubernetes API request after this long, as kubectl's "
+                                     "flag (0: never) [default: kubernetes.request_timeout, else 5s].")]
+
+
+def open_cluster(state: AppState, namespace: str | None, context: str | None, *,
+                 timeout_s: float | None = None) -> Kube:
     from magent.services.kube.client import connect
 
-    return connect(state.settings.kubernetes, namespace=namespace, context=context)
+    return connect(state.settings.kubernetes, namespace=namespace, context=context, timeout_s=timeout_s)
 
 
 def announce(state: AppState, kube: Kube, what: str) -> None:

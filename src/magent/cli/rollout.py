@@ -7,8 +7,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from magent.cli.cluster import ContextOption, DeploymentOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.cluster import (
+    ContextOption,
+    DeploymentOption,
+    DryRunOption,
+    NamespaceOption,
+    RequestTimeoutOption,
+    YesOption,
+)
 from magent.cli.state import OutputOption
+
+ROLLBACK_REQUEST_TIMEOUT_S = 5.0
 
 ROLLBACK_HELP = """Put the last good version back: abort a canary in progress, or undo the Deployment.
 
@@ -22,6 +31,7 @@ Mistral, Postgres, the metrics backends and the webhook are all down.
 Examples:
   magent rollback -d web -n shop --reason "5xx after v2"
   magent rollback -d web --to-revision 3 --dry-run
+  magent rollback -d web --yes --request-timeout 10s
 
 Exit codes: 0 rolled back (or nothing to do); 2 bad input (unknown deployment or revision); 3 cluster
 unreachable or credentials refused; 4 the rollback could not complete (paused Deployment, no previous
@@ -37,6 +47,7 @@ def rollback(
     reason: Annotated[Optional[str], typer.Option(help="Why: recorded and notified.", show_default=False)] = None,
     dry_run: DryRunOption = False,
     yes: YesOption = False,
+    request_timeout: RequestTimeoutOption = None,
     output: OutputOption = None,
 ) -> None:
     started = time.monotonic()
@@ -48,7 +59,8 @@ def rollback(
 
     state = get_state()
     fmt = state.output_format(output)
-    kube = open_cluster(state, namespace, context)
+    kube = open_cluster(state, namespace, context, timeout_s=_request_timeout(state, request_timeout))
+    kube.on_slow = lambda sentence: state.err.print(sentence, markup=False, highlight=False)
     plan = plan_rollback(kube, deployment, to_revision)
     if dry_run or plan.action == SKIP:
         _show(state, fmt, {**plan.to_dict(), "dry_run": dry_run, "outcome": "planned" if dry_run else "skipped"})
@@ -68,6 +80,16 @@ def rollback(
             _record(state.settings, plan, view.events, actor, reason, failure)
     _show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
                        "request_seconds": outcome.request_seconds, "health": outcome.health})
+
+
+def _request_timeout(state: Any, flag: str | None) -> float:
+    """On-call cannot wait minutes on a hung API server: a few seconds per request unless told otherwise."""
+    from magent.cli.flags import duration_flag
+
+    if flag is not None:
+        return duration_flag("--request-timeout", flag, allow_zero=True)
+    configured = state.settings.kubernetes.request_timeout
+    return ROLLBACK_REQUEST_TIMEOUT_S if configured is None else configured
 
 
 def _record(settings: Any, plan: Any, events: list[dict], actor: str, reason: str | None,

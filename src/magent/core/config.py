@@ -69,6 +69,13 @@ class KubeSettings(_Section):
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str = "default"
+    # kubectl's --request-timeout: each API request, retries included; None: the command's own default, 0: none
+    request_timeout: float | None = None
+
+    @field_validator("request_timeout", mode="before")
+    @classmethod
+    def _request_timeout(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
 
 
 class StoreSettings(_Section):

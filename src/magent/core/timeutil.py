@@ -11,19 +11,22 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Instants magent accepts end before year 9999: a window [since, until) is widened to whole UTC days, and a day
 # after 9999-12-31 does not exist for Python (`--until 9999-12-31T23:59:59Z` was an OverflowError).
 LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_DURATION_S = 100 * 365 * 86400
 
 
 def parse_duration(text: str | int | float) -> float:
-    """'90s', '5m', '1h30m', '250ms' or a bare number of seconds → seconds (float)."""
+    """'90s', '5m', '1h30m', '250ms' or a bare number of seconds → seconds (float), at most MAX_DURATION_S."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 5m, 1h30m)")
+        raise ValueError(f"invalid duration {_shown(text)} (use e.g. 30s, 5m, 1h30m)")
     if isinstance(text, (int, float)):
+        if isinstance(text, int) and text > MAX_DURATION_S:
+            raise ValueError(f"duration {_shown(text)} is too long (at most 100 years)")
         if not math.isfinite(text) or text < 0:
-            raise ValueError(f"invalid duration {text!r} (use a number of seconds ≥ 0, or e.g. 30s, 5m)")
-        return float(text)
+            raise ValueError(f"invalid duration {_shown(text)} (use a number of seconds ≥ 0, or e.g. 30s, 5m)")
+        return _bounded(float(text), text)
     stripped = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", stripped):
-        return float(stripped)
+        return _bounded(float(stripped), text)
     pos, total = 0, 0.0
     for match in _DURATION.finditer(stripped):
         if match.start() != pos:
@@ -31,8 +34,23 @@ def parse_duration(text: str | int | float) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(stripped) or not stripped:
-        raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 5m, 1h30m)")
-    return total
+        raise ValueError(f"invalid duration {_shown(text)} (use e.g. 30s, 5m, 1h30m)")
+    return _bounded(total, text)
+
+
+def _bounded(seconds: float, text: object) -> float:
+    # a duration becomes a deadline (monotonic() + seconds) or a timedelta: 1e31 s overflows both
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise ValueError(f"duration {_shown(text)} is too long (at most 100 years)")
+    return seconds
+
+
+def _shown(value: object) -> str:
+    """repr() for an error message; an int past 4,300 digits cannot even be printed."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "(a number too large to show)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def human_duration(seconds: float) -> str:
@@ -66,8 +84,9 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
         raise ValueError(f"invalid time {text!r}: a number needs a unit (7d, 12h, 30m) or write a date (2026-11-01)")
     try:
         seconds = parse_duration(stripped)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        if "too long" in str(exc):
+            raise ValueError(f"invalid time {_shown(text)}: an age of more than 100 years") from None
     else:
         try:
             return now - timedelta(seconds=seconds)

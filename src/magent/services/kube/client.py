@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 
 # (connect, read) seconds: short connects so that `magent rollback` fails fast on a dead API server.
 DEFAULT_TIMEOUT = (5.0, 30.0)
+SLOW_NOTICE_S = 1.0
+
+
+def request_timeout(seconds: float) -> tuple[float, float | None]:
+    """(connect, read) for kubectl's --request-timeout: 0 means no read timeout; connects stay short."""
+    if seconds <= 0:
+        return DEFAULT_TIMEOUT[0], None
+    return min(DEFAULT_TIMEOUT[0], seconds), seconds
 _DEFAULT_NAMESPACE = "default"
 
 
@@ -47,7 +56,9 @@ class Kube:
     namespace: str
     context: str | None
     server: str
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    timeout: tuple[float, float | None] = DEFAULT_TIMEOUT
+    # called with a sentence when a request has had no answer for SLOW_NOTICE_S (rollback says what it waits for)
+    on_slow: Callable[[str], None] | None = field(default=None, repr=False)
 
     @property
     def apps(self) -> Any:
@@ -74,12 +85,28 @@ class Kube:
     def call(self, method: Callable[..., Any], *args: Any, not_found: str | None = None, **kwargs: Any) -> Any:
         """Run one API method; the parsed JSON body (a dict) or None; SDK errors become MagentErrors."""
         kwargs.setdefault("_request_timeout", self.timeout)
+        notice = self._slow_notice(method)
         try:
             response = method(*args, _preload_content=False, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the boundary: classified below, re-raised otherwise
             raise translate(exc, not_found=not_found, server=self.server) from exc
+        finally:
+            if notice is not None:
+                notice.cancel()
         data = response.data
         return json.loads(data) if data else None
+
+    def _slow_notice(self, method: Callable[..., Any]) -> threading.Timer | None:
+        if self.on_slow is None:
+            return None
+        read = self.timeout[1]
+        limit = f"request timeout {read:g}s" if read else "no request timeout"
+        what = getattr(method, "__name__", "a request").replace("_", " ")
+        notice = threading.Timer(SLOW_NOTICE_S, self.on_slow,
+                                 [f"waiting for the Kubernetes API at {mask_url(self.server)} ({what}; {limit})"])
+        notice.daemon = True
+        notice.start()
+        return notice
 
     def close(self) -> None:
         self.api_client.close()
@@ -141,7 +168,8 @@ def server_message(exc: Any) -> str:
     return SECRETS.mask(str(message or exc.reason or "no message"))
 
 
-def connect(settings: KubeSettings, *, namespace: str | None = None, context: str | None = None) -> Kube:
+def connect(settings: KubeSettings, *, namespace: str | None = None, context: str | None = None,
+            timeout_s: float | None = None) -> Kube:
     """A `Kube` for the kubeconfig in settings (KUBECONFIG, ~/.kube/config) or the in-cluster service account.
 
     Namespace: `namespace` (the -n flag) > settings.kubernetes.namespace (MAGENT_NAMESPACE, magent.yaml) when it is
@@ -175,7 +203,13 @@ def connect(settings: KubeSettings, *, namespace: str | None = None, context: st
     _register_credentials(configuration)
     explicit = settings.namespace if settings.namespace != _DEFAULT_NAMESPACE else None
     chosen_namespace = namespace or explicit or context_namespace or _DEFAULT_NAMESPACE
-    return Kube(ApiClient(configuration=configuration), chosen_namespace, context_name, configuration.host)
+    timeout_s = settings.request_timeout if timeout_s is None else timeout_s
+    if timeout_s is None:
+        return Kube(ApiClient(configuration=configuration), chosen_namespace, context_name, configuration.host)
+    # a request timeout bounds the whole request: urllib3 would otherwise retry a hung read three more times
+    configuration.retries = 0
+    return Kube(ApiClient(configuration=configuration), chosen_namespace, context_name, configuration.host,
+                timeout=request_timeout(timeout_s))
 
 
 def _kubeconfig_exists(path: str) -> bool:
