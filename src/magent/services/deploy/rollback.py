@@ -40,6 +40,8 @@ class RollbackPlan:
     target_images: list[str]
     state: CanaryState | None = None
     undo: UndoResult | None = None
+    from_revision: int | None = None
+    note: str = ""  # why the target is the right one, or why there is nothing to undo
 
     @property
     def to_revision(self) -> int | None:
@@ -50,8 +52,11 @@ class RollbackPlan:
         if self.action == ABORT_CANARY:
             return f"abort the canary of {current} (scale {canary_name(self.deployment)} to 0); keep {target}"
         if self.action == SKIP:
-            return self.undo.message if self.undo else "nothing to do"
-        return f"roll back {self.deployment} from {current} to {target} (revision {self.to_revision})"
+            return self.note or (self.undo.message if self.undo else "nothing to do")
+        revisions = f"revision {self.from_revision} → {self.to_revision}" if self.from_revision else \
+            f"to revision {self.to_revision}"
+        text = f"roll back {self.deployment} from {current} to {target} ({revisions})"
+        return f"{text}; {self.note}" if self.note else text
 
     def to_dict(self) -> dict[str, Any]:
         return {"deployment": self.deployment, "namespace": self.namespace, "action": self.action,
@@ -74,14 +79,42 @@ def plan_rollback(kube: Kube, name: str, to_revision: int = 0) -> RollbackPlan:
         undo_plan = plan_undo(kube, stable, to_revision) if to_revision else None
         target = undo_plan.to_images if undo_plan else stable.images
         return RollbackPlan(name, kube.namespace, ABORT_CANARY, current, target, state, undo_plan)
+    if state is not None and not to_revision and _left_as_before(stable, state):
+        return RollbackPlan(name, kube.namespace, SKIP, stable.images, stable.images, note=_nothing_to_undo(name, state))
     overrides = None
+    promoted = state is not None and state.phase is Phase.PROMOTED and stable.image_of(state.container) == state.image
     if promoted_stable:  # the new ReplicaSet must exist for "the previous revision" to be the one before it
         stable = kd.wait_observed(kube, name)
+    if promoted_stable or promoted:  # after the undo the state must not claim "promoted" any more
         overrides = {STATE_ANNOTATION: state.moved(phase=Phase.ABORTED, reason="rolled back").to_json()}
     undo_plan = plan_undo(kube, stable, to_revision, overrides=overrides)
     action = SKIP if undo_plan.skipped else UNDO
     keep = state if overrides else None
-    return RollbackPlan(name, kube.namespace, action, stable.images, undo_plan.to_images, keep, undo_plan)
+    note = ""
+    if overrides and state is not None and state.previous_image in undo_plan.to_images:
+        note = f"{state.previous_image} is what ran before deploy {state.deploy_id} of {state.image}"
+    return RollbackPlan(name, kube.namespace, action, stable.images, undo_plan.to_images, keep, undo_plan,
+                        from_revision=_revision(stable), note=note)
+
+
+def _left_as_before(stable: Deployment, state: CanaryState) -> bool:
+    """The last deploy ended aborted (never promoted, or already rolled back) and the stable runs what it ran
+    before it: undoing again would put back the version that was rolled away from."""
+    return state.phase is Phase.ABORTED and stable.image_of(state.container) == state.previous_image
+
+
+def _nothing_to_undo(name: str, state: CanaryState) -> str:
+    if (state.reason or "").startswith("rolled back"):
+        what = f"deploy {state.deploy_id} of {state.image} was already rolled back ({state.reason})"
+    else:
+        what = f"the last deploy ({state.deploy_id} of {state.image}) was aborted and never reached the stable pods"
+    return (f"nothing to undo: {what}; {name} runs {state.previous_image} as before it. "
+            f"To go back further, pass --to-revision N (see magent history -d {name})")
+
+
+def _revision(deployment: Deployment) -> int | None:
+    value = deployment.annotations.get("deployment.kubernetes.io/revision", "")
+    return int(value) if value.isdigit() else None
 
 
 @dataclass
