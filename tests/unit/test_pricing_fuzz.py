@@ -47,7 +47,7 @@ SCALARS = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(input_value=SCALARS, as_of=SCALARS)
 def test_any_scalar_is_valid_or_a_config_error(input_value, as_of):
     text = TEMPLATE.format(input=input_value.replace("\n", " "), as_of=as_of.replace("\n", " "))
