@@ -12,7 +12,7 @@ import pytest
 from magent.core.redact import SECRETS
 
 # Real local servers, one module each, started once per session.
-pytest_plugins = ["fixtures.mistral", "fixtures.aws", "fixtures.postgres", "fixtures.kube", "fixtures.prometheus"]
+pytest_plugins = ["fixtures.mistral", "fixtures.aws", "fixtures.ecs", "fixtures.postgres", "fixtures.kube", "fixtures.prometheus"]
 
 # Variables that would leak the developer's machine into tests.
 _ISOLATED_PREFIXES = ("MAGENT_", "MISTRAL_", "AWS_", "KUBECONFIG", "NO_COLOR", "DATABASE_URL")
