@@ -120,7 +120,7 @@ def get_service(ecs: Ecs, cluster: str, name: str) -> EcsService:
 
 
 def _service(cluster: str, raw: Mapping[str, Any]) -> EcsService:
-    primary = next((d for d in raw.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    primary: Mapping[str, Any] = next((d for d in raw.get("deployments", []) if d.get("status") == "PRIMARY"), {})
     return EcsService(
         cluster=cluster, name=raw["serviceName"], arn=raw["serviceArn"], task_definition=raw.get("taskDefinition", ""),
         desired=int(raw.get("desiredCount", 0)), running=int(raw.get("runningCount", 0)),
