@@ -54,6 +54,7 @@ def test_the_final_state_write_releases_the_lease(web):  # noqa: F811
     """By the time `promoted` / `aborted` is reported, the lock is already gone."""
     from magent.core.config import Settings
     from magent.services.deploy.driver import Deployer, DeployOptions
+    from magent.services.deploy.kube_target import KubernetesTarget
 
     leases: dict[str, object] = {}
 
@@ -66,7 +67,7 @@ def test_the_final_state_write_releases_the_lease(web):  # noqa: F811
         for image in ("app:v2", "app:v3-crashloop"):
             options = DeployOptions(deployment="web", image=image, weights=[50], pause_s=0.0, interval_s=1.0,
                                     max_inconclusive=3)
-            deployer = Deployer(kube, settings, options, on_event=on_event)
+            deployer = Deployer(KubernetesTarget(kube, "web"), settings, options, on_event=on_event)
             deployer.run(deployer.prepare())
     assert leases == {"promoted": None, "aborted": None}
 

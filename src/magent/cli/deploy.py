@@ -64,6 +64,7 @@ def deploy(
     from magent.cli.state import get_state
     from magent.core.errors import CheckFailed
     from magent.services.deploy.driver import Deployer
+    from magent.services.deploy.kube_target import KubernetesTarget
 
     state = get_state()
     fmt = state.output_format(output)
@@ -71,7 +72,7 @@ def deploy(
                        max_inconclusive, resume)
     kube = open_cluster(state, namespace, context)
     view = EventView(state, fmt)
-    deployer = Deployer(kube, state.settings, options, on_event=view)
+    deployer = Deployer(KubernetesTarget(kube, deployment), state.settings, options, on_event=view)
     prepared = deployer.prepare()  # read-only: no event yet, so the view need not be open
     the_plan = prepared.plan
     if prepared.settings_origin:

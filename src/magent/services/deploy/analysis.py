@@ -1,4 +1,5 @@
-"""One analysis of a canary step: the Kubernetes checks (always) plus the configured providers, judged together."""
+"""One analysis of a canary step: the target's own health checks (always) plus the configured providers, judged
+together."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from magent.core.canary_manifest import image_repository
 from magent.core.errors import MagentError
 from magent.core.judge import AnalysisResult, MetricResult, Verdict, analyse
 from magent.core.redact import SECRETS
-from magent.services.kube.client import Kube
-from magent.services.kube.health import pod_health
 
 if TYPE_CHECKING:
     from magent.core.config import Settings
+    from magent.services.deploy.target import Canary, DeployTarget
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +32,17 @@ def image_tag(image: str) -> str:
 class StepAnalysis:
     """Everything an analysis of one step needs; `run()` performs one analysis."""
 
-    kube: Kube
+    target: DeployTarget
+    canary: Canary
     settings: Settings
     analysis: AnalysisSettings
-    canary_selector: str
     canary_image: str
-    target: AnalysisTarget
+    metrics_target: AnalysisTarget
     interval_s: float
 
     def run(self, *, desired: int, since: datetime | None) -> AnalysisResult:
-        results = pod_health(self.kube, self.canary_selector, desired=desired, image=self.canary_image, since=since,
-                             max_restarts=self.settings.deploy.max_restarts)
+        results = self.target.canary_health(self.canary, desired=desired, image=self.canary_image, since=since,
+                                            max_restarts=self.settings.deploy.max_restarts)
         results.extend(self._providers())
         return analyse(results)
 
@@ -54,7 +54,7 @@ class StepAnalysis:
         except ImportError:  # the metrics service is not installed in this build
             return []
         try:
-            return list(collect(self.analysis, self.target, interval_s=self.interval_s))
+            return list(collect(self.analysis, self.metrics_target, interval_s=self.interval_s))
         except MagentError as exc:
             return [MetricResult("analysis", "providers", None, "answer", Verdict.INCONCLUSIVE,
                                  SECRETS.mask(exc.message))]

@@ -1,8 +1,9 @@
 """The deploy loop: lock, walk the canary steps analysing every interval, then abort or promote.
 
-Decisions are `core.canary`'s; this module performs them against the cluster and reports each as an event
-(`on_event`, also queued for the audit trail). The canary state is written to the stable Deployment before
-each action, so a new process can `--resume` (or `magent rollback`) whatever point this one died at.
+Decisions are `core.canary`'s; this module performs them through a `DeployTarget` (a Kubernetes Deployment,
+an ECS service) and reports each as an event (`on_event`, also queued for the audit trail). The canary state
+is written to the stable workload before each action, so a new process can `--resume` (or `magent rollback`)
+whatever point this one died at.
 
 Abort: the canary is scaled to zero first (nothing else comes before it), then the state is recorded and
 the canary Deployment deleted (it has no pods left; the next deploy creates a fresh one). Ctrl-C and
@@ -33,16 +34,15 @@ from magent.core.canary import (
     plan,
     resume_point,
 )
-from magent.core.canary_manifest import canary_manifest, pick_container
+from magent.core.canary_manifest import pick_container
 from magent.core.errors import InconsistentState, MagentError, Unreachable, UsageError
 from magent.core.timeutil import human_duration, isoformat, utcnow
 from magent.services.deploy.analysis import StepAnalysis, build_target
 from magent.services.deploy.api_retry import ApiOutage, ApiRetry
 from magent.services.deploy.finish import Finisher
 from magent.services.deploy.session import NOTIFY_KINDS, DeploySession, EventSink, Preempted
-from magent.services.kube import deployments as kd
+from magent.services.deploy.target import Canary, DeployTarget, StableVersion
 from magent.services.kube import lease as kl
-from magent.services.kube.client import Kube
 
 # The settings a deploy keeps in its state annotation, so that `--resume` walks on as it was started.
 RESUMABLE = ("steps", "pause", "interval", "max_inconclusive")
@@ -72,16 +72,15 @@ class Prepared:
 
 
 class Deployer:
-    """Runs one `magent deploy` against `kube`; `prepare()` is read-only (it is all --dry-run does)."""
+    """Runs one `magent deploy` against `target`; `prepare()` is read-only (it is all --dry-run does)."""
 
-    def __init__(self, kube: Kube, settings: Any, options: DeployOptions, *, on_event: EventSink,
+    def __init__(self, target: DeployTarget, settings: Any, options: DeployOptions, *, on_event: EventSink,
                  holder: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         from magent.core.analysis_config import parse_analysis
 
-        self.kube, self.settings, self.options = kube, settings, options
+        self.target, self.settings, self.options = target, settings, options
         self.analysis_settings = parse_analysis(settings.deploy.analysis, aws=settings.aws)
-        self.session = DeploySession(kube, settings, options.deployment, holder=holder or kl.identity(),
-                                     on_event=on_event, sleep=sleep)
+        self.session = DeploySession(target, settings, holder=holder or kl.identity(), on_event=on_event, sleep=sleep)
         self.finisher = Finisher(self.session)
         self.api_retry = ApiRetry(settings.deploy.api_retry_window, sleep=sleep, on_down=self._api_down,
                                   on_up=self._api_up)
@@ -94,11 +93,9 @@ class Deployer:
 
     def prepare(self) -> Prepared:
         name, opts = self.options.deployment, self.options
-        stable = kd.get_deployment(self.kube, name)
-        if stable.paused:
-            raise InconsistentState(f"deployment {name} is paused: someone is changing it by hand",
-                                    hint=f"resume it first (kubectl rollout resume deployment/{name})")
-        state = kd.read_state(stable)
+        stable = self.target.stable()
+        self.target.refuse_if_unsafe(stable)
+        state = self.target.read_state(stable)
         in_progress = state is not None and not state.phase.terminal
         if in_progress and not opts.resume:
             self._refuse_unfinished(state)
@@ -119,7 +116,7 @@ class Deployer:
             image, weights = opts.image, opts.weights
             container = pick_container(name, stable.containers, image, opts.container)
             previous = stable.image_of(container) or ""
-        the_plan = plan(deployment=name, namespace=self.kube.namespace, image=image, previous_image=previous,
+        the_plan = plan(deployment=name, namespace=self.target.scope, image=image, previous_image=previous,
                         container=container, stable_replicas=stable.replicas, weights=weights,
                         pause_s=opts.pause_s, interval_s=opts.interval_s, max_inconclusive=opts.max_inconclusive)
         return Prepared(the_plan, state if opts.resume else None, origin)
@@ -152,7 +149,7 @@ class Deployer:
         return resumed, origin
 
     def _refuse_unfinished(self, state: CanaryState) -> None:
-        lease = kl.read_lease(self.kube, self.options.deployment)
+        lease = self.target.lock_holder()
         if lease is not None and not lease.expired() and not kl.holder_is_dead_here(lease.holder):
             raise kl.LeaseHeld(self.options.deployment, lease)
         name = self.options.deployment
@@ -203,8 +200,7 @@ class Deployer:
 
     def _walk(self, state: CanaryState) -> CanaryState:
         if self.options.resume:
-            canary = kd.find_deployment(self.kube, canary_name(self.options.deployment))
-            point = resume_point(state, canary.replicas if canary else None)
+            point = resume_point(state, self.target.canary_size())
             if point is Resume.FINISH_ABORT:
                 return self.finisher.abort(state, state.reason or "an interrupted abort, completed by --resume")
             if point is Resume.PROMOTE:
@@ -217,26 +213,23 @@ class Deployer:
 
     def _run_step(self, state: CanaryState) -> CanaryState:
         """Size the canary for this step, then analyse every interval until the step passes or aborts."""
-        name, weight, session = self.options.deployment, state.weight or 0, self.session
-        stable = kd.get_deployment(self.kube, name)  # the CURRENT replicas: an HPA may have moved them
+        weight, session = state.weight or 0, self.session
+        stable = self.target.stable()  # the CURRENT replicas: an HPA may have moved them
         replicas = PlanStep(state.step, weight, canary_replicas(stable.replicas, weight), stable.replicas)
         state = session.save(state.moved(phase=Phase.PROGRESSING))
-        manifest = canary_manifest(stable.raw, image=state.image, container=state.container,
-                                   replicas=replicas.canary_replicas, deploy_id=state.deploy_id)
-        kd.ensure_canary(self.kube, manifest)
+        canary = self.target.size_canary(stable, state, replicas.canary_replicas)
         session.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
                      stable_replicas=replicas.stable_replicas, share=replicas.share)
         state = session.save(state.moved(phase=Phase.ANALYSING))
-        analysis = self._step_analysis(state, stable, manifest)
+        analysis = self._step_analysis(state, stable, canary)
         return self._analyse_step(state, analysis, replicas.canary_replicas)
 
-    def _step_analysis(self, state: CanaryState, stable: kd.Deployment, manifest: dict) -> StepAnalysis:
-        target = build_target(self.settings, self.analysis_settings, namespace=self.kube.namespace,
-                              deployment=stable.name, canary=manifest["metadata"]["name"],
+    def _step_analysis(self, state: CanaryState, stable: StableVersion, canary: Canary) -> StepAnalysis:
+        target = build_target(self.settings, self.analysis_settings, namespace=self.target.scope,
+                              deployment=stable.name, canary=canary.name,
                               stable_image=stable.image_of(state.container) or state.previous_image,
                               canary_image=state.image, window_s=max(self.options.interval_s, 1.0))
-        return StepAnalysis(self.kube, self.settings, self.analysis_settings,
-                            kd.label_selector(manifest["spec"]["selector"]), state.image, target,
+        return StepAnalysis(self.target, canary, self.settings, self.analysis_settings, state.image, target,
                             self.options.interval_s)
 
     def _analyse_step(self, state: CanaryState, analysis: StepAnalysis, desired: int) -> CanaryState:

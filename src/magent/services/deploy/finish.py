@@ -10,13 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 
-from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name
+from magent.core.canary import CanaryState, Phase
 from magent.core.errors import InconsistentState, Interrupted, MagentError
 from magent.core.rollout import RolloutStatus
 from magent.services.deploy.api_retry import ApiOutage
 from magent.services.deploy.session import DeploySession
-from magent.services.kube import deployments as kd
-from magent.services.kube.revisions import plan_undo, undo
+from magent.services.deploy.target import DeployTarget
 
 
 @contextlib.contextmanager
@@ -40,34 +39,36 @@ class Finisher:
     def name(self) -> str:
         return self.d.deployment
 
+    @property
+    def target(self) -> DeployTarget:
+        return self.d.target
+
     def abort(self, state: CanaryState, reason: str) -> CanaryState:
         """Scale the canary to zero at once (the stable was never touched), then record and clean up."""
-        kube = self.d.kube
         with sigint_deferred():
             started = time.monotonic()
-            kd.scale_to_zero(kube, canary_name(self.name))
+            self.target.canary_to_zero()
             self.d.emit("canary_scaled_to_zero", state, seconds=round(time.monotonic() - started, 3))
             final = state.moved(phase=Phase.ABORTED, reason=reason)
             self.d.save(final, final=True)
-            kd.delete_canary(kube, canary_name(self.name), state.deploy_id)
+            self.target.remove_canary(state.deploy_id)
             self.d.emit("aborted", final, reason=reason)
             self._finish_audit("aborted", reason)
         return final
 
     def promote(self, state: CanaryState) -> CanaryState:
         """Set the stable image, wait as `kubectl rollout status`, remove the canary."""
-        kube = self.d.kube
         state = self.d.save(state.moved(phase=Phase.PROMOTING))
         self.d.emit("promoting", state, weight=100)
-        stable = kd.get_deployment(kube, self.name)
+        stable = self.target.stable()
         if stable.image_of(state.container) != state.image:
-            kd.set_image(kube, stable, state.container, state.image, f"magent deploy {state.image} ({state.deploy_id})")
+            self.target.set_stable_image(stable, state.container, state.image,
+                                         f"magent deploy {state.image} ({state.deploy_id})")
         try:
-            kd.wait_rollout(kube, self.name, timeout_s=self.d.settings.deploy.rollout_timeout,
-                            on_poll=self._progress(state))
+            self.target.wait_rollout(timeout_s=self.d.settings.deploy.rollout_timeout, on_poll=self._progress(state))
         except InconsistentState as exc:
             return self._promotion_failed(state, exc)
-        kd.delete_deployment(kube, canary_name(self.name))
+        self.target.remove_canary(None)
         final = state.moved(phase=Phase.PROMOTED, reason=None)
         self.d.save(final, final=True)
         self.d.emit("promoted", final, weight=100)
@@ -87,28 +88,25 @@ class Finisher:
 
     def _promotion_failed(self, state: CanaryState, failure: InconsistentState) -> CanaryState:
         """The canary passed but the stable's rollout did not: undo the stable, as `kubectl rollout undo` would."""
-        kube, reason = self.d.kube, f"promotion failed: {failure.message}"
+        reason = f"promotion failed: {failure.message}"
         self.d.emit("promotion_failed", state, weight=100, reason=reason)
         final = state.moved(phase=Phase.ABORTED, reason=reason)
         with sigint_deferred():
-            stable = kd.get_deployment(kube, self.name)
-            plan = plan_undo(kube, stable, 0, overrides={STATE_ANNOTATION: final.to_json()})
-            if undo(kube, plan) is None:
-                self.d.save(final, final=True)
-            else:
-                self.d.current = final  # the undo patch wrote it
+            undone = self.target.undo_promotion(final)
+            if undone.wrote_state:
+                self.d.current = final  # the undo itself wrote it
                 self.d.release()
-            kd.delete_deployment(kube, canary_name(self.name))
+            else:
+                self.d.save(final, final=True)
+            self.target.remove_canary(None)
             try:
-                kd.wait_rollout(kube, self.name, timeout_s=self.d.settings.deploy.rollout_timeout)
+                self.target.wait_rollout(timeout_s=self.d.settings.deploy.rollout_timeout)
             except InconsistentState as exc:
                 self._finish_audit("rollback_failed", f"{reason}; rollback: {exc.message}")
                 raise InconsistentState(
-                    f"the rollout of {state.image} failed and the rollback to revision {plan.to_revision} "
-                    f"did not complete: {exc.message}",
-                    hint=f"kubectl rollout status deployment/{self.name} -n {kube.namespace}; "
-                         "kubectl describe the pods") from None
-        self.d.emit("aborted", final, reason=reason, rolled_back_to=plan.to_revision)
+                    f"the rollout of {state.image} failed and the rollback to revision {undone.revision} "
+                    f"did not complete: {exc.message}", hint=self.target.rollout_hint()) from None
+        self.d.emit("aborted", final, reason=reason, rolled_back_to=undone.revision)
         self._finish_audit("aborted", reason)
         return final
 
@@ -141,14 +139,14 @@ class Finisher:
 
     def preempted(self, state: CanaryState | None, exc: Exception) -> CanaryState:
         """Another process ended or took over this deploy; make sure our late actions did not revive the canary."""
-        current = kd.read_state(kd.get_deployment(self.d.kube, self.name))
+        current = self.target.read_state()
         if state is None or current is None or current.deploy_id != state.deploy_id:
             raise InconsistentState(f"{exc}: this process stopped without touching the new deploy",
                                     hint=f"see `magent status --deployment {self.name}`") from None
         if not current.phase.terminal:
             raise InconsistentState(f"{exc}: {current.holder} took this deploy over", hint="let it finish") from None
         if current.phase is Phase.ABORTED:
-            kd.scale_to_zero(self.d.kube, canary_name(self.name))
+            self.target.canary_to_zero()
         self.d.emit("preempted", current, phase=current.phase.value, by=current.holder, reason=current.reason)
         self._finish_audit(current.phase.value, f"ended by {current.holder}: {current.reason}")
         return current

@@ -1,4 +1,4 @@
-"""One deploy's hold on the cluster: its lock, its state on the stable Deployment, and its events.
+"""One deploy's hold on its target: its lock, its state on the stable workload, and its events.
 
 Both the walk through the steps (`driver.Deployer`) and the endings (`finish.Finisher`) act through a
 `DeploySession`; neither knows the other's class, so there is no import circle between them.
@@ -14,9 +14,8 @@ from typing import Any
 from magent.core.canary import CanaryState, Plan, event
 from magent.core.errors import CheckFailed
 from magent.core.timeutil import isoformat, utcnow
-from magent.services.kube import deployments as kd
+from magent.services.deploy.target import DeployTarget
 from magent.services.kube import lease as kl
-from magent.services.kube.client import Kube
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[dict[str, Any]], None]
@@ -30,9 +29,9 @@ class Preempted(CheckFailed):
 class DeploySession:
     """The lock, the state annotation and the event stream of one deploy of `deployment`."""
 
-    def __init__(self, kube: Kube, settings: Any, deployment: str, *, holder: str, on_event: EventSink,
+    def __init__(self, target: DeployTarget, settings: Any, *, holder: str, on_event: EventSink,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.kube, self.settings, self.deployment, self.holder = kube, settings, deployment, holder
+        self.target, self.settings, self.deployment, self.holder = target, settings, target.name, holder
         self._on_event, self.sleep = on_event, sleep
         self._renewed_at = 0.0
         self.current: CanaryState | None = None  # the state as last written to the cluster
@@ -41,13 +40,12 @@ class DeploySession:
     # --- the lock ----------------------------------------------------------------------------------------
 
     def acquire(self, *, take_over_dead: bool) -> None:
-        kl.acquire(self.kube, self.deployment, self.holder, int(self.settings.deploy.lease_duration),
-                   take_over_dead=take_over_dead)
+        self.target.acquire_lock(self.holder, int(self.settings.deploy.lease_duration), take_over_dead=take_over_dead)
         self._renewed_at = time.monotonic()
 
     def renew_if_due(self) -> None:
         if time.monotonic() - self._renewed_at >= self._renew_every():
-            kl.renew(self.kube, self.deployment, self.holder)
+            self.target.renew_lock(self.holder)
             self._renewed_at = time.monotonic()
 
     def wait_until(self, moment: float) -> None:
@@ -60,7 +58,7 @@ class DeploySession:
     def release(self) -> None:
         """Give the lock back (only if still ours); an unreleased lease expires by itself."""
         try:
-            kl.release(self.kube, self.deployment, self.holder)
+            self.target.release_lock(self.holder)
         except Exception:  # noqa: BLE001 - best effort: the final state is what matters
             log.debug("lease release failed", exc_info=True)
 
@@ -90,7 +88,7 @@ class DeploySession:
             return None
 
         self.renew_if_due()
-        kd.write_state(self.kube, name, state, unless=conflict)
+        self.target.write_state(state, unless=conflict)
         self.current = state
         if final:
             self.release()
@@ -99,7 +97,7 @@ class DeploySession:
     # --- events and the audit trail ------------------------------------------------------------------------
 
     def emit(self, kind: str, state: CanaryState | None, **fields: Any) -> None:
-        record = event(kind, deployment=self.deployment, namespace=self.kube.namespace, state=state, **fields)
+        record = event(kind, deployment=self.deployment, namespace=self.target.scope, state=state, **fields)
         self._on_event(record)
         if self.audit is not None:
             self.audit.event(record)
@@ -107,7 +105,7 @@ class DeploySession:
     def open_audit(self, the_plan: Plan) -> None:
         from magent.services.deploy.audit import AuditTrail, DeploymentRecord
 
-        record = DeploymentRecord(self.kube.namespace, the_plan.deployment, the_plan.image, the_plan.previous_image,
+        record = DeploymentRecord(self.target.scope, the_plan.deployment, the_plan.image, the_plan.previous_image,
                                   self.holder, isoformat(utcnow()))
         self.audit = AuditTrail(self.settings, record, notify_kinds=NOTIFY_KINDS)
 
