@@ -75,9 +75,9 @@ def test_the_rollout_wait_returns_once_the_new_task_definition_runs(ecs, ecs_sta
 
 
 def test_the_rollout_wait_gives_up_after_its_timeout(ecs, ecs_stack):
-    from magent.core.errors import CheckFailed
+    from magent.core.errors import InconsistentState
 
-    with pytest.raises(CheckFailed, match="did not finish its rollout"):
+    with pytest.raises(InconsistentState, match="did not finish its rollout"):
         es.wait_for_rollout(ecs, ecs_stack.cluster, ecs_stack.service, task_definition="arn:other", timeout_s=0.1,
                             poll_s=0.05)
 

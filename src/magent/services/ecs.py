@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from magent.core.errors import CheckFailed, UsageError
+from magent.core.errors import InconsistentState, UsageError
 from magent.services.aws import translate_aws_error
 
 _NOT_FOUND = {
@@ -47,6 +47,7 @@ class EcsService:
     running: int
     status: str  # ACTIVE, DRAINING, INACTIVE
     rollout_state: str | None  # of the PRIMARY deployment: IN_PROGRESS, COMPLETED, FAILED
+    failed_tasks: int = 0  # of the PRIMARY deployment
     load_balancers: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     launch_type: str | None = None
@@ -125,6 +126,7 @@ def _service(cluster: str, raw: Mapping[str, Any]) -> EcsService:
         cluster=cluster, name=raw["serviceName"], arn=raw["serviceArn"], task_definition=raw.get("taskDefinition", ""),
         desired=int(raw.get("desiredCount", 0)), running=int(raw.get("runningCount", 0)),
         status=raw.get("status", ""), rollout_state=primary.get("rolloutState"),
+        failed_tasks=int(primary.get("failedTasks") or 0),
         load_balancers=list(raw.get("loadBalancers", [])),
         tags={t["key"]: t.get("value", "") for t in raw.get("tags", [])},
         launch_type=raw.get("launchType"), network_configuration=raw.get("networkConfiguration"))
@@ -176,13 +178,13 @@ def wait_for_rollout(ecs: Ecs, cluster: str, name: str, *, task_definition: str,
     while True:
         service = get_service(ecs, cluster, name)
         if service.rollout_state == "FAILED":
-            raise CheckFailed(f"the ECS deployment of {name} failed (rolloutState FAILED)",
+            raise InconsistentState(f"the ECS deployment of {name} failed (rolloutState FAILED)",
                               hint=f"aws ecs describe-services --cluster {cluster} --services {name}")
         if (service.task_definition == task_definition and service.running >= service.desired
                 and service.rollout_state in (None, "COMPLETED")):
             return service
         if time.monotonic() >= deadline:
-            raise CheckFailed(f"ECS service {name} did not finish its rollout within {timeout_s:g}s "
+            raise InconsistentState(f"ECS service {name} did not finish its rollout within {timeout_s:g}s "
                               f"({service.running}/{service.desired} running, {service.rollout_state})",
                               hint="deploy.rollout_timeout sets how long magent waits")
         sleep(poll_s)

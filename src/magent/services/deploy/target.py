@@ -24,10 +24,14 @@ StateGuard = Callable[[CanaryState | None], Exception | None]
 class StableVersion(Protocol):
     """The stable workload as the workflow sees it."""
 
-    name: str
-    replicas: int
-    paused: bool
-    containers: list[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def replicas(self) -> int: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def containers(self) -> list[dict[str, Any]]: ...  # each with at least "name" and "image"
 
     def image_of(self, container: str | None) -> str | None: ...
 

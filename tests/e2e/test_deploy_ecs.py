@@ -1,0 +1,92 @@
+"""The deploy workflow on ECS (moto in server mode): the same `Deployer` as on Kubernetes, through `EcsTarget`.
+
+A healthy canary walks 10 % → 50 % of the listener's weight and is promoted: the stable service runs a new
+task-definition revision with the new image, the listener is back at 100/0, the canary service is gone. A canary
+whose tasks fail is aborted at the first analysis with the listener back at 100/0 in one call and the stable
+untouched.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from magent.core.canary import Phase
+from magent.core.config import Settings
+from magent.services import ecs as es
+from magent.services.deploy.driver import Deployer, DeployOptions
+from magent.services.deploy.ecs_target import EcsTarget
+from magent.services.kube.lease import LeaseHeld
+
+NEW = "registry.example/agent:2.0"
+
+
+def _target(stack) -> EcsTarget:
+    return EcsTarget(es.Ecs(region="us-east-1", endpoint_url=stack.endpoint_url), stack.cluster, stack.service,
+                     canary_target_group=stack.canary_tg)
+
+
+def _deploy(stack, target: EcsTarget, image: str = NEW, weights=(10, 50)):
+    seen: list[tuple[str, dict[str, int] | None]] = []
+
+    def on_event(record: dict) -> None:
+        weights_now = None
+        if record["event"] in ("analysis", "aborted", "promoted"):
+            weights_now = es.forward_weights(target.ecs, stack.listener_arn)
+        seen.append((record["event"], weights_now))
+
+    options = DeployOptions(deployment=stack.service, image=image, weights=list(weights), pause_s=0.0,
+                            interval_s=0.2, max_inconclusive=3)
+    deployer = Deployer(target, Settings(), options, on_event=on_event)
+    return deployer.run(deployer.prepare()), seen
+
+
+def test_a_healthy_canary_shifts_exact_weights_and_is_promoted(ecs_stack):
+    target = _target(ecs_stack)
+    before = target.stable()
+    final, seen = _deploy(ecs_stack, target)
+    assert final.phase is Phase.PROMOTED, final.reason
+    shares = [w[ecs_stack.canary_tg] for kind, w in seen if kind == "analysis" and w]
+    assert shares and set(shares) == {10, 50} and shares == sorted(shares)
+    after = target.stable()
+    assert after.image_of("agent") == NEW
+    assert after.service.task_definition != before.service.task_definition
+    assert es.forward_weights(target.ecs, ecs_stack.listener_arn) == {ecs_stack.stable_tg: 100, ecs_stack.canary_tg: 0}
+    assert es.find_service(target.ecs, ecs_stack.cluster, target.canary_name) is None
+    assert target.read_state().phase is Phase.PROMOTED
+    assert target.lock_holder() is None
+
+
+def test_a_failing_canary_is_aborted_with_the_listener_back_at_100_0(ecs_stack, monkeypatch):
+    target = _target(ecs_stack)
+    before = target.stable()
+    monkeypatch.setenv("MOTO_ECS_SERVICE_FAILED_TASKS", "2")  # the canary service, created now, reports 2 failed
+    final, seen = _deploy(ecs_stack, target, image="registry.example/agent:2.0-5xx")
+    assert final.phase is Phase.ABORTED
+    assert "tasks_failed" in final.reason
+    assert ("aborted", {ecs_stack.stable_tg: 100, ecs_stack.canary_tg: 0}) in seen
+    assert target.stable().service.task_definition == before.service.task_definition
+    assert es.find_service(target.ecs, ecs_stack.cluster, target.canary_name) is None
+    assert target.lock_holder() is None
+
+
+def test_a_second_deploy_is_refused_while_the_first_holds_the_lock(ecs_stack):
+    target = _target(ecs_stack)
+    target.acquire_lock("ci@runner-1 4242", 60, take_over_dead=False)
+    with pytest.raises(LeaseHeld, match="ci@runner-1 4242"):
+        _target(ecs_stack).acquire_lock("ci@runner-2 99", 60, take_over_dead=False)
+    target.release_lock("ci@runner-1 4242")
+    _target(ecs_stack).acquire_lock("ci@runner-2 99", 60, take_over_dead=False)
+    assert target.lock_holder().holder == "ci@runner-2 99"
+
+
+def test_the_listener_and_canary_group_are_discovered_once_the_listener_names_both(ecs_stack):
+    ecs = es.Ecs(region="us-east-1", endpoint_url=ecs_stack.endpoint_url)
+    bare = EcsTarget(ecs, ecs_stack.cluster, ecs_stack.service)
+    from magent.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="no canary target group"):
+        bare.traffic()
+    es.set_forward_weights(ecs, ecs_stack.listener_arn, {ecs_stack.stable_tg: 100, ecs_stack.canary_tg: 0})
+    traffic = EcsTarget(ecs, ecs_stack.cluster, ecs_stack.service).traffic()
+    assert (traffic.listener_arn, traffic.stable_target_group, traffic.canary_target_group) == \
+        (ecs_stack.listener_arn, ecs_stack.stable_tg, ecs_stack.canary_tg)
