@@ -52,6 +52,12 @@ def test_global_output_option_applies_to_commands(cli):
 
 
 def test_usage_errors_are_one_error_line_and_a_hint(cli):
-    result = cli("deploy")
+    result = cli("rollback")
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == ["Error: Missing option '--deployment' / '-d'.", "Hint: see 'magent deploy --help'"]
+    assert result.stderr.splitlines() == ["Error: Missing option '--deployment' / '-d'.",
+                                          "Hint: see 'magent rollback --help'"]
+    result = cli("deploy")  # --deployment, or --target ecs with --cluster and --service
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: missing option '--deployment' / '-d'",
+        "Hint: magent deploy IMAGE --deployment NAME (or --target ecs --cluster C --service S)"]

@@ -90,3 +90,37 @@ def test_the_listener_and_canary_group_are_discovered_once_the_listener_names_bo
     traffic = EcsTarget(ecs, ecs_stack.cluster, ecs_stack.service).traffic()
     assert (traffic.listener_arn, traffic.stable_target_group, traffic.canary_target_group) == \
         (ecs_stack.listener_arn, ecs_stack.stable_tg, ecs_stack.canary_tg)
+
+
+def _magent_yaml(stack) -> None:
+    from pathlib import Path
+
+    Path("magent.yaml").write_text(
+        f"aws:\n  region: us-east-1\n  endpoint_url: {stack.endpoint_url}\n"
+        f"deploy:\n  ecs:\n    canary_target_group: {stack.canary_tg}\n")
+
+
+def test_magent_deploy_target_ecs_from_the_command_line(ecs_stack, cli):
+    _magent_yaml(ecs_stack)
+    result = cli("deploy", NEW, "--target", "ecs", "--cluster", ecs_stack.cluster, "--service", ecs_stack.service,
+                 "--steps", "10", "--pause", "0s", "--interval", "1s", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert f"Deploying {NEW} to ECS service {ecs_stack.service} in ECS cluster {ecs_stack.cluster}" in result.stderr
+    import json
+
+    events = [json.loads(line)["event"] for line in result.stdout.splitlines()]
+    assert events[0] == "started" and events[-1] == "promoted"
+    assert _target(ecs_stack).stable().image_of("agent") == NEW
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--target", "ecs", "--service", "agent"], "needs the cluster and the service"),
+    (["--target", "ecs", "--cluster", "c", "--service", "s", "-d", "web"], "are Kubernetes options"),
+    (["--cluster", "c", "--service", "s"], "are ECS options"),
+    (["--target", "nomad", "-d", "web"], "not a deploy target"),
+    ([], "missing option '--deployment'"),
+])
+def test_bad_target_flags_are_one_line_and_exit_2(cli, args, message):
+    result = cli("deploy", NEW, *args, "--yes")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from magent.cli.cluster import ContextOption, DeploymentOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.cluster import ContextOption, DryRunOption, NamespaceOption, YesOption
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -27,6 +27,11 @@ pause abort. After the last step, the stable image is set and its rollout awaite
 status` does, then the canary is removed. The state is kept in an annotation on the Deployment: after a CI
 runner died, `--resume` continues (or `magent rollback` aborts). Ctrl-C / SIGTERM abort the canary safely.
 
+On ECS (`--target ecs --cluster C --service S`, or deploy.target: ecs) the canary is a `<service>-canary`
+service running a copy of the stable task definition with IMAGE in the canary target group, and the ALB
+listener's weights give it exactly the step's share of requests; an abort sets them back to 100/0 in one
+call; promotion points the stable service at the new revision and waits for its deployment to complete.
+
 Without a terminal (CI) nothing is asked; in a terminal, --yes skips the confirmation.
 
 Exit codes: 0 promoted; 1 canary aborted (the stable Deployment runs the previous image); 2 bad input or
@@ -39,9 +44,17 @@ not be rolled back; 130 interrupted (the canary was scaled to zero first).
 def deploy(
     image: Annotated[Optional[str], typer.Argument(help="Image to roll out (optional with --resume).",
                                                    show_default=False)] = None,
-    deployment: DeploymentOption = ...,
+    deployment: Annotated[Optional[str], typer.Option(
+        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False)] = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
+    target: Annotated[Optional[str], typer.Option(
+        "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
+        autocompletion=lambda: ["kubernetes", "ecs"])] = None,
+    cluster: Annotated[Optional[str], typer.Option(
+        "--cluster", help="ECS cluster (with --target ecs) [deploy.ecs.cluster].", show_default=False)] = None,
+    service: Annotated[Optional[str], typer.Option(
+        "--service", help="ECS service (with --target ecs) [deploy.ecs.service].", show_default=False)] = None,
     container: Annotated[Optional[str], typer.Option(
         help="Container whose image changes [default: the only one, or the one of the same repository].",
         show_default=False)] = None,
@@ -59,20 +72,21 @@ def deploy(
     yes: YesOption = False,
     output: OutputOption = None,
 ) -> None:
-    from magent.cli.cluster import announce, confirm, open_cluster
+    from magent.cli.cluster import confirm
+    from magent.cli.deploy_target import open_target
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
     from magent.core.errors import CheckFailed
     from magent.services.deploy.driver import Deployer
-    from magent.services.deploy.kube_target import KubernetesTarget
 
     state = get_state()
     fmt = state.output_format(output)
-    options = _options(state.settings.deploy, image, deployment, container, steps, pause, interval,
+    chosen = open_target(state, target=target, deployment=deployment, namespace=namespace, context=context,
+                         cluster=cluster, service=service)
+    options = _options(state.settings.deploy, image, chosen.target.name, container, steps, pause, interval,
                        max_inconclusive, resume)
-    kube = open_cluster(state, namespace, context)
     view = EventView(state, fmt)
-    deployer = Deployer(KubernetesTarget(kube, deployment), state.settings, options, on_event=view)
+    deployer = Deployer(chosen.target, state.settings, options, on_event=view)
     prepared = deployer.prepare()  # read-only: no event yet, so the view need not be open
     the_plan = prepared.plan
     if prepared.settings_origin:
@@ -80,7 +94,7 @@ def deploy(
     if dry_run:
         _show_plan(state, fmt, the_plan.to_dict())
         return
-    announce(state, kube, f"Deploying {the_plan.image} to deployment {the_plan.deployment}")
+    chosen.announce(f"Deploying {the_plan.image} to {chosen.noun} {the_plan.deployment}")
     # Ask before the live view opens: Rich's Live redraws stderr and holds a prompt without a newline
     # in its buffer, so a question asked inside it is never seen. `rollback` asks first too.
     confirm(state, f"Canary {the_plan.previous_image} → {the_plan.image} on {the_plan.deployment}?", yes=yes)
@@ -89,8 +103,8 @@ def deploy(
     _show_result(state, fmt, final, the_plan.deployment, the_plan.namespace)
     if final.phase.value != "promoted":
         raise CheckFailed(f"canary of {final.image} aborted: {final.reason}",
-                          hint=f"deployment {the_plan.deployment} still runs {final.previous_image}; "
-                               f"see `magent status --deployment {the_plan.deployment}`")
+                          hint=f"{chosen.noun} {the_plan.deployment} still runs {final.previous_image}; "
+                               f"see {chosen.status_hint}")
 
 
 

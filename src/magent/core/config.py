@@ -87,6 +87,17 @@ class NotifySettings(_Section):
     webhook_url: str | None = None
 
 
+class EcsDeploySettings(_Section):
+    """`deploy.target: ecs`: the service, and the ALB listener and canary target group (discovered when unset:
+    the listener forwarding to the service's target group, the other group of its forward action)."""
+
+    cluster: str | None = None
+    service: str | None = None
+    listener_arn: str | None = None
+    rule_arn: str | None = None
+    canary_target_group: str | None = None
+
+
 class DeploySettings(_Section):
     """`magent deploy` / `magent rollback`: canary steps (percent), pause per step, analysis interval and limits."""
 
@@ -101,6 +112,8 @@ class DeploySettings(_Section):
         default=30.0, ge=0, le=3600,
         description="how long a deploy retries an unreachable Kubernetes API before exiting 3 (0: not at all)")
     analysis: dict[str, Any] = Field(default_factory=dict)
+    target: Literal["kubernetes", "ecs"] = Field(default="kubernetes", description="where deploy and rollback act")
+    ecs: EcsDeploySettings = Field(default_factory=EcsDeploySettings)
 
     @field_validator("pause", "interval", "lease_duration", "rollout_timeout", "api_retry_window", mode="before")
     @classmethod

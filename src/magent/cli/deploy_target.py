@@ -1,0 +1,66 @@
+"""Which platform a deploy acts on: `--target kubernetes` (a Deployment, the default) or `--target ecs` (a
+service behind an ALB), from the flags, then magent.yaml's deploy.target / deploy.ecs."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from magent.core.errors import UsageError
+from magent.core.redact import SECRETS, mask_url
+
+TARGETS = ("kubernetes", "ecs")
+
+
+@dataclass(frozen=True)
+class ChosenTarget:
+    target: Any  # a services.deploy.target.DeployTarget
+    where: str  # "cluster prod (context kind-prod), namespace default", "ECS cluster prod in us-east-1"
+    noun: str  # "deployment", "ECS service"
+    status_hint: str
+
+    def announce(self, what: str) -> None:
+        """Say where a destructive action acts, before it acts (stderr: stdout stays machine-readable)."""
+        print(SECRETS.mask(f"{what} in {self.where}"), file=sys.stderr, flush=True)
+
+
+def open_target(state: Any, *, target: str | None, deployment: str | None, namespace: str | None,
+                context: str | None, cluster: str | None, service: str | None) -> ChosenTarget:
+    deploy = state.settings.deploy
+    kind = target or deploy.target
+    if kind not in TARGETS:
+        raise UsageError(f"--target {kind!r} is not a deploy target", hint=f"use one of: {', '.join(TARGETS)}")
+    if kind == "ecs":
+        if deployment or namespace or context:
+            raise UsageError("--deployment, --namespace and --context are Kubernetes options",
+                             hint="with --target ecs, name the service with --cluster and --service")
+        return _ecs(state, cluster or deploy.ecs.cluster, service or deploy.ecs.service)
+    if cluster or service:
+        raise UsageError("--cluster and --service are ECS options", hint="add --target ecs, or use --deployment")
+    if not deployment:
+        raise UsageError("missing option '--deployment' / '-d'",
+                         hint="magent deploy IMAGE --deployment NAME (or --target ecs --cluster C --service S)")
+    from magent.cli.cluster import open_cluster
+    from magent.services.deploy.kube_target import KubernetesTarget
+
+    kube = open_cluster(state, namespace, context)
+    return ChosenTarget(KubernetesTarget(kube, deployment), kube.where(), "deployment",
+                        f"`magent status --deployment {deployment}`")
+
+
+def _ecs(state: Any, cluster: str | None, service: str | None) -> ChosenTarget:
+    if not cluster or not service:
+        raise UsageError("an ECS deploy needs the cluster and the service",
+                         hint="--cluster C --service S, or deploy.ecs.cluster / deploy.ecs.service in magent.yaml")
+    from magent.services import ecs as es
+    from magent.services.deploy.ecs_target import EcsTarget
+
+    aws, settings = state.settings.aws, state.settings.deploy.ecs
+    client = es.Ecs(region=aws.region, endpoint_url=aws.endpoint_url)
+    region = client.ecs.meta.region_name
+    where = f"ECS cluster {cluster} ({region}" + (f", {mask_url(aws.endpoint_url)})" if aws.endpoint_url else ")")
+    target = EcsTarget(client, cluster, service, listener_arn=settings.listener_arn, rule_arn=settings.rule_arn,
+                       canary_target_group=settings.canary_target_group)
+    return ChosenTarget(target, where, "ECS service",
+                        f"`aws ecs describe-services --cluster {cluster} --services {service}`")
