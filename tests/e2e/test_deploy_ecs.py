@@ -1,9 +1,11 @@
 """The deploy workflow on ECS (moto in server mode): the same `Deployer` as on Kubernetes, through `EcsTarget`.
 
+`AlbTraffic` plays the ALB (moto serves no requests): it splits requests by the listener's weights and publishes
+each target group's RequestCount / 5xx / TargetResponseTime to moto's CloudWatch, answered as the image tag says.
 A healthy canary walks 10 % → 50 % of the listener's weight and is promoted: the stable service runs a new
-task-definition revision with the new image, the listener is back at 100/0, the canary service is gone. A canary
-whose tasks fail is aborted at the first analysis with the listener back at 100/0 in one call and the stable
-untouched.
+task-definition revision with the new image, the listener is back at 100/0, the canary service is gone. A `-5xx`
+canary is aborted on its ALB metrics with the listener back at 100/0 and the stable untouched; so is a canary
+whose tasks fail.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pytest
 
 from magent.core.canary import Phase
 from magent.core.config import Settings
+from magent.core.ecs_health import AlbCheck
+from magent.sandbox.alb_traffic import AlbTraffic
 from magent.services import ecs as es
 from magent.services.deploy.driver import Deployer, DeployOptions
 from magent.services.deploy.ecs_target import EcsTarget
@@ -20,12 +24,20 @@ from magent.services.kube.lease import LeaseHeld
 NEW = "registry.example/agent:2.0"
 
 
-def _target(stack) -> EcsTarget:
+# moto's CloudWatch computes no percentiles: the sandbox judges the average response time
+SANDBOX_ALB = AlbCheck(max_5xx_ratio=0.05, min_requests=20, latency_stat="Average", max_latency_s=2.0)
+
+
+def _target(stack, alb: AlbCheck | None = None) -> EcsTarget:
     return EcsTarget(es.Ecs(region="us-east-1", endpoint_url=stack.endpoint_url), stack.cluster, stack.service,
-                     canary_target_group=stack.canary_tg)
+                     canary_target_group=stack.canary_tg, alb=alb)
 
 
-def _deploy(stack, target: EcsTarget, image: str = NEW, weights=(10, 50)):
+def _alb(stack) -> AlbTraffic:
+    return AlbTraffic(stack.endpoint_url, stack.cluster, stack.listener_arn, requests_per_s=1000, tick_s=0.25)
+
+
+def _deploy(stack, target: EcsTarget, image: str = NEW, weights=(10, 50), pause_s: float = 0.0):
     seen: list[tuple[str, dict[str, int] | None]] = []
 
     def on_event(record: dict) -> None:
@@ -34,16 +46,17 @@ def _deploy(stack, target: EcsTarget, image: str = NEW, weights=(10, 50)):
             weights_now = es.forward_weights(target.ecs, stack.listener_arn)
         seen.append((record["event"], weights_now))
 
-    options = DeployOptions(deployment=stack.service, image=image, weights=list(weights), pause_s=0.0,
-                            interval_s=0.2, max_inconclusive=3)
+    options = DeployOptions(deployment=stack.service, image=image, weights=list(weights), pause_s=pause_s,
+                            interval_s=0.5, max_inconclusive=3)
     deployer = Deployer(target, Settings(), options, on_event=on_event)
     return deployer.run(deployer.prepare()), seen
 
 
 def test_a_healthy_canary_shifts_exact_weights_and_is_promoted(ecs_stack):
-    target = _target(ecs_stack)
+    target = _target(ecs_stack, SANDBOX_ALB)
     before = target.stable()
-    final, seen = _deploy(ecs_stack, target)
+    with _alb(ecs_stack):
+        final, seen = _deploy(ecs_stack, target, pause_s=1.0)
     assert final.phase is Phase.PROMOTED, final.reason
     shares = [w[ecs_stack.canary_tg] for kind, w in seen if kind == "analysis" and w]
     assert shares and set(shares) == {10, 50} and shares == sorted(shares)
@@ -56,7 +69,19 @@ def test_a_healthy_canary_shifts_exact_weights_and_is_promoted(ecs_stack):
     assert target.lock_holder() is None
 
 
-def test_a_failing_canary_is_aborted_with_the_listener_back_at_100_0(ecs_stack, monkeypatch):
+def test_a_5xx_canary_is_aborted_on_its_alb_metrics_with_the_listener_back_at_100_0(ecs_stack):
+    target = _target(ecs_stack, SANDBOX_ALB)
+    before = target.stable()
+    with _alb(ecs_stack):
+        final, seen = _deploy(ecs_stack, target, image="registry.example/agent:2.0-5xx", pause_s=1.0)
+    assert final.phase is Phase.ABORTED
+    assert "alb_5xx_ratio" in final.reason, final.reason
+    assert [w for kind, w in seen if kind == "aborted"] == [{ecs_stack.stable_tg: 100, ecs_stack.canary_tg: 0}]
+    assert target.stable().service.task_definition == before.service.task_definition
+    assert es.find_service(target.ecs, ecs_stack.cluster, target.canary_name) is None
+
+
+def test_a_canary_whose_tasks_fail_is_aborted(ecs_stack, monkeypatch):
     target = _target(ecs_stack)
     before = target.stable()
     monkeypatch.setenv("MOTO_ECS_SERVICE_FAILED_TASKS", "2")  # the canary service, created now, reports 2 failed
@@ -97,13 +122,14 @@ def _magent_yaml(stack) -> None:
 
     Path("magent.yaml").write_text(
         f"aws:\n  region: us-east-1\n  endpoint_url: {stack.endpoint_url}\n"
-        f"deploy:\n  ecs:\n    canary_target_group: {stack.canary_tg}\n")
+        f"deploy:\n  ecs:\n    canary_target_group: {stack.canary_tg}\n    latency_stat: Average\n")
 
 
 def test_magent_deploy_target_ecs_from_the_command_line(ecs_stack, cli):
     _magent_yaml(ecs_stack)
-    result = cli("deploy", NEW, "--target", "ecs", "--cluster", ecs_stack.cluster, "--service", ecs_stack.service,
-                 "--steps", "10", "--pause", "0s", "--interval", "1s", "--yes", "-o", "json")
+    with _alb(ecs_stack):
+        result = cli("deploy", NEW, "--target", "ecs", "--cluster", ecs_stack.cluster, "--service", ecs_stack.service,
+                     "--steps", "10", "--pause", "1s", "--interval", "1s", "--yes", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert f"Deploying {NEW} to ECS service {ecs_stack.service} in ECS cluster {ecs_stack.cluster}" in result.stderr
     import json

@@ -61,6 +61,18 @@ def _ecs(state: Any, cluster: str | None, service: str | None) -> ChosenTarget:
     region = client.ecs.meta.region_name
     where = f"ECS cluster {cluster} ({region}" + (f", {mask_url(aws.endpoint_url)})" if aws.endpoint_url else ")")
     target = EcsTarget(client, cluster, service, listener_arn=settings.listener_arn, rule_arn=settings.rule_arn,
-                       canary_target_group=settings.canary_target_group)
+                       canary_target_group=settings.canary_target_group, alb=_alb_check(state.settings))
     return ChosenTarget(target, where, "ECS service",
                         f"`aws ecs describe-services --cluster {cluster} --services {service}`")
+
+
+def _alb_check(settings: Any) -> Any:
+    from magent.core.analysis_config import parse_analysis
+    from magent.core.ecs_health import AlbCheck
+
+    ecs = settings.deploy.ecs
+    if not ecs.alb_metrics:
+        return None
+    thresholds = parse_analysis(settings.deploy.analysis, aws=settings.aws).thresholds
+    return AlbCheck(max_5xx_ratio=ecs.max_5xx_ratio, min_requests=ecs.min_requests, latency_stat=ecs.latency_stat,
+                    max_latency_s=thresholds.latency_p95_seconds)

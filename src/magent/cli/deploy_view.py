@@ -30,8 +30,11 @@ def describe(record: dict[str, Any]) -> str:
         "plan": lambda r: f"plan for {r['deployment']}: {r.get('summary', '')}",
         "started": lambda r: f"deploy {r['deploy_id']} started: {r.get('previous_image')} → {r['image']}",
         "resumed": lambda r: f"deploy {r['deploy_id']} resumed ({r.get('phase')}) with {r['image']}",
-        "canary_scaled": lambda r: (f"{where}: {r['canary_replicas']} canary pod(s) next to {r['stable_replicas']} "
-                                    f"stable ({r['share']}% of pods)"),
+        "canary_scaled": lambda r: (
+            f"{where}: {r['canary_replicas']} canary task(s) next to {r['stable_replicas']} stable, "
+            f"{r['share']:g}% of requests (listener weights)" if r.get("traffic") == "weighted" else
+            f"{where}: {r['canary_replicas']} canary pod(s) next to {r['stable_replicas']} "
+            f"stable ({r['share']}% of pods)"),
         "analysis": lambda r: (f"{where}: analysis {r['verdict'].upper()} → {r['action']}: "
                                f"{r['summary'].removeprefix(r['verdict'] + ': ')}"),
         "step_passed": lambda r: f"{where} passed",

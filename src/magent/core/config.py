@@ -96,6 +96,10 @@ class EcsDeploySettings(_Section):
     listener_arn: str | None = None
     rule_arn: str | None = None
     canary_target_group: str | None = None
+    alb_metrics: bool = Field(default=True, description="judge the canary target group's 5xx share and latency")
+    max_5xx_ratio: float = Field(default=0.05, ge=0, le=1)
+    min_requests: int = Field(default=20, ge=1, le=1_000_000)
+    latency_stat: str = Field(default="p95", pattern=r"^(Average|Maximum|Minimum|p\d{1,2}(\.\d+)?)$")
 
 
 class DeploySettings(_Section):

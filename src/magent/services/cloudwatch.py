@@ -7,6 +7,7 @@ boto3 is imported inside the functions.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from magent.services.aws import translate_aws_error
@@ -118,6 +119,34 @@ def put_metric_data(namespace: str, datums: list[dict[str, Any]], *, client: Any
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, f"metrics of {namespace}", endpoint_url, "cloudwatch:PutMetricData") from exc
     return len(datums)
+
+
+def target_group_metrics(client: Any, *, load_balancer: str, target_group: str, start: datetime, end: datetime,
+                         latency_stat: str, endpoint_url: str | None = None) -> dict[str, float | None]:
+    """What an ALB says of one target group between `start` and `end` (AWS/ApplicationELB, 1-minute periods):
+    `requests` and `errors_5xx` summed, `latency` the `latency_stat` (p95, Average…) of TargetResponseTime of
+    the latest minute. The dimensions are the ARNs' suffixes (`app/NAME/ID`, `targetgroup/NAME/ID`), as the ALB
+    publishes them. None: no datapoint."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    dimensions = [{"Name": "LoadBalancer", "Value": load_balancer.split(":loadbalancer/", 1)[-1]},
+                  {"Name": "TargetGroup", "Value": target_group.rsplit(":", 1)[-1]}]
+
+    def query(query_id: str, metric: str, stat: str) -> dict[str, Any]:
+        return {"Id": query_id, "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": dimensions},
+            "Period": 60, "Stat": stat}}
+
+    queries = [query("requests", "RequestCount", "Sum"), query("errors_5xx", "HTTPCode_Target_5XX_Count", "Sum"),
+               query("latency", "TargetResponseTime", latency_stat)]
+    try:
+        answer = client.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end,
+                                        ScanBy="TimestampDescending")
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, f"the ALB metrics of {target_group}", endpoint_url, "cloudwatch:GetMetricData") from exc
+    found = {item["Id"]: [v for v in item.get("Values", []) if v is not None] for item in answer["MetricDataResults"]}
+    sums = {name: (float(sum(found[name])) if found.get(name) else None) for name in ("requests", "errors_5xx")}
+    return {**sums, "latency": float(found["latency"][0]) if found.get("latency") else None}
 
 
 def caller_account(*, region: str | None = None, endpoint_url: str | None = None, timeout_s: float = 10.0) -> str:

@@ -73,6 +73,8 @@ class Ecs:
             session = boto3.session.Session()
             self.ecs = session.client("ecs", region_name=region, endpoint_url=endpoint_url, config=config)
             self.elbv2 = session.client("elbv2", region_name=region, endpoint_url=endpoint_url, config=config)
+            self.cloudwatch = session.client("cloudwatch", region_name=region, endpoint_url=endpoint_url,
+                                             config=config)
         except BotoCoreError as exc:
             raise translate_aws_error(exc, "the ECS client", endpoint_url, service="ECS",
                                       permission="ecs:DescribeServices") from exc
@@ -266,6 +268,12 @@ def listeners_forwarding_to(ecs: Ecs, target_group: str) -> list[str]:
     return found
 
 
+def load_balancer_of(ecs: Ecs, listener_arn: str) -> str:
+    listeners = ecs.call(ecs.elbv2, "describe_listeners", f"listener {listener_arn}",
+                         ListenerArns=[listener_arn])["Listeners"]
+    return listeners[0]["LoadBalancerArn"] if listeners else ""
+
+
 # --- tags ------------------------------------------------------------------------------------------------------------
 
 def write_tags(ecs: Ecs, arn: str, tags: Mapping[str, str], *, remove: list[str] | tuple[str, ...] = ()) -> None:
@@ -283,6 +291,7 @@ def read_tags(ecs: Ecs, arn: str) -> dict[str, str]:
 
 __all__ = [
     "Ecs", "EcsService", "create_service_like", "delete_service", "describe_task_definition",
-    "find_service", "forward_weights", "get_service", "image_of", "listeners_forwarding_to", "read_tags",
+    "find_service", "forward_weights", "get_service", "image_of", "listeners_forwarding_to", "load_balancer_of",
+    "read_tags",
     "register_with_image", "set_forward_weights", "update_service", "wait_for_rollout", "write_tags",
 ]

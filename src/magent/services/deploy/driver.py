@@ -218,8 +218,12 @@ class Deployer:
         replicas = PlanStep(state.step, weight, canary_replicas(stable.replicas, weight), stable.replicas)
         state = session.save(state.moved(phase=Phase.PROGRESSING))
         canary = self.target.size_canary(stable, state, replicas.canary_replicas)
-        session.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
-                     stable_replicas=replicas.stable_replicas, share=replicas.share)
+        if canary.traffic_percent is None:
+            session.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
+                         stable_replicas=replicas.stable_replicas, share=replicas.share)
+        else:
+            session.emit("canary_scaled", state, canary_replicas=replicas.canary_replicas,
+                         stable_replicas=replicas.stable_replicas, share=canary.traffic_percent, traffic="weighted")
         state = session.save(state.moved(phase=Phase.ANALYSING))
         analysis = self._step_analysis(state, stable, canary)
         return self._analyse_step(state, analysis, replicas.canary_replicas)

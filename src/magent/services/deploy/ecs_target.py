@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from magent.core.canary import CanaryState, canary_name
-from magent.core.ecs_health import tasks_failed, tasks_running
+from magent.core.ecs_health import AlbCheck, alb_errors, alb_latency, tasks_failed, tasks_running
 from magent.core.errors import InconsistentState, UsageError
 from magent.core.judge import MetricResult
 from magent.core.rollout import RolloutStatus
@@ -75,14 +75,16 @@ class Traffic:
     stable_target_group: str
     canary_target_group: str
     rule_arn: str | None = None
+    load_balancer_arn: str = ""
 
 
 class EcsTarget:
     kind = "ecs"
 
     def __init__(self, ecs: es.Ecs, cluster: str, service: str, *, listener_arn: str | None = None,
-                 rule_arn: str | None = None, canary_target_group: str | None = None) -> None:
-        self.ecs, self.scope, self.name = ecs, cluster, service
+                 rule_arn: str | None = None, canary_target_group: str | None = None,
+                 alb: AlbCheck | None = None) -> None:
+        self.ecs, self.scope, self.name, self.alb = ecs, cluster, service, alb
         self._given = (listener_arn, rule_arn, canary_target_group)
         self._traffic: Traffic | None = None
 
@@ -131,7 +133,7 @@ class EcsTarget:
                 raise UsageError(f"no canary target group known for {self.name}",
                                  hint="set deploy.ecs.canary_target_group (an empty target group in the same VPC)")
             canary_group = others[0]
-        return Traffic(listener, stable_group, canary_group, rule)
+        return Traffic(listener, stable_group, canary_group, rule, es.load_balancer_of(self.ecs, listener))
 
     def _tags(self) -> dict[str, str]:
         return es.get_service(self.ecs, self.scope, self.name).tags
@@ -219,8 +221,8 @@ class EcsTarget:
         es.set_forward_weights(self.ecs, traffic.listener_arn, {traffic.stable_target_group: 100 - share,
                                                                 traffic.canary_target_group: share},
                                traffic.rule_arn)
-        return Canary(self.canary_name, self.canary_name, {"taskDefinition": existing.task_definition,
-                                                           "weight": share})
+        return Canary(self.canary_name, self.canary_name, {"taskDefinition": existing.task_definition},
+                      traffic_percent=float(share))
 
     def canary_to_zero(self) -> None:
         """Traffic first (one call), then the tasks: the canary serves nothing from the first call on."""
@@ -242,7 +244,25 @@ class EcsTarget:
         service = es.find_service(self.ecs, self.scope, canary.name)
         running = service.running if service else 0
         failed = service.failed_tasks if service else 0
-        return [tasks_running(running, desired), tasks_failed(failed, max_restarts)]
+        results = [tasks_running(running, desired), tasks_failed(failed, max_restarts)]
+        if self.alb is not None:
+            results.extend(self._alb_health(since))
+        return results
+
+    def _alb_health(self, since: datetime | None) -> list[MetricResult]:
+        """What the ALB saw of the canary target group since the step began (its share of 5xx, its latency)."""
+        from magent.services.cloudwatch import target_group_metrics
+
+        assert self.alb is not None
+        traffic, now = self.traffic(), utcnow()
+        start = since if since is not None and since < now else now - timedelta(minutes=1)
+        seen = target_group_metrics(self.ecs.cloudwatch, load_balancer=traffic.load_balancer_arn,
+                                    target_group=traffic.canary_target_group, start=start,
+                                    end=now + timedelta(seconds=1), latency_stat=self.alb.latency_stat,
+                                    endpoint_url=self.ecs.endpoint_url)
+        return [alb_errors(seen["errors_5xx"], seen["requests"], max_ratio=self.alb.max_5xx_ratio,
+                           min_requests=self.alb.min_requests),
+                alb_latency(seen["latency"], stat=self.alb.latency_stat, max_seconds=self.alb.max_latency_s)]
 
     # --- promotion and its undo ----------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class Canary:
     name: str
     selector: str
     manifest: dict[str, Any]
+    traffic_percent: float | None = None  # an exact share of requests (ALB weights); None: the share of replicas
 
 
 @dataclass(frozen=True)
