@@ -200,12 +200,13 @@ def test_error_bodies_have_the_documented_shape(mistral_sim, make_mistral_sim, m
         invalid = api.post("/v1/chat/completions", json={"messages": []})
         assert invalid.status_code == 422
         mistral_schemas.validate_response("/v1/chat/completions", "post", invalid.json(), status=422)
-    sim = make_mistral_sim(keys=[KeySpec(SIM_API_KEY, rpm=1)], conversations=0)
+    sim = make_mistral_sim(keys=[KeySpec(SIM_API_KEY, rpm=1), KeySpec(SIM_UNPAID_KEY)], conversations=0)
     with client(sim.url) as api:
         api.get("/v1/models")
         assert_error(api.get("/v1/models"), 429, mistral_schemas)
-        sim.set_faults(FaultConfig(error_rate=1.0))
-        assert_error(api.get("/v1/models"), (500, 502, 503), mistral_schemas)
+    sim.set_faults(FaultConfig(error_rate=1.0))
+    with client(sim.url, SIM_UNPAID_KEY) as other:  # a key under its limit: the injected 5xx shows
+        assert_error(other.get("/v1/models"), (500, 502, 503), mistral_schemas)
 
 
 def assert_error(response: httpx.Response, status: int | tuple[int, ...], schemas) -> None:

@@ -31,6 +31,9 @@ def serve_mistral(
     seed: Annotated[int, typer.Option(help="Seed of the data and of the faults: same seed, same run.")] = 1,
     error_rate: Annotated[float, typer.Option(help="Share of requests answered 500/502/503.")] = 0.0,
     rate_limit_rate: Annotated[float, typer.Option(help="Share of requests answered 429 (Retry-After: 1).")] = 0.0,
+    capacity_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 429 service_tier_capacity_exceeded (Retry-After: 1).")
+    ] = 0.0,
     reset_rate: Annotated[float, typer.Option(help="Share of connections reset without a response.")] = 0.0,
     latency: Annotated[str, typer.Option(help="Latency added to every request, e.g. 20ms.")] = "0ms",
     latency_jitter: Annotated[str, typer.Option(help="Mean of an extra exponential latency tail, e.g. 10ms.")] = "0ms",
@@ -53,7 +56,7 @@ def serve_mistral(
         KeySpec(k, payment_activated=False, rpm=rpm, tpm=tpm) for k in unpaid
     ]
     faults = _faults(error_rate=error_rate, rate_limit_rate=rate_limit_rate, reset_rate=reset_rate,
-                     slow_rate=slow_rate, latency=latency, latency_jitter=latency_jitter)
+                     capacity_rate=capacity_rate, slow_rate=slow_rate, latency=latency, latency_jitter=latency_jitter)
     config = SimulatorConfig(keys=specs, agents=agents, conversations=conversations, seed=seed, days=days,
                              faults=faults, host=host, port=port)
     described = [(fingerprint(k), "paid") for k in paid if k != shown_key]
@@ -92,7 +95,8 @@ def _faults(*, latency: str, latency_jitter: str, **rates: float):
         return FaultConfig(**rates, latency_ms=_millis(latency, "--latency"),
                            latency_jitter_ms=_millis(latency_jitter, "--latency-jitter"))
     except ValueError as exc:
-        raise UsageError(str(exc).replace("_", "-"), hint="the three fault rates together must not exceed 1") from None
+        raise UsageError(str(exc).replace("_", "-"),
+                         hint="the error, rate-limit, capacity and reset rates together must not exceed 1") from None
 
 
 def _check_key(key: str) -> None:

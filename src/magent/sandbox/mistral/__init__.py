@@ -8,7 +8,8 @@
 
 Modules: `config` (what a run is made of), `models` (catalogue), `generate`/`history`/`entries` (seeded
 data), `data` (the store), `auth`/`limits` (keys, payment, model access, rate limits), `faults` (fault
-injection middleware), `app` and `routes_*` (HTTP), `simulator` (the server in a thread).
+injection middleware), `replies`/`structured` (chat answers: `n` choices, JSON modes, function calls),
+`validate` (the API's 422s), `app` and `routes_*` (HTTP), `simulator` (the server in a thread).
 Starlette and uvicorn are imported only when a simulator is built.
 """
 

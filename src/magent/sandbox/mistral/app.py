@@ -125,4 +125,4 @@ def build_app(context: SimContext, injector: FaultInjector, counter: RequestCoun
         exception_handlers={errors.ApiError: _api_error, NotFound: _not_found, 404: _no_route, 405: _no_route},
     )
     app.state.sim = context
-    return SimulatorMiddleware(app, injector, counter)
+    return SimulatorMiddleware(app, injector, counter, context.gate)

@@ -21,12 +21,15 @@ class Gatekeeper:
         self.limiter = limiter or RateLimiter()
 
     def authenticate(self, request: Request) -> KeySpec:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        spec = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        spec = self.identify(request.headers.get("authorization", ""))
         if spec is None:
             raise errors.unauthorized()
         return spec
+
+    def identify(self, authorization: str) -> KeySpec | None:
+        """The key an `Authorization` header value carries, or None when it is not a known bearer key."""
+        scheme, _, token = authorization.partition(" ")
+        return self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
 
     def admit(
         self, request: Request, key: KeySpec, *, paid: bool = False, model: str | None = None, tokens: int = 0

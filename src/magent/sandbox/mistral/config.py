@@ -37,13 +37,17 @@ class FaultConfig:
     """Faults injected before a request reaches its handler; every rate is a probability per request.
 
     `latency_ms` is added to every request, plus an exponential tail whose mean is `latency_jitter_ms`.
-    `slow_rate` of the requests take `slow_ms` more. `reset_rate` closes the connection without a response;
-    `error_rate` answers 500/502/503; `rate_limit_rate` answers 429 with `Retry-After: retry_after_s`.
+    `slow_rate` of the requests take `slow_ms` more. The other faults strike only requests with a valid key
+    (a bad key is always a 401): `reset_rate` closes the connection without a response; `error_rate` answers
+    500/502/503; `rate_limit_rate` answers the key's rate-limit 429 (`rate_limited`, code 1300) and
+    `capacity_rate` the shared-capacity 429 (`service_tier_capacity_exceeded`, code 3505), both with
+    `Retry-After: retry_after_s`. Answers carry the key's `x-ratelimit-*` headers, as real ones do.
     """
 
     error_rate: float = 0.0
     rate_limit_rate: float = 0.0
     reset_rate: float = 0.0
+    capacity_rate: float = 0.0
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
     slow_rate: float = 0.0
@@ -52,12 +56,12 @@ class FaultConfig:
     error_statuses: tuple[int, ...] = (500, 502, 503)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "reset_rate", "slow_rate"):
+        for name in ("error_rate", "rate_limit_rate", "reset_rate", "capacity_rate", "slow_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.error_rate + self.rate_limit_rate + self.reset_rate > 1.0:
-            raise ValueError("error_rate + rate_limit_rate + reset_rate must not exceed 1")
+        if self.error_rate + self.rate_limit_rate + self.reset_rate + self.capacity_rate > 1.0:
+            raise ValueError("error_rate + rate_limit_rate + reset_rate + capacity_rate must not exceed 1")
         for name in ("latency_ms", "latency_jitter_ms", "slow_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

@@ -51,6 +51,12 @@ def rate_limited(retry_after_s: int, headers: dict[str, str] | None = None) -> A
     return ApiError(429, body, {**(headers or {}), "Retry-After": str(retry_after_s)})
 
 
+def capacity_exceeded(retry_after_s: int, headers: dict[str, str] | None = None) -> ApiError:
+    """The 429 for a model's shared capacity being full, not the key's limits (seen from the real API)."""
+    body = error_body("Service tier capacity exceeded for this model.", "service_tier_capacity_exceeded", "3505")
+    return ApiError(429, body, {**(headers or {}), "Retry-After": str(retry_after_s)})
+
+
 def not_found(message: str) -> ApiError:
     return ApiError(404, error_body(message, "not_found", "3000"))
 
@@ -59,10 +65,10 @@ def bad_request(message: str, param: str | None = None) -> ApiError:
     return ApiError(400, error_body(message, "invalid_request_error", "3001", param))
 
 
-def server_error(status: int) -> ApiError:
+def server_error(status: int, headers: dict[str, str] | None = None) -> ApiError:
     messages = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}
     type_ = "service_unavailable" if status == 503 else "internal_server_error"
-    return ApiError(status, error_body(messages.get(status, "Server error"), type_, str(3000 + status)))
+    return ApiError(status, error_body(messages.get(status, "Server error"), type_, str(3000 + status)), headers)
 
 
 def validation_error(loc: list[str | int], message: str, kind: str = "value_error", value: Any = None) -> ApiError:

@@ -1,8 +1,12 @@
 """Fault injection and per-request bookkeeping, as an ASGI middleware in front of the routes.
 
-For each request it counts, then (from a seeded RNG) delays it, resets its connection, answers a 5xx or an
-injected 429, or lets it through; on the way out it adds the key's `x-ratelimit-*` headers that the
-gatekeeper left on the request state.
+For each request it counts, then (from a seeded RNG) delays it and, if the request carries a valid key,
+may reset its connection or answer a 5xx or an injected 429; otherwise it lets it through (a bad key gets its
+401 from the routes, fault or not). On the way out it adds the key's `x-ratelimit-*` headers, which the
+gatekeeper left on the request state; injected answers carry them too. The model assumed (the real API's
+accounting of failed requests is not documented): the gateway counts a request against the key before the
+model fails it (5xx, capacity 429), so a key over its limit gets its own 429 first; an injected rate-limit
+429 is a refusal by the gateway itself: not counted, and reported with no requests remaining.
 """
 
 from __future__ import annotations
@@ -16,15 +20,17 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import Headers
+
 from magent.sandbox.mistral import errors
-from magent.sandbox.mistral.auth import RATE_HEADERS_STATE
-from magent.sandbox.mistral.config import FaultConfig
+from magent.sandbox.mistral.auth import RATE_HEADERS_STATE, Gatekeeper
+from magent.sandbox.mistral.config import FaultConfig, KeySpec
 
 
 @dataclass(frozen=True)
 class Plan:
     delay_s: float = 0.0
-    action: str | None = None  # None, "reset", "error" or "rate_limit"
+    action: str | None = None  # None, "reset", "error", "rate_limit" or "capacity"
     status: int = 0
 
 
@@ -39,7 +45,7 @@ class FaultInjector:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many faults of each kind ("reset", "error", "rate_limit", "slow") were injected so far."""
+        """How many faults of each kind ("reset", "error", "rate_limit", "capacity", "slow") were injected so far."""
         with self._lock:
             return dict(self._counts)
 
@@ -52,11 +58,13 @@ class FaultInjector:
             self._config = config
 
     def plan(self) -> Plan:
+        """The next request's delay and fault; the fault counts once `record` says it was injected."""
         with self._lock:
-            plan = self._draw(self._config, self._rng)
-            if plan.action:
-                self._counts[plan.action] += 1
-            return plan
+            return self._draw(self._config, self._rng)
+
+    def record(self, action: str) -> None:
+        with self._lock:
+            self._counts[action] += 1
 
     def _draw(self, cfg: FaultConfig, rng: random.Random) -> Plan:
         delay_ms = cfg.latency_ms
@@ -72,6 +80,8 @@ class FaultInjector:
             return Plan(delay_ms / 1000, "error", rng.choice(cfg.error_statuses))
         if draw < cfg.reset_rate + cfg.error_rate + cfg.rate_limit_rate:
             return Plan(delay_ms / 1000, "rate_limit", 429)
+        if draw < cfg.reset_rate + cfg.error_rate + cfg.rate_limit_rate + cfg.capacity_rate:
+            return Plan(delay_ms / 1000, "capacity", 429)
         return Plan(delay_ms / 1000)
 
 
@@ -88,8 +98,8 @@ class RequestCounter:
 class SimulatorMiddleware:
     """Pure ASGI middleware (no buffering, so SSE streams pass through untouched)."""
 
-    def __init__(self, app: Any, injector: FaultInjector, counter: RequestCounter) -> None:
-        self.app, self.injector, self.counter = app, injector, counter
+    def __init__(self, app: Any, injector: FaultInjector, counter: RequestCounter, gate: Gatekeeper) -> None:
+        self.app, self.injector, self.counter, self.gate = app, injector, counter, gate
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -99,16 +109,28 @@ class SimulatorMiddleware:
         plan = self.injector.plan()
         if plan.delay_s:
             await asyncio.sleep(plan.delay_s)
-        if plan.action == "reset" and await _reset_connection(send):
-            return
-        if plan.action in ("error", "reset"):
-            await errors.server_error(plan.status or 502).response()(scope, receive, send)
-            return
-        if plan.action == "rate_limit":
-            await errors.rate_limited(self.injector.config.retry_after_s).response()(scope, receive, send)
+        key = self.gate.identify(Headers(scope=scope).get("authorization", "")) if plan.action else None
+        if key is not None and plan.action is not None:
+            self.injector.record(plan.action)
+            if plan.action == "reset" and await _reset_connection(send):
+                return
+            await self._fault(plan, key).response()(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         await self.app(scope, receive, _with_rate_headers(send, state))
+
+    def _fault(self, plan: Plan, key: KeySpec) -> errors.ApiError:
+        """The injected answer, with the key's rate-limit headers (and the key's own 429 if it is over them)."""
+        limiter, retry_after = self.gate.limiter, self.injector.config.retry_after_s
+        if plan.action == "rate_limit":
+            headers = limiter.peek(key.key, rpm=key.rpm, tpm=key.tpm)
+            return errors.rate_limited(retry_after, {**headers, "x-ratelimit-remaining-req-minute": "0"})
+        decision = limiter.admit(key.key, rpm=key.rpm, tpm=key.tpm, tokens=0)
+        if not decision.allowed:
+            return errors.rate_limited(decision.retry_after_s, decision.headers)
+        if plan.action == "capacity":
+            return errors.capacity_exceeded(retry_after, decision.headers)
+        return errors.server_error(plan.status or 502, decision.headers)
 
 
 def _with_rate_headers(send: Any, state: dict) -> Any:

@@ -45,15 +45,15 @@ class RateLimiter:
             if allowed:
                 usage.events.append((now, tokens))
                 usage.tokens += tokens
-            headers = {
-                "x-ratelimit-limit-req-minute": str(rpm),
-                "x-ratelimit-remaining-req-minute": str(max(0, rpm - len(usage.events))),
-                "x-ratelimit-limit-tokens-minute": str(tpm),
-                "x-ratelimit-remaining-tokens-minute": str(max(0, tpm - usage.tokens)),
-                "x-ratelimit-tokens-query-cost": str(tokens),
-            }
             retry = 0 if allowed else self._retry_after(usage, now, rpm, tpm, tokens)
-            return Decision(allowed, headers, retry)
+            return Decision(allowed, _headers(usage, rpm, tpm, tokens), retry)
+
+    def peek(self, key: str, *, rpm: int, tpm: int) -> dict[str, str]:
+        """The key's headers as they stand, without counting a request."""
+        with self._lock:
+            usage = self._usage.setdefault(key, _Usage())
+            usage.prune(self._clock())
+            return _headers(usage, rpm, tpm, 0)
 
     @staticmethod
     def _retry_after(usage: _Usage, now: float, rpm: int, tpm: int, tokens: int) -> int:
@@ -66,3 +66,13 @@ class RateLimiter:
             if count + 1 <= rpm and used + tokens <= tpm:
                 return max(1, math.ceil(at + WINDOW_S - now))
         return int(WINDOW_S)
+
+
+def _headers(usage: _Usage, rpm: int, tpm: int, tokens: int) -> dict[str, str]:
+    return {
+        "x-ratelimit-limit-req-minute": str(rpm),
+        "x-ratelimit-remaining-req-minute": str(max(0, rpm - len(usage.events))),
+        "x-ratelimit-limit-tokens-minute": str(tpm),
+        "x-ratelimit-remaining-tokens-minute": str(max(0, tpm - usage.tokens)),
+        "x-ratelimit-tokens-query-cost": str(tokens),
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +12,9 @@ from starlette.routing import Route
 
 from magent.sandbox.mistral import errors
 from magent.sandbox.mistral.app import SimContext, read_json, require
-from magent.sandbox.mistral.entries import completion_id, content_text, estimate_tokens, tool_call_id
+from magent.sandbox.mistral.entries import completion_id, content_text, estimate_tokens
 from magent.sandbox.mistral.models import card, model_list, resolve
-from magent.sandbox.mistral.text import ANSWER_SENTENCES
+from magent.sandbox.mistral.replies import Choice, choices, pieces
 from magent.sandbox.mistral.validate import check_chat_request
 
 STREAM_PIECE_WORDS = 4
@@ -33,14 +32,6 @@ async def retrieve_model(request: Request) -> JSONResponse:
     if spec is None:
         raise errors.not_found(f"Model {name} not found")
     return JSONResponse(card(spec, name))
-
-
-def reply_words(rng: random.Random, max_tokens: int | None) -> tuple[list[str], str]:
-    """An answer (one word counts as one token) and its finish reason, cut at `max_tokens`."""
-    words = " ".join(rng.sample(ANSWER_SENTENCES, k=rng.randint(1, 3))).split()
-    if max_tokens is not None and max_tokens < len(words):
-        return words[:max_tokens], "length"
-    return words, "stop"
 
 
 def usage(prompt: int, completion: int) -> dict[str, int]:
@@ -65,48 +56,41 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     max_tokens = body.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 0):
         raise errors.validation_error(["body", "max_tokens"], "Input should be >= 0", "greater_than_equal", max_tokens)
+    # the prompt is billed once, whatever `n` is
     prompt = sum(estimate_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict))
-    calls = tool_calls(body, sim.rng)
-    words, finish = ([], "tool_calls") if calls else reply_words(sim.rng, max_tokens)
-    counts = usage(prompt, len(words) + (8 if calls else 0))
+    answers = choices(body, sim.rng)
+    counts = usage(prompt, sum(answer.tokens for answer in answers))
     sim.gate.admit(request, key, paid=True, model=model, tokens=counts["total_tokens"])
     head = {"id": completion_id(sim.rng), "created": int(sim.now().timestamp()), "model": model}
     if body.get("stream"):
-        chunks = _chat_chunks(head, words, finish, counts, calls)
+        chunks = _chat_chunks(head, answers, counts)
         return StreamingResponse(chunks, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    message = {"role": "assistant", "content": " ".join(words), "tool_calls": calls, "prefix": False}
-    choice = {"index": 0, "message": message, "finish_reason": finish}
-    return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": counts})
+    listed = [{"index": answer.index, "finish_reason": answer.finish_reason,
+               "message": {"role": "assistant", "content": answer.content, "tool_calls": answer.tool_calls,
+                           "prefix": False}} for answer in answers]
+    return JSONResponse({**head, "object": "chat.completion", "choices": listed, "usage": counts})
 
 
-def tool_calls(body: dict, rng: random.Random) -> list[dict] | None:
-    """A call of the first (or the named) function when the request forces tool use, else None."""
-    functions = [t["function"]["name"] for t in body.get("tools") or []
-                 if isinstance(t, dict) and t.get("type", "function") == "function" and "function" in t]
-    choice = body.get("tool_choice")
-    named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-    if not functions or not (named or choice in ("any", "required")):
-        return None
-    call = {"name": named or functions[0], "arguments": "{}"}
-    return [{"id": tool_call_id(rng), "type": "function", "function": call, "index": 0}]
-
-
-def _chat_chunks(
-    head: dict, words: list[str], finish: str, counts: dict, calls: list[dict] | None = None
-) -> Iterator[bytes]:
-    """The role first, then the text a few words at a time, then the finish reason with usage, then [DONE]."""
+def _chat_chunks(head: dict, answers: list[Choice], counts: dict) -> Iterator[bytes]:
+    """Per choice: the role first, then the content a few words at a time, then the finish reason; the
+    choices take turns, usage rides on the very last chunk, then [DONE]."""
     base = {**head, "object": "chat.completion.chunk"}
 
-    def chunk(delta: dict, finish_reason: str | None = None, **extra: Any) -> bytes:
-        return sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra})
+    def chunk(index: int, delta: dict, finish_reason: str | None = None, **extra: Any) -> bytes:
+        return sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}], **extra})
 
-    yield chunk({"role": "assistant", "content": ""})
-    if calls:
-        yield chunk({"content": "", "tool_calls": calls})
-    for start in range(0, len(words), STREAM_PIECE_WORDS):
-        text = " ".join(words[start : start + STREAM_PIECE_WORDS])
-        yield chunk({"content": text if start == 0 else " " + text})
-    yield chunk({"content": ""}, finish, usage=counts)
+    for answer in answers:
+        yield chunk(answer.index, {"role": "assistant", "content": ""})
+        if answer.tool_calls:
+            yield chunk(answer.index, {"content": "", "tool_calls": answer.tool_calls})
+    words = [pieces(answer.content) for answer in answers]
+    for start in range(0, max(map(len, words)), STREAM_PIECE_WORDS):
+        for answer, its_words in zip(answers, words, strict=True):
+            if start < len(its_words):
+                yield chunk(answer.index, {"content": "".join(its_words[start : start + STREAM_PIECE_WORDS])})
+    for answer in answers:
+        extra = {"usage": counts} if answer is answers[-1] else {}
+        yield chunk(answer.index, {"content": ""}, answer.finish_reason, **extra)
     yield sse("[DONE]")
 
 

@@ -47,7 +47,7 @@ class MistralSimulator(ServedApp):
 
     @property
     def fault_counts(self) -> dict[str, int]:
-        """Faults injected so far by kind: "reset", "error", "rate_limit", "slow"."""
+        """Faults injected so far by kind: "reset", "error", "rate_limit", "capacity", "slow"."""
         return self._injector.counts
 
     @property
