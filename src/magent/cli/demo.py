@@ -51,6 +51,20 @@ def demo_steps(repository: str, deployment: str, *, aws: bool = True) -> list[De
     return [step for step in steps if aws or not step.needs_aws]
 
 
+def ecs_demo_steps(repository: str) -> list[DemoStep]:
+    """The same release on ECS: a traffic-weighted canary (ALB listener weights) judged on the ALB's metrics."""
+    ecs = ("--target", "ecs")
+    return [
+        DemoStep("Preflight of the ECS service: key from Secrets Manager, health check, 2 tasks, circuit breaker "
+                 "(moto keeps no circuit-breaker setting: that warning is moto's)",
+                 ("preflight", "--only", "ecs"), needs_aws=True),
+        DemoStep("Deploy v2 on ECS: 25 % then 50 % of requests by listener weight, judged on the ALB's metrics, "
+                 "then promoted", ("deploy", f"{repository}:v2", *ecs, "--yes"), needs_aws=True),
+        DemoStep("Deploy v3, which answers 30 % 5xx: aborted, the listener back at 100/0 in one call",
+                 ("deploy", f"{repository}:v3-5xx", *ecs, "--yes"), expected_exit=1, needs_aws=True),
+    ]
+
+
 @contextmanager
 def _environment(values: dict[str, str]):
     saved = {name: os.environ.get(name) for name in values}
@@ -70,6 +84,9 @@ def demo(
         Optional[Path], typer.Option("--dir", help="Keep the demo's files (kubeconfig, config, Postgres) here.")
     ] = None,
     serve: Annotated[bool, typer.Option("--serve", help="Keep the simulators running afterwards, until Ctrl-C.")] = False,
+    target: Annotated[str, typer.Option(
+        "--target", help="kubernetes (the whole flow) or ecs (the deploys on an ECS service in moto).",
+        autocompletion=lambda: ["kubernetes", "ecs"])] = "kubernetes",
 ) -> None:
     """Rehearse a release offline: start the simulators and run magent's main commands against them.
 
@@ -80,22 +97,31 @@ def demo(
     export (into an embedded Postgres) and usage report. Nothing outside this machine is touched. Takes
     under a minute.
 
-    Exit codes: 0 every step behaved as expected; 1 a step did not.
+    With `--target ecs` (needs magent[sandbox]) the deploys run on an ECS service behind an ALB in moto instead:
+    preflight of the service, a healthy canary promoted by listener weights, a 5xx canary aborted.
+
+    Exit codes: 0 every step behaved as expected; 1 a step did not; 2 --target ecs without moto.
     """
     from magent.cli.state import get_state
+    from magent.core.errors import UsageError
     from magent.sandbox.extras import MOTO_INSTALL_HINT
     from magent.sandbox.stack import DEPLOYMENT, IMAGE_REPOSITORY, SandboxStack
 
+    if target not in ("kubernetes", "ecs"):
+        raise UsageError(f"--target {target!r} is not a demo target", hint="use kubernetes or ecs")
     state = get_state()
     with tempfile.TemporaryDirectory(prefix="magent-demo-") as scratch:
         root = directory or Path(scratch)
-        with SandboxStack(root, aws=True) as stack, _environment(stack.env):
+        with SandboxStack(root, aws=True, ecs=target == "ecs") as stack, _environment(stack.env):
             _print_stack(state, stack)
             aws = "AWS_ENDPOINT_URL" in stack.env
+            if target == "ecs" and not aws:
+                raise UsageError("the ECS demo runs on moto, which is not installed", hint=MOTO_INSTALL_HINT)
             if not aws:
                 state.err.print(f"Note: without moto the AWS steps (alerts apply, key rotate) are left out: "
                                 f"{MOTO_INSTALL_HINT}", markup=False, highlight=False, soft_wrap=True)
-            steps = demo_steps(IMAGE_REPOSITORY, DEPLOYMENT, aws=aws)
+            steps = (ecs_demo_steps(IMAGE_REPOSITORY) if target == "ecs"
+                     else demo_steps(IMAGE_REPOSITORY, DEPLOYMENT, aws=aws))
             results = [_run_step(state, index, step) for index, step in enumerate(steps, 1)]
             _print_summary(state, results)
             if serve:

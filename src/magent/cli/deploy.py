@@ -100,7 +100,7 @@ def deploy(
     confirm(state, f"Canary {the_plan.previous_image} → {the_plan.image} on {the_plan.deployment}?", yes=yes)
     with view, sigterm_as_interrupt():
         final = deployer.run(prepared)
-    _show_result(state, fmt, final, the_plan.deployment, the_plan.namespace)
+    _show_result(state, fmt, final, the_plan.deployment, the_plan.namespace, ecs=chosen.target.kind == "ecs")
     if final.phase.value != "promoted":
         raise CheckFailed(f"canary of {final.image} aborted: {final.reason}",
                           hint=f"{chosen.noun} {the_plan.deployment} still runs {final.previous_image}; "
@@ -167,17 +167,17 @@ def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
         state.err.print(f"Note: {plan['note']}.", markup=False, highlight=False)
 
 
-def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: str) -> None:
+def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: str, *, ecs: bool = False) -> None:
     from magent.cli.deploy_view import kv_table
     from magent.cli.render import emit
     from magent.cli.state import OutputFormat
 
     if fmt is OutputFormat.json:
         return  # the events were the output
-    data = {"deployment": deployment, "namespace": namespace,
-            "outcome": final.phase.value, "image": final.image, "previous_image": final.previous_image,
-            "deploy_id": final.deploy_id, "started_at": final.started_at, "finished_at": final.updated_at,
-            "reason": final.reason, "last_analysis": final.last_analysis}
+    data = {"service": deployment, "cluster": namespace} if ecs else {"deployment": deployment, "namespace": namespace}
+    data |= {"outcome": final.phase.value, "image": final.image, "previous_image": final.previous_image,
+             "deploy_id": final.deploy_id, "started_at": final.started_at, "finished_at": final.updated_at,
+             "reason": final.reason, "last_analysis": final.last_analysis}
     if final.last_analysis and final.last_analysis.get("summary") == final.reason:
         data.pop("last_analysis")  # an abort's reason is its last analysis: say it once
     rows = [(k, v if not isinstance(v, dict) else v.get("summary")) for k, v in data.items()]

@@ -69,8 +69,13 @@ def _create_secret(url: str, api_key: str) -> None:
 
     client = boto3.client("secretsmanager", endpoint_url=url, region_name=AWS_REGION,
                           **{name.lower(): value for name, value in AWS_DUMMY_CREDENTIALS.items()})
-    client.create_secret(Name=SECRET_ID, SecretString=json.dumps({"api_key": api_key}),
-                         Description="the Mistral API simulator's key (magent sandbox)")
+    value = json.dumps({"api_key": api_key})
+    try:
+        client.create_secret(Name=SECRET_ID, SecretString=value,
+                             Description="the Mistral API simulator's key (magent sandbox)")
+    except client.exceptions.ResourceExistsException:
+        # moto keeps its state per process, not per server: a second sandbox in one process finds the first's
+        client.put_secret_value(SecretId=SECRET_ID, SecretString=value)
 
 
 @contextlib.contextmanager

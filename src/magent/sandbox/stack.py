@@ -19,7 +19,7 @@ NAMESPACE = "shop"
 DEPLOYMENT = "agent"
 IMAGE_REPOSITORY = "registry.local/agent"
 MODELS = ("mistral-small-2506", "mistral-large-2411")
-_EXTRAS = ("aws", "prometheus")
+_EXTRAS = ("aws", "ecs", "prometheus")
 
 
 @dataclass
@@ -31,6 +31,7 @@ class SandboxStack:
     aws: bool = False         # moto in server mode with the key in Secrets Manager (needs magent[sandbox])
     prometheus: bool = False  # a Prometheus scraping the agent app, when `prometheus` is on PATH
     postgres: bool = False    # start the embedded Postgres now, not on first use
+    ecs: bool = False         # an ECS service behind an ALB in moto (with `aws`), its ALB played by AlbTraffic
     env: dict[str, str] = field(default_factory=dict)
     components: list[dict] = field(default_factory=list)  # name, url, note: what runs (or why not)
     child_pids: list[int] = field(default_factory=list)
@@ -103,6 +104,8 @@ class SandboxStack:
                                 **extras.AWS_DUMMY_CREDENTIALS)
                 self.components.append({"name": "aws", "url": moto.url,
                                         "note": f"moto; Secrets Manager {moto.secret_id} (JSON, field api_key)"})
+                if self.ecs:
+                    self._start_ecs(moto.url)
         if self.prometheus:
             target = self.agent_url.removeprefix("http://")
             prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", target))
@@ -116,6 +119,23 @@ class SandboxStack:
             self.env["MAGENT_DATABASE_URL"] = ensure_running(self.root / "data")
             self.components.append({"name": "postgres", "url": self.env["MAGENT_DATABASE_URL"],
                                     "note": f"embedded Postgres in {self.root / 'data'}"})
+
+    def _start_ecs(self, moto_url: str) -> None:
+        """The ECS twin of the Deployment: service `agent` in a cluster, 2 tasks of v1, an ALB with a stable and a
+        canary target group; magent.yaml's deploy.ecs names them (moto computes no percentiles: Average latency)."""
+        import yaml
+
+        from magent.sandbox.ecs_stack import serve_ecs
+
+        ecs = self.ecs_stack = self._stack.enter_context(serve_ecs(moto_url, f"{IMAGE_REPOSITORY}:v1"))
+        config = Path(self.env["MAGENT_CONFIG"])
+        document = yaml.safe_load(config.read_text())
+        document["deploy"]["ecs"] = {"cluster": ecs.cluster, "service": ecs.service,
+                                     "canary_target_group": ecs.canary_tg, "latency_stat": "Average"}
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        self.components.append({"name": "ecs", "url": moto_url,
+                                "note": f"ECS cluster {ecs.cluster}, service {ecs.service} (2 × {IMAGE_REPOSITORY}:v1) "
+                                        "behind an ALB (played by AlbTraffic)"})
 
     def _optional(self, name: str, start):
         """Enter an optional component; when it cannot run here, note why (with how to fix it) and go on."""
