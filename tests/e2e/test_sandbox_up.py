@@ -24,7 +24,7 @@ from fixtures.postgres import private_tmp_dir
 from magent.sandbox.daemon import pid_alive
 from magent.services.store.embedded import running_uri, stop_embedded
 
-COMPONENTS = {"mistral", "kubernetes", "agent-app", "aws", "prometheus", "postgres"}
+COMPONENTS = {"mistral", "kubernetes", "agent-app", "aws", "ecs", "prometheus", "postgres"}
 ENV_NAMES = {"KUBECONFIG", "MAGENT_MISTRAL_URL", "MISTRAL_API_KEY", "MISTRAL_API_KEY_NEXT", "AWS_ENDPOINT_URL", "MAGENT_DATABASE_URL",
              "MAGENT_CONFIG", "MAGENT_DATA_DIR", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
              "MAGENT_SANDBOX_DIR"}

@@ -70,7 +70,7 @@ def serve(root: Path, on_ready: Callable[[dict[str, Any]], None] | None = None) 
     stopping = threading.Event()
     _stop_on_signals(stopping)
     try:
-        with SandboxStack(root, aws=True, prometheus=True, postgres=True) as stack:
+        with SandboxStack(root, aws=True, prometheus=True, postgres=True, ecs=True) as stack:
             tighten(root)
             state = _state(root, stack)
             write_state(root, state)

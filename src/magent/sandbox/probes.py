@@ -67,6 +67,22 @@ def _aws(url: str, env: dict[str, str]) -> str:
     return f"secret {SECRET_ID} found"
 
 
+def _ecs(url: str, env: dict[str, str]) -> str:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=PROBE_TIMEOUT_S, read_timeout=PROBE_TIMEOUT_S, retries={"max_attempts": 1})
+    client = boto3.client(
+        "ecs", endpoint_url=url, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"), config=config,
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )
+    clusters = client.list_clusters()["clusterArns"]
+    if not clusters:
+        raise RuntimeError("no ECS cluster")
+    return f"{len(clusters)} ECS cluster(s)"
+
+
 def _postgres(url: str, env: dict[str, str]) -> str:
     import psycopg
 
@@ -80,6 +96,7 @@ _CHECKS: dict[str, Callable[[str, dict[str, str]], str]] = {
     "kubernetes": lambda url, env: _http(f"{url}/healthz"),
     "agent-app": lambda url, env: _http(f"{url}/health"),
     "aws": _aws,
+    "ecs": _ecs,
     "prometheus": lambda url, env: _http(f"{url}/-/ready"),
     "postgres": _postgres,
 }
