@@ -21,6 +21,8 @@ from magent.sandbox.agentapp import Behaviour, behaviour_for_tag
 
 NAMESPACE = "AWS/ApplicationELB"
 _LATENCY_SIGMA = 0.3
+# moto keeps every value as a datum and scans them all per query: a sample keeps a long-running sandbox light
+_LATENCY_SAMPLES = 20
 
 
 class AlbTraffic:
@@ -108,6 +110,6 @@ class AlbTraffic:
             {"MetricName": "RequestCount", "Dimensions": dimensions, "Value": float(count), "Unit": "Count"},
             {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimensions, "Value": float(errors),
              "Unit": "Count"},
-            {"MetricName": "TargetResponseTime", "Dimensions": dimensions, "Values": latencies[:150],
+            {"MetricName": "TargetResponseTime", "Dimensions": dimensions, "Values": latencies[:_LATENCY_SAMPLES],
              "Unit": "Seconds"},
         ]

@@ -92,7 +92,7 @@ def serve_ecs(endpoint_url: str, image: str = IMAGE) -> Iterator[EcsStack]:
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"  # moto, in this process, reports every service's tasks running
     try:
         stack = build_ecs_stack(endpoint_url, image=image)
-        with AlbTraffic(endpoint_url, stack.cluster, stack.listener_arn, requests_per_s=1000, tick_s=0.25):
+        with AlbTraffic(endpoint_url, stack.cluster, stack.listener_arn, requests_per_s=1000, tick_s=0.5):
             yield stack
     finally:
         if previous is None:
