@@ -150,3 +150,29 @@ def test_bad_target_flags_are_one_line_and_exit_2(cli, args, message):
     result = cli("deploy", NEW, *args, "--yes")
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_a_deploy_whose_runner_died_mid_canary_is_resumed_from_the_service_tags(ecs_stack):
+    """The state and the canary a dead CI runner left (written as it would have): --resume promotes from there."""
+    from magent.core.canary import CanaryState, new_deploy_id
+
+    target = _target(ecs_stack)
+    stable = target.stable()
+    state = CanaryState(deploy_id=new_deploy_id(), image=NEW, previous_image=stable.image_of("agent"),
+                        container="agent", weights=[10, 50], phase=Phase.ANALYSING, step=1,
+                        holder="ci@gone-runner 1", pause_s=0.0, interval_s=0.5, max_inconclusive=3)
+    target.write_state(state, unless=lambda current: None)
+    target.size_canary(stable, state, 1)
+    target.acquire_lock("ci@gone-runner 1", 1, take_over_dead=False)  # its lease (1 s) expires unrenewed
+    import time
+
+    time.sleep(1.5)
+    options = DeployOptions(deployment=ecs_stack.service, image=None, weights=[10, 50], pause_s=0.0, interval_s=0.5,
+                            max_inconclusive=3, resume=True)
+    events: list[str] = []
+    deployer = Deployer(target, Settings(), options, on_event=lambda record: events.append(record["event"]))
+    final = deployer.run(deployer.prepare())
+    assert final.phase is Phase.PROMOTED and final.deploy_id == state.deploy_id
+    assert events[0] == "resumed" and "started" not in events
+    assert target.stable().image_of("agent") == NEW
+    assert es.find_service(target.ecs, ecs_stack.cluster, target.canary_name) is None
