@@ -1,0 +1,76 @@
+"""Rollback on ECS (moto): after a promoted deploy the stable service goes back to the task definition it ran
+before; after an abort there is nothing to undo; a canary in progress is aborted with the listener at 100/0."""
+
+from __future__ import annotations
+
+from magent.core.canary import CanaryState, Phase, new_deploy_id
+from magent.core.config import Settings
+from magent.services import ecs as es
+from magent.services.deploy.driver import Deployer, DeployOptions
+from magent.services.deploy.ecs_rollback import ABORT_CANARY, SKIP, UNDO, execute_ecs, plan_ecs_rollback
+from magent.services.deploy.ecs_target import EcsTarget
+
+NEW = "registry.example/agent:2.0"
+
+
+def _target(stack) -> EcsTarget:
+    return EcsTarget(es.Ecs(region="us-east-1", endpoint_url=stack.endpoint_url), stack.cluster, stack.service,
+                     canary_target_group=stack.canary_tg)
+
+
+def _promote(stack, target):
+    options = DeployOptions(deployment=stack.service, image=NEW, weights=[50], pause_s=0.0, interval_s=0.5,
+                            max_inconclusive=3)
+    deployer = Deployer(target, Settings(), options, on_event=lambda record: None)
+    return deployer.run(deployer.prepare())
+
+
+def _rollback(target, plan):
+    events: list[str] = []
+    outcome = execute_ecs(target, plan, reason="drill", actor="oncall@laptop 1", timeout_s=10,
+                          on_event=lambda record: events.append(record["event"]))
+    return outcome, events
+
+
+def test_after_a_promotion_the_service_goes_back_and_a_second_rollback_does_nothing(ecs_stack):
+    target = _target(ecs_stack)
+    before = target.stable()
+    assert _promote(ecs_stack, target).phase is Phase.PROMOTED
+    plan = plan_ecs_rollback(target)
+    assert plan.action == UNDO and plan.target_images == [before.image_of("agent")]
+    assert "is what ran before deploy" in plan.describe()
+    outcome, events = _rollback(target, plan)
+    assert events == ["rollback_requested", "rolled_back"]
+    after = target.stable()
+    assert after.service.task_definition == before.service.task_definition
+    assert target.read_state().phase is Phase.ABORTED and "rolled back by oncall" in target.read_state().reason
+    again = plan_ecs_rollback(target)
+    assert again.action == SKIP and "nothing to undo" in again.describe()
+
+
+def test_a_canary_in_progress_is_aborted_with_the_listener_back_at_100_0(ecs_stack):
+    target = _target(ecs_stack)
+    stable = target.stable()
+    state = CanaryState(deploy_id=new_deploy_id(), image=NEW, previous_image=stable.image_of("agent"),
+                        container="agent", weights=[10, 50], phase=Phase.ANALYSING, holder="ci@runner 7")
+    target.write_state(state, unless=lambda current: None)
+    target.size_canary(stable, state, 1)
+    target.acquire_lock("ci@runner 7", 60, take_over_dead=False)
+    assert es.forward_weights(target.ecs, ecs_stack.listener_arn)[ecs_stack.canary_tg] == 10
+    plan = plan_ecs_rollback(target)
+    assert plan.action == ABORT_CANARY
+    _rollback(target, plan)
+    assert es.forward_weights(target.ecs, ecs_stack.listener_arn) == {ecs_stack.stable_tg: 100, ecs_stack.canary_tg: 0}
+    assert es.find_service(target.ecs, ecs_stack.cluster, target.canary_name) is None
+    assert target.read_state().phase is Phase.ABORTED
+    assert target.lock_holder() is None
+    assert target.stable().service.task_definition == stable.service.task_definition
+
+
+def test_to_revision_names_a_revision_of_the_family(ecs_stack):
+    target = _target(ecs_stack)
+    assert _promote(ecs_stack, target).phase is Phase.PROMOTED
+    plan = plan_ecs_rollback(target, to_revision=1)
+    assert plan.action == UNDO and plan.to_revision.endswith(":1")
+    _rollback(target, plan)
+    assert target.stable().service.task_definition.endswith(":1")
