@@ -74,3 +74,16 @@ def test_to_revision_names_a_revision_of_the_family(ecs_stack):
     assert plan.action == UNDO and plan.to_revision.endswith(":1")
     _rollback(target, plan)
     assert target.stable().service.task_definition.endswith(":1")
+
+
+def test_status_and_history_of_the_service(ecs_stack):
+    from magent.services.deploy.ecs_status import service_status, task_definition_history
+
+    target = _target(ecs_stack)
+    assert _promote(ecs_stack, target).phase is Phase.PROMOTED
+    status = service_status(target)
+    assert status["images"] == [NEW] and status["deploy"]["phase"] == "promoted"
+    assert status["traffic_weights"] == {"stable": 100, "canary": 0} and status["canary"] is None
+    history = task_definition_history(target)
+    assert [r["revision"] for r in history] == sorted((r["revision"] for r in history), reverse=True)
+    assert history[0]["current"] and history[0]["images"] == [NEW]
