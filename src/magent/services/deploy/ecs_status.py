@@ -19,8 +19,8 @@ def service_status(target: EcsTarget) -> dict[str, Any]:
     try:
         traffic = target.traffic(stable)
         weights = es.forward_weights(target.ecs, traffic.listener_arn, traffic.rule_arn)
-        shares = {"stable": weights.get(traffic.stable_target_group, 0),
-                  "canary": weights.get(traffic.canary_target_group, 0)}
+        shares: dict[str, Any] = {"stable": weights.get(traffic.stable_target_group, 0),
+                                  "canary": weights.get(traffic.canary_target_group, 0)}
     except Exception as exc:  # noqa: BLE001 - the weights are context; the status must still show
         shares = {"error": getattr(exc, "message", str(exc))}
     service = stable.service
