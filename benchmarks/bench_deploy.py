@@ -10,6 +10,11 @@
    command's own figure (from its first line of code to the API's answer, event `rollback_requested`) is shown
    beside it: the difference is interpreter start-up and imports (the official kubernetes client alone
    takes 0.3-0.6 s to import on these machines).
+3. `magent rollback` against `kubectl rollout undo` + `kubectl rollout status` on an identical twin Deployment
+   (same image history, one namespace each), from launch to exit, in alternating order. Target: ratio of the
+   medians ≤ 1.3. The time to magent's "ROLLED BACK" line is shown beside its exit: the gap is what the
+   audit trail and the interpreter's exit cost after the rollback was done. CPU seconds (user + system, of the
+   processes) are shown too: on a busy machine they vary less than wall time.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +40,7 @@ from magent.sandbox.kube import KubeSimulator  # noqa: E402
 from magent.sandbox.server import ServerThread  # noqa: E402
 
 ROLLBACK_TARGET_S = 0.5
+TWIN_TARGET_RATIO = 1.3
 
 
 class Health:
@@ -160,6 +168,83 @@ def rollback_request(sim: KubeSimulator, home: Path, kind: str, round_no: int) -
     return seen - started, own
 
 
+def _kubectl(home: Path, kubeconfig: Path, *args: str) -> None:
+    done = subprocess.run(["kubectl", *args], capture_output=True, text=True, env={**_env(home, kubeconfig),
+                                                                                    "HOME": str(home)})
+    if done.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+def _twin(sim: KubeSimulator, home: Path, name: str) -> Cluster:
+    """`web` with revisions app:v1 → app:v2, ready: one rollback to do."""
+    cluster = _cluster(sim, home, name)
+    cluster.set_image("app:v2")
+    return cluster
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def kubectl_undo(sim: KubeSimulator, home: Path, round_no: int, cpu: list[float]) -> float:
+    """Seconds for `kubectl rollout undo` then `kubectl rollout status`, as a person types them."""
+    twin = _twin(sim, home, f"twin-kubectl-{round_no}")
+    cpu_before = _children_cpu()
+    started = time.monotonic()
+    _kubectl(home, twin.kubeconfig, "rollout", "undo", "deployment/web")
+    _kubectl(home, twin.kubeconfig, "rollout", "status", "deployment/web")
+    ended = time.monotonic()
+    cpu.append(_children_cpu() - cpu_before)
+    if twin.image() != "app:v1":
+        raise SystemExit("kubectl rollout undo did not put app:v1 back")
+    sim.delete("v1", "Namespace", None, twin.namespace)
+    return ended - started
+
+
+def magent_undo(sim: KubeSimulator, home: Path, round_no: int, cpu: list[float]) -> tuple[float, float]:
+    """(launch → "ROLLED BACK" on stderr, launch → exit) for `magent rollback -d web --yes`."""
+    twin = _twin(sim, home, f"twin-magent-{round_no}")
+    command = [sys.executable, "-m", "magent", "rollback", "-d", "web", "--yes"]
+    cpu_before = _children_cpu()
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=_env(home, twin.kubeconfig))
+    said, lines = None, []
+    for line in process.stderr:
+        lines.append(line.strip())
+        if said is None and "ROLLED BACK" in line:
+            said = time.monotonic()
+    code = process.wait(timeout=60)
+    ended = time.monotonic()
+    cpu.append(_children_cpu() - cpu_before)
+    if code != 0 or said is None or twin.image() != "app:v1":
+        raise SystemExit(f"`magent rollback` failed (exit {code}): {' | '.join(lines[-3:])}")
+    sim.delete("v1", "Namespace", None, twin.namespace)
+    return said - started, ended - started
+
+
+def twin_comparison(sim: KubeSimulator, home: Path, runs: int) -> None:
+    # kubectl's discovery cache, as on a person's machine (magent's .pyc files are as warm as parts 1-2 left them)
+    _kubectl(home, sim.write_kubeconfig(home / "warm.kubeconfig"), "get", "deployments")
+    kubectl_times, said_times, exit_times, kubectl_cpu, magent_cpu = [], [], [], [], []
+    for n in range(runs):  # alternate who goes first, so machine noise hits both alike
+        if n % 2:
+            kubectl_times.append(kubectl_undo(sim, home, n, kubectl_cpu))
+        said, ended = magent_undo(sim, home, n, magent_cpu)
+        said_times.append(said)
+        exit_times.append(ended)
+        if not n % 2:
+            kubectl_times.append(kubectl_undo(sim, home, n, kubectl_cpu))
+    k = statistics.median(kubectl_times)
+    print(f"   kubectl undo + status:   {_summary(kubectl_times)}")
+    print(f"   magent rollback, exit:   {_summary(exit_times)}; ratio {statistics.median(exit_times) / k:.2f} "
+          f"(target ≤ {TWIN_TARGET_RATIO})")
+    print(f"   CPU, median:             kubectl {statistics.median(kubectl_cpu):.3f} s, "
+          f"magent {statistics.median(magent_cpu):.3f} s")
+    print(f"   magent, ROLLED BACK:     {_summary(said_times)}; ratio {statistics.median(said_times) / k:.2f}")
+
+
 def _summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.3f} s, max {max(values):.3f} s"
 
@@ -168,25 +253,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intervals", default="1,2,5", help="analysis intervals to try, in seconds (magent deploy: ≥ 1)")
     parser.add_argument("--rounds", type=int, default=3, help="fault injections per interval")
-    parser.add_argument("--rollbacks", type=int, default=5, help="rollbacks per kind")
+    parser.add_argument("--rollbacks", type=int, default=5, help="rollbacks per kind (and per side in part 3)")
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run")
     args = parser.parse_args()
+    parts = {int(value) for value in args.parts.split(",")}
     intervals = [float(value) for value in args.intervals.split(",")]
     with tempfile.TemporaryDirectory() as tmp, KubeSimulator(ready_delay=0.2, tick=0.05) as sim:
         home = Path(tmp)
-        print("1. fault onset → canary at zero replicas (target ≤ interval + 2 s)")
-        for interval in intervals:
+        if 1 in parts:
+            print("1. fault onset → canary at zero replicas (target ≤ interval + 2 s)")
+        for interval in intervals if 1 in parts else ():
             figures = [fault_to_zero(sim, home, interval, n) for n in range(args.rounds)]
             target = interval + 2
             print(f"   interval {interval:g} s: {_summary(figures)}; target {target:g} s; "
                   f"ratio max/target {max(figures) / target:.2f}")
-        print(f"2. `magent rollback` start → rollback request sent (target ≤ {ROLLBACK_TARGET_S} s)")
-        for kind in ("canary", "undo"):
+        if 2 in parts:
+            print(f"2. `magent rollback` start → rollback request sent (target ≤ {ROLLBACK_TARGET_S} s)")
+        for kind in ("canary", "undo") if 2 in parts else ():
             pairs = [rollback_request(sim, home, kind, n) for n in range(args.rollbacks)]
             launch, own = [p[0] for p in pairs], [p[1] for p in pairs]
             print(f"   {kind:6}: process launch → landed {_summary(launch)} "
                   f"(ratio median/target {statistics.median(launch) / ROLLBACK_TARGET_S:.2f}); "
                   f"command start → answered {_summary(own)} "
                   f"(ratio {statistics.median(own) / ROLLBACK_TARGET_S:.2f})")
+        if 3 not in parts:
+            return
+        if shutil.which("kubectl") is None:
+            print("3. skipped: kubectl is not installed (apt-get install kubectl, or see kubernetes.io)")
+            return
+        print(f"3. `magent rollback` against `kubectl rollout undo` + `kubectl rollout status` on a twin, "
+              f"{args.rollbacks} runs each (target ratio ≤ {TWIN_TARGET_RATIO})")
+        twin_comparison(sim, home, args.rollbacks)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,11 @@ SMOKES = [
         r"   interval 1 s: median [\d.]+ s, max [\d.]+ s; target 3 s; ratio max/target [\d.]+",
         *(rf"   {kind:6}: process launch → landed median [\d.]+ s, max [\d.]+ s \(ratio median/target [\d.]+\); "
           rf"command start → answered median [\d.]+ s, max [\d.]+ s \(ratio [\d.]+\)" for kind in ("canary", "undo")),
-    ]),
+        r"   kubectl undo \+ status:   median [\d.]+ s, max [\d.]+ s",
+        r"   magent rollback, exit:   median [\d.]+ s, max [\d.]+ s; ratio [\d.]+ \(target ≤ 1\.3\)",
+        r"   magent, ROLLED BACK:     median [\d.]+ s, max [\d.]+ s; ratio [\d.]+",
+        r"   CPU, median:             kubectl [\d.]+ s, magent [\d.]+ s",
+    ], tools=[("kubectl", "see https://kubernetes.io/docs/tasks/tools/")]),
     Smoke("bench_analysis.py", ["--interval", "1", "--rounds", "1", "--faults", "1", "--min-window", "2"], [
         r"collect\(\) warm median\s+\d+ ms\s+\([\d.]+ of the interval\)",
         r"collect\(\) warm max\s+\d+ ms\s+\([\d.]+; target <= 0\.50\)\s+verdict \w+: .+",

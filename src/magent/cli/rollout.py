@@ -51,10 +51,13 @@ def rollback(
     output: OutputOption = None,
 ) -> None:
     started = time.monotonic()
+    from magent.services.kube.lazy_import import install
+
+    install()  # before anything imports kubernetes: its package initialisers cost more than the rollback
     from magent.cli.cluster import announce, confirm, open_cluster
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
-    from magent.services.deploy.rollback import SKIP, execute, plan_rollback
+    from magent.services.deploy.rollback import SKIP, audited, execute, plan_rollback
     from magent.services.kube.lease import identity
 
     state = get_state()
@@ -66,20 +69,17 @@ def rollback(
         _show(state, fmt, {**plan.to_dict(), "dry_run": dry_run, "outcome": "planned" if dry_run else "skipped"})
         return
     announce(state, kube, f"Rolling back deployment {deployment}")
+    asked = time.monotonic()
     confirm(state, f"{plan.describe()}?", yes=yes)
+    started += time.monotonic() - asked  # the time a person took to answer is not the rollback's
     actor = identity()
-    with EventView(state, fmt) as view:
-        outcome, failure = None, None
-        try:
+    view = EventView(state, fmt)
+    with audited(state.settings, plan, actor=actor, reason=reason, on_event=view) as on_event:  # closed after _show
+        with view:
             outcome = execute(kube, plan, reason=reason, actor=actor, timeout_s=state.settings.deploy.rollout_timeout,
-                              on_event=view, started=started)
-        except Exception as exc:
-            failure = exc
-            raise
-        finally:
-            _record(state.settings, plan, view.events, actor, reason, failure)
-    _show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
-                       "request_seconds": outcome.request_seconds, "health": outcome.health})
+                              on_event=on_event, started=started)
+        _show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
+                           "request_seconds": outcome.request_seconds, "health": outcome.health})
 
 
 def _request_timeout(state: Any, flag: str | None) -> float:
@@ -90,26 +90,6 @@ def _request_timeout(state: Any, flag: str | None) -> float:
         return duration_flag("--request-timeout", flag, allow_zero=True)
     configured = state.settings.kubernetes.request_timeout
     return ROLLBACK_REQUEST_TIMEOUT_S if configured is None else configured
-
-
-def _record(settings: Any, plan: Any, events: list[dict], actor: str, reason: str | None,
-            failure: BaseException | None) -> None:
-    """Audit trail and notification after the fact: bounded waits, warnings only."""
-    from magent.core.timeutil import isoformat, utcnow
-    from magent.services.deploy.audit import AuditTrail, DeploymentRecord
-
-    record = DeploymentRecord(plan.namespace, plan.deployment, ", ".join(plan.target_images),
-                              ", ".join(plan.current_images), actor, events[0]["at"] if events else isoformat(utcnow()))
-    audit = AuditTrail(settings, record, notify_kinds=frozenset({"rolled_back", "rollback_failed"}))
-    for item in events:
-        audit.event(item)
-    if failure is not None:
-        message = getattr(failure, "message", str(failure))
-        audit.event({**(events[-1] if events else {}), "at": isoformat(utcnow()), "event": "rollback_failed",
-                     "deployment": plan.deployment, "namespace": plan.namespace, "reason": message})
-    outcome = "rollback_failed" if failure is not None else "rolled_back"
-    audit.finish(outcome, reason if failure is None else getattr(failure, "message", str(failure)), isoformat(utcnow()))
-    audit.close(timeout_s=2.0)
 
 
 def _show(state: Any, fmt: Any, data: dict) -> None:

@@ -2,14 +2,16 @@
 
 The critical path touches the Kubernetes API only: read the Deployment, send the one request that rolls
 back (the canary's scale to zero, or the undo patch), then wait for the rollout and check the pods. The
-store and the webhook come after, on a worker thread with a bounded wait, so a rollback completes when
-Postgres, the metrics backends, Mistral and the webhook are all down.
+audit trail (`audited`) opens once the request is answered and writes on a worker thread while the
+rollout proceeds; it is closed, with a bounded wait, after the outcome is on screen. So a rollback completes
+when Postgres, the metrics backends, Mistral and the webhook are all down, and is not slower for them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,12 @@ from magent.services.kube.client import Kube
 from magent.services.kube.health import failures, readiness
 from magent.services.kube.objects import Deployment
 from magent.services.kube.revisions import UndoResult, plan_undo, undo
+
+# kubectl rollout status watches and returns the moment the rollout is done; polling this often keeps the lag
+# to a tenth of a second for a rare command (10 GETs per second while it waits)
+ROLLOUT_POLL_S = 0.1
+AUDIT_CLOSE_TIMEOUT_S = 2.0
+NOTIFY_KINDS = frozenset({"rolled_back", "rollback_failed"})
 
 ABORT_CANARY = "abort-canary"
 UNDO = "undo"
@@ -120,7 +128,7 @@ def _revision(deployment: Deployment) -> int | None:
 @dataclass
 class RollbackOutcome:
     plan: RollbackPlan
-    request_seconds: float | None  # command start → rollback request answered
+    request_seconds: float | None  # command start → rollback request answered, less the time at the prompt
     health: list[dict]
     message: str
 
@@ -144,10 +152,53 @@ def execute(
     request_seconds = round(time.monotonic() - started, 3)
     emit("rollback_requested", action=plan.action, seconds=request_seconds)
     _after_request(kube, plan, why, actor)
-    kd.wait_rollout(kube, plan.deployment, timeout_s=timeout_s)
+    kd.wait_rollout(kube, plan.deployment, timeout_s=timeout_s, poll_s=ROLLOUT_POLL_S)
     health = verify(kube, kd.get_deployment(kube, plan.deployment))
     emit("rolled_back", action=plan.action, to_revision=plan.to_revision, images=plan.target_images, reason=reason)
     return RollbackOutcome(plan, request_seconds, health, plan.describe())
+
+
+@contextmanager
+def audited(settings: Any, plan: RollbackPlan, *, actor: str, reason: str | None,
+            on_event: Callable[[dict], None]) -> Iterator[Callable[[dict], None]]:
+    """The rollback's audit trail (store and webhook): yields the event sink to give `execute`.
+
+    Each event goes to `on_event` (the screen) first, then to the trail, which opens on the first event (after
+    the rollback request, off the critical path). On leaving, the outcome is recorded: rolled_back with the
+    reason, or rollback_failed with the error (which is re-raised); the wait for the writes is bounded.
+    """
+    from magent.core.timeutil import isoformat, utcnow
+    from magent.services.deploy.audit import AuditTrail, DeploymentRecord
+
+    trail: list[AuditTrail] = []
+    last: dict[str, Any] = {}  # the latest event, which a failure event extends
+
+    def opened() -> AuditTrail:
+        if not trail:
+            record = DeploymentRecord(plan.namespace, plan.deployment, ", ".join(plan.target_images),
+                                      ", ".join(plan.current_images), actor, last.get("at") or isoformat(utcnow()))
+            trail.append(AuditTrail(settings, record, notify_kinds=NOTIFY_KINDS))
+        return trail[0]
+
+    def sink(record: dict) -> None:
+        on_event(record)
+        last.clear()
+        last.update(record)
+        opened().event(record)
+
+    try:
+        yield sink
+    except BaseException as exc:
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
+            getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        opened().event({**last, "at": isoformat(utcnow()), "event": "rollback_failed", "deployment": plan.deployment,
+                        "namespace": plan.namespace, "reason": message})
+        opened().finish("rollback_failed", message, isoformat(utcnow()))
+        raise
+    else:
+        opened().finish("rolled_back", reason, isoformat(utcnow()))
+    finally:
+        opened().close(timeout_s=AUDIT_CLOSE_TIMEOUT_S)
 
 
 def _with_reason(plan: RollbackPlan, why: str) -> RollbackPlan:
