@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from magent.cli.cluster import ContextOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.cluster import DryRunOption, NamespaceOption, YesOption
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -32,6 +32,11 @@ service running a copy of the stable task definition with IMAGE in the canary ta
 listener's weights give it exactly the step's share of requests; an abort sets them back to 100/0 in one
 call; promotion points the stable service at the new revision and waits for its deployment to complete.
 
+With two or more --context flags (or deploy.waves in magent.yaml) the release runs cluster by cluster, in
+order, each with its own canary and analysis; the first cluster whose canary is not promoted stops the
+release (the later ones are never touched) and, with --rollback-on-fail, the clusters already promoted are
+rolled back. Every JSON event names its cluster (`context`).
+
 Without a terminal (CI) nothing is asked; in a terminal, --yes skips the confirmation.
 
 Exit codes: 0 promoted; 1 canary aborted (the stable Deployment runs the previous image); 2 bad input or
@@ -47,7 +52,12 @@ def deploy(
     deployment: Annotated[Optional[str], typer.Option(
         "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False)] = None,
     namespace: NamespaceOption = None,
-    context: ContextOption = None,
+    context: Annotated[Optional[list[str]], typer.Option(
+        "--context", help="Kubeconfig context [default: the current one]; repeat it to deploy in waves, cluster "
+        "after cluster [deploy.waves].", show_default=False)] = None,
+    rollback_on_fail: Annotated[bool, typer.Option(
+        "--rollback-on-fail", help="In waves: when a cluster's canary fails, roll back the clusters already "
+        "promoted.")] = False,
     target: Annotated[Optional[str], typer.Option(
         "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
         autocompletion=lambda: ["kubernetes", "ecs"])] = None,
@@ -76,13 +86,26 @@ def deploy(
     from magent.cli.deploy_target import open_target
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
-    from magent.core.errors import CheckFailed
+    from magent.core.errors import CheckFailed, UsageError
     from magent.services.deploy.driver import Deployer
 
     state = get_state()
     fmt = state.output_format(output)
-    chosen = open_target(state, target=target, deployment=deployment, namespace=namespace, context=context,
-                         cluster=cluster, service=service)
+    contexts = list(context or [])
+    if (target or state.settings.deploy.target) == "kubernetes" and deployment:
+        from magent.cli.deploy_waves import deploy_in_waves, waves_from
+
+        waves = waves_from(state, contexts, namespace)
+        if waves:
+            options = _options(state.settings.deploy, image, deployment, container, steps, pause, interval,
+                               max_inconclusive, resume)
+            deploy_in_waves(state, fmt, waves, options, yes=yes, dry_run=dry_run, rollback_on_fail=rollback_on_fail)
+            return
+    if rollback_on_fail:
+        raise UsageError("--rollback-on-fail applies to a release in waves",
+                         hint="name two or more clusters with --context (or deploy.waves in magent.yaml)")
+    chosen = open_target(state, target=target, deployment=deployment, namespace=namespace,
+                         context=contexts[0] if contexts else None, cluster=cluster, service=service)
     options = _options(state.settings.deploy, image, chosen.target.name, container, steps, pause, interval,
                        max_inconclusive, resume)
     view = EventView(state, fmt)

@@ -53,7 +53,8 @@ def describe(record: dict[str, Any]) -> str:
         "rolled_back": lambda r: f"ROLLED BACK: {r['deployment']} runs {', '.join(r.get('images') or [])}",
         "rollback_skipped": lambda r: r.get("message", "skipped"),
     }.get(kind, lambda r: kind)(record)
-    return SECRETS.mask(f"{record['at']} {record['deployment']}: {text}")
+    where_deployed = f"{record['context']}/{record['deployment']}" if record.get("context") else record["deployment"]
+    return SECRETS.mask(f"{record['at']} {where_deployed}: {text}")
 
 
 def kv_table(title: str | None, rows: list[tuple[str, Any]]) -> Any:

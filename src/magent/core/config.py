@@ -25,12 +25,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from magent.core.alert_config import AlertsSettings
+from magent.core.config_file import find_config_file
 from magent.core.config_yaml import parse_config_yaml
 from magent.core.errors import ConfigError
 from magent.core.redact import register_secrets_in
 from magent.core.timeutil import human_duration, parse_duration
 
-CONFIG_FILENAME = "magent.yaml"
 DEFAULT_PROFILE = "default"
 DEFAULT_MISTRAL_URL = "https://api.mistral.ai"
 # Each analysis queries the cluster and every metrics backend; faster than once a second only floods them.
@@ -102,6 +102,13 @@ class EcsDeploySettings(_Section):
     latency_stat: str = Field(default="p95", pattern=r"^(Average|Maximum|Minimum|p\d{1,2}(\.\d+)?)$")
 
 
+class WaveSettings(_Section):
+    """One cluster of a release deployed in waves: a kubeconfig context, and its namespace if not the default."""
+
+    context: str = Field(min_length=1)
+    namespace: str | None = None
+
+
 class DeploySettings(_Section):
     """`magent deploy` / `magent rollback`: canary steps (percent), pause per step, analysis interval and limits."""
 
@@ -118,6 +125,7 @@ class DeploySettings(_Section):
     analysis: dict[str, Any] = Field(default_factory=dict)
     target: Literal["kubernetes", "ecs"] = Field(default="kubernetes", description="where deploy and rollback act")
     ecs: EcsDeploySettings = Field(default_factory=EcsDeploySettings)
+    waves: list[WaveSettings] = Field(default_factory=list, description="clusters deployed one after another")
 
     @field_validator("pause", "interval", "lease_duration", "rollout_timeout", "api_retry_window", mode="before")
     @classmethod
@@ -187,21 +195,6 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "AWS_DEFAULT_REGION": ("aws", "region"),
     "AWS_REGION": ("aws", "region"),
 }
-
-
-def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
-    """--config, then MAGENT_CONFIG, then ./magent.yaml, then ~/.config/magent/magent.yaml."""
-    chosen = explicit or env.get("MAGENT_CONFIG")
-    if chosen:
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found", hint="check --config / MAGENT_CONFIG")
-        return path
-    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    for candidate in (Path.cwd() / CONFIG_FILENAME, xdg / "magent" / CONFIG_FILENAME):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def load_settings(
