@@ -87,3 +87,26 @@ def test_status_and_history_of_the_service(ecs_stack):
     history = task_definition_history(target)
     assert [r["revision"] for r in history] == sorted((r["revision"] for r in history), reverse=True)
     assert history[0]["current"] and history[0]["images"] == [NEW]
+
+
+def test_magent_rollback_target_ecs_after_a_promotion(ecs_stack, cli):
+    from pathlib import Path
+
+    target = _target(ecs_stack)
+    before = target.stable().service.task_definition
+    assert _promote(ecs_stack, target).phase is Phase.PROMOTED
+    Path("magent.yaml").write_text(
+        f"aws:\n  region: us-east-1\n  endpoint_url: {ecs_stack.endpoint_url}\n"
+        f"deploy:\n  target: ecs\n  ecs:\n    cluster: {ecs_stack.cluster}\n    service: {ecs_stack.service}\n"
+        f"    canary_target_group: {ecs_stack.canary_tg}\n")
+    dry = cli("rollback", "--dry-run", "-o", "json")
+    assert dry.exit_code == 0, dry.stderr
+    import json
+
+    assert json.loads(dry.stdout)["action"] == "undo"
+    result = cli("rollback", "--yes", "--reason", "drill")
+    assert result.exit_code == 0, result.stderr
+    assert "ROLLED BACK" in result.stderr
+    assert target.stable().service.task_definition == before
+    again = cli("rollback", "--yes")
+    assert again.exit_code == 0 and "nothing to undo" in again.stdout + again.stderr

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from magent.cli.cluster import DryRunOption, NamespaceOption, YesOption
+from magent.cli.deploy_target import ClusterOption, ServiceOption, TargetOption
+from magent.cli.flags import complete_deployments
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -50,7 +52,8 @@ def deploy(
     image: Annotated[Optional[str], typer.Argument(help="Image to roll out (optional with --resume).",
                                                    show_default=False)] = None,
     deployment: Annotated[Optional[str], typer.Option(
-        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False)] = None,
+        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
+        autocompletion=complete_deployments)] = None,
     namespace: NamespaceOption = None,
     context: Annotated[Optional[list[str]], typer.Option(
         "--context", help="Kubeconfig context [default: the current one]; repeat it to deploy in waves, cluster "
@@ -58,13 +61,9 @@ def deploy(
     rollback_on_fail: Annotated[bool, typer.Option(
         "--rollback-on-fail", help="In waves: when a cluster's canary fails, roll back the clusters already "
         "promoted.")] = False,
-    target: Annotated[Optional[str], typer.Option(
-        "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
-        autocompletion=lambda: ["kubernetes", "ecs"])] = None,
-    cluster: Annotated[Optional[str], typer.Option(
-        "--cluster", help="ECS cluster (with --target ecs) [deploy.ecs.cluster].", show_default=False)] = None,
-    service: Annotated[Optional[str], typer.Option(
-        "--service", help="ECS service (with --target ecs) [deploy.ecs.service].", show_default=False)] = None,
+    target: TargetOption = None,
+    cluster: ClusterOption = None,
+    service: ServiceOption = None,
     container: Annotated[Optional[str], typer.Option(
         help="Container whose image changes [default: the only one, or the one of the same repository].",
         show_default=False)] = None,

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Optional
+
+import typer
 
 from magent.core.errors import UsageError
 from magent.core.redact import SECRETS, mask_url
 
 TARGETS = ("kubernetes", "ecs")
+
+TargetOption = Annotated[Optional[str], typer.Option(
+    "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
+    autocompletion=lambda: list(TARGETS))]
+ClusterOption = Annotated[Optional[str], typer.Option(
+    "--cluster", help="ECS cluster (with --target ecs) [deploy.ecs.cluster].", show_default=False)]
+ServiceOption = Annotated[Optional[str], typer.Option(
+    "--service", help="ECS service (with --target ecs) [deploy.ecs.service].", show_default=False)]
 
 
 @dataclass(frozen=True)
@@ -25,12 +35,17 @@ class ChosenTarget:
         print(SECRETS.mask(f"{what} in {self.where}"), file=sys.stderr, flush=True)
 
 
+def target_kind(state: Any, target: str | None) -> str:
+    kind = target or state.settings.deploy.target
+    if kind not in TARGETS:
+        raise UsageError(f"--target {kind!r} is not a deploy target", hint=f"use one of: {', '.join(TARGETS)}")
+    return kind
+
+
 def open_target(state: Any, *, target: str | None, deployment: str | None, namespace: str | None,
                 context: str | None, cluster: str | None, service: str | None) -> ChosenTarget:
     deploy = state.settings.deploy
-    kind = target or deploy.target
-    if kind not in TARGETS:
-        raise UsageError(f"--target {kind!r} is not a deploy target", hint=f"use one of: {', '.join(TARGETS)}")
+    kind = target_kind(state, target)
     if kind == "ecs":
         if deployment or namespace or context:
             raise UsageError("--deployment, --namespace and --context are Kubernetes options",

@@ -15,6 +15,8 @@ from magent.cli.cluster import (
     RequestTimeoutOption,
     YesOption,
 )
+from magent.cli.deploy_target import ClusterOption, ServiceOption, TargetOption
+from magent.cli.flags import complete_deployments
 from magent.cli.state import OutputOption
 
 ROLLBACK_REQUEST_TIMEOUT_S = 5.0
@@ -26,6 +28,10 @@ changed, so that is the whole rollback. Otherwise the Deployment is undone exact
 undo [--to-revision N]` does (refused when paused, skipped when the template already matches). Then magent
 waits for the rollout, checks the pods, and records and notifies, best effort: a rollback completes when
 Mistral, Postgres, the metrics backends and the webhook are all down.
+
+On ECS (`--target ecs --cluster C --service S`) a canary in progress is aborted (the listener back to 100/0,
+the canary service removed); otherwise the service goes back to the task definition it ran before the last
+promoted deploy, or to `--to-revision N` of its family.
 
 \b
 Examples:
@@ -40,7 +46,9 @@ revision, rollout or pods not healthy: needs a human); 130 interrupted or declin
 
 
 def rollback(
-    deployment: DeploymentOption,
+    deployment: Annotated[Optional[str], typer.Option(
+        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
+        autocompletion=complete_deployments)] = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
     to_revision: Annotated[int, typer.Option(min=0, help="Revision to go back to (0: the previous one).")] = 0,
@@ -48,6 +56,9 @@ def rollback(
     dry_run: DryRunOption = False,
     yes: YesOption = False,
     request_timeout: RequestTimeoutOption = None,
+    target: TargetOption = None,
+    cluster: ClusterOption = None,
+    service: ServiceOption = None,
     output: OutputOption = None,
 ) -> None:
     started = time.monotonic()
@@ -55,13 +66,22 @@ def rollback(
 
     install()  # before anything imports kubernetes: its package initialisers cost more than the rollback
     from magent.cli.cluster import announce, confirm, open_cluster
+    from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
+    from magent.core.errors import UsageError
     from magent.services.deploy.rollback import SKIP, audited, execute, plan_rollback
     from magent.services.kube.lease import identity
 
     state = get_state()
     fmt = state.output_format(output)
+    if target_kind(state, target) == "ecs":
+        from magent.cli.rollout_ecs import rollback_ecs
+
+        return rollback_ecs(state, fmt, cluster=cluster, service=service, to_revision=to_revision, reason=reason,
+                            dry_run=dry_run, yes=yes, started=started, show=_show)
+    if not deployment:
+        raise UsageError("Missing option '--deployment' / '-d'.", hint="see 'magent rollback --help'")
     kube = open_cluster(state, namespace, context, timeout_s=_request_timeout(state, request_timeout))
     kube.on_slow = lambda sentence: state.err.print(sentence, markup=False, highlight=False)
     plan = plan_rollback(kube, deployment, to_revision)

@@ -1,0 +1,77 @@
+"""`magent rollback|status|history --target ecs`: the on-call side of an ECS service (see services/deploy/ecs_*)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def _target(state: Any, cluster: str | None, service: str | None) -> Any:
+    from magent.cli.deploy_target import open_target
+
+    return open_target(state, target="ecs", deployment=None, namespace=None, context=None, cluster=cluster,
+                       service=service)
+
+
+def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, to_revision: int,
+                 reason: str | None, dry_run: bool, yes: bool, started: float, show: Any) -> None:
+    from magent.cli.cluster import confirm
+    from magent.cli.deploy_view import EventView
+    from magent.services.deploy.ecs_rollback import SKIP, execute_ecs, plan_ecs_rollback
+    from magent.services.deploy.rollback import audited
+    from magent.services.kube.lease import identity
+
+    chosen = _target(state, cluster, service)
+    plan = plan_ecs_rollback(chosen.target, to_revision)
+    if dry_run or plan.action == SKIP:
+        show(state, fmt, {**plan.to_dict(), "dry_run": dry_run, "outcome": "planned" if dry_run else "skipped"})
+        return
+    chosen.announce(f"Rolling back ECS service {chosen.target.name}")
+    asked = time.monotonic()
+    confirm(state, f"{plan.describe()}?", yes=yes)
+    started += time.monotonic() - asked  # the time a person took to answer is not the rollback's
+    actor = identity()
+    view = EventView(state, fmt)
+    with audited(state.settings, plan, actor=actor, reason=reason, on_event=view) as on_event:
+        with view:
+            outcome = execute_ecs(chosen.target, plan, reason=reason, actor=actor,
+                                  timeout_s=state.settings.deploy.rollout_timeout, on_event=on_event, started=started)
+        show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
+                          "request_seconds": outcome.request_seconds, "health": outcome.health})
+
+
+def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
+    from magent.cli.deploy_view import kv_table
+    from magent.cli.render import emit
+    from magent.services.deploy.ecs_status import service_status
+
+    data = service_status(_target(state, cluster, service).target)
+    deploy = data["deploy"] or {}
+    canary = data["canary"]
+    rows = [
+        ("service", f"{data['cluster']}/{data['service']}"),
+        ("images", ", ".join(data["images"])),
+        ("task definition", data["task_definition"]),
+        ("tasks", f"{data['tasks']['running']}/{data['tasks']['desired']} running"),
+        ("rollout", data["rollout"]),
+        ("traffic", ", ".join(f"{k} {v}" + ("%" if isinstance(v, int) else "")
+                              for k, v in data["traffic_weights"].items())),
+        ("canary", "-" if canary is None else
+         f"{canary['name']} ({canary['task_definition']}, {canary['tasks']['running']}/{canary['tasks']['desired']})"),
+        ("last deploy", "-" if not deploy else
+         f"{deploy['deploy_id']} {deploy['phase']} {deploy['image']}" + (f": {deploy['reason']}"
+                                                                         if deploy.get("reason") else "")),
+        ("lock", "-" if data["lock"] is None else data["lock"]["holder"]),
+    ]
+    emit(state, fmt, data, table=lambda: kv_table(None, rows))
+
+
+def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.services.deploy.ecs_status import task_definition_history
+
+    records = task_definition_history(_target(state, cluster, service).target)
+    rows = [(r["revision"], ", ".join(r["images"]), r["created"] or "-", "*" if r["current"] else "")
+            for r in records]
+    emit(state, fmt, records, table=lambda: simple_table(
+        "task definition revisions", ["revision", "images", "registered", "current"], rows))
