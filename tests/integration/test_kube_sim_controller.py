@@ -79,13 +79,15 @@ def test_rolling_update_stays_within_max_surge_and_max_unavailable(kube_sim, kub
     _set_image(apps, kube_namespace, "app:v2")
     totals, ready = [], []
     while not _complete(kube_sim, kube_namespace) or not totals:
-        pods = kube_sim.list("v1", "Pod", kube_namespace)
+        # maxSurge bounds the pods the ReplicaSets count: scaled-down pods linger a moment as Terminating
+        pods = [p for p in kube_sim.list("v1", "Pod", kube_namespace) if not p["metadata"].get("deletionTimestamp")]
         totals.append(len(pods))
         ready.append(sum(1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
                                                 for c in (p.get("status") or {}).get("conditions", []))))
         time.sleep(0.01)
     assert max(totals) == 5 and min(ready) >= 4
-    images = {p["spec"]["containers"][0]["image"] for p in kube_sim.list("v1", "Pod", kube_namespace)}
+    images = {p["spec"]["containers"][0]["image"] for p in kube_sim.list("v1", "Pod", kube_namespace)
+              if not p["metadata"].get("deletionTimestamp")}
     assert images == {"app:v2"}
 
 

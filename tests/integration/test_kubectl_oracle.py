@@ -87,7 +87,8 @@ def test_pause_and_resume(kubectl, apps, kube_sim, kube_namespace):
     assert len(kube_sim.list("apps/v1", "ReplicaSet", kube_namespace)) == 2
     assert kubectl("rollout", "resume", "deploy/web").stdout.strip() == "deployment.apps/web resumed"
     _rolled_out(kubectl)
-    images = {p["spec"]["containers"][0]["image"] for p in kube_sim.list("v1", "Pod", kube_namespace)}
+    images = {p["spec"]["containers"][0]["image"] for p in kube_sim.list("v1", "Pod", kube_namespace)
+              if not p["metadata"].get("deletionTimestamp")}  # the old ones may still be Terminating
     assert images == {"app:v3"}
 
 

@@ -9,9 +9,12 @@ synthetic traffic shared between the stable and canary tracks in proportion to t
         httpx.get(f"{url}/metrics")
 
 Every 100 ms the traffic loop asks its `traffic_source` which (track, version) pairs have how many ready
-pods — by default the ready pods of the Deployments `<deployment>` (track `stable`) and
-`<deployment>-canary` (track `canary`) in the Kubernetes simulator, the version being the image tag — and
-records `rps_per_pod` requests per ready pod per second for each.
+pods, and records `rps_per_pod` requests per ready pod per second for each. By default it routes as
+kube-proxy would: the ready endpoints of the Service `<service>` (default: the Deployment's name; created
+with `service_manifest` when missing, selecting `app=<deployment>`, which stable and canary pods share) in
+its EndpointSlices. An endpoint's pod belongs to track `stable` when its Deployment is `<deployment>` and
+`canary` when it is `<deployment>-canary`, the version being the image tag. A pod being deleted leaves the
+ready endpoints at once, so it gets no new requests while it terminates.
 
 Metrics: `http_requests_total{track,version,code}` (counter), `http_request_duration_seconds{track,version}`
 (histogram; latencies are log-normal with median `latency_s`, so p95 ≈ 1.6 × latency_s), and
@@ -81,16 +84,25 @@ def behaviour_for_tag(tag: str, base: Behaviour) -> Behaviour:
     return base
 
 
-def kube_traffic_source(sim: Any, namespace: str, deployment: str) -> TrafficSource:
-    """Ready pods of `<deployment>` (stable) and `<deployment>-canary` (canary), by image tag, read from a
-    KubeSimulator. Pods are matched through their owners (pod → ReplicaSet → Deployment), not labels."""
+def kube_traffic_source(sim: Any, namespace: str, deployment: str, service: str | None = None) -> TrafficSource:
+    """Ready endpoints of the Service `service` (default `deployment`) by track and image tag, read from the
+    EndpointSlices of a KubeSimulator. Tracks come from the endpoint pod's owners (pod → ReplicaSet →
+    Deployment `<deployment>` or `<deployment>-canary`), not labels; other pods the Service selects are left out."""
+    from magent.sandbox.kube.endpointslices import SERVICE_NAME_LABEL
     from magent.sandbox.kube.pods import image_tag
-    from magent.sandbox.kube.replicaset import controller_uid, pod_ready
+    from magent.sandbox.kube.replicaset import controller_uid
+
+    selector = f"{SERVICE_NAME_LABEL}={service or deployment}"
 
     def source() -> list[TrackPods]:
-        found: list[TrackPods] = []
-        pods = sim.list("v1", "Pod", namespace)
+        slices = sim.list("discovery.k8s.io/v1", "EndpointSlice", namespace, label_selector=selector)
+        ready = {e["targetRef"]["uid"] for s in slices for e in s.get("endpoints") or []
+                 if (e.get("conditions") or {}).get("ready") and (e.get("targetRef") or {}).get("kind") == "Pod"}
+        if not ready:
+            return []
+        pods = [p for p in sim.list("v1", "Pod", namespace) if p["metadata"]["uid"] in ready]
         replicasets = sim.list("apps/v1", "ReplicaSet", namespace)
+        found: list[TrackPods] = []
         for track, name in (("stable", deployment), ("canary", f"{deployment}-canary")):
             owner = sim.get("apps/v1", "Deployment", namespace, name)
             if owner is None:
@@ -98,7 +110,7 @@ def kube_traffic_source(sim: Any, namespace: str, deployment: str) -> TrafficSou
             rs_uids = {rs["metadata"]["uid"] for rs in replicasets if controller_uid(rs) == owner["metadata"]["uid"]}
             counts: dict[str, int] = {}
             for pod in pods:
-                if controller_uid(pod) in rs_uids and pod_ready(pod):
+                if controller_uid(pod) in rs_uids:
                     version = image_tag(pod["spec"]["containers"][0].get("image", ""))
                     counts[version] = counts.get(version, 0) + 1
             found += [TrackPods(track, version, ready) for version, ready in sorted(counts.items())]
@@ -107,19 +119,35 @@ def kube_traffic_source(sim: Any, namespace: str, deployment: str) -> TrafficSou
     return source
 
 
+def ensure_service(sim: Any, namespace: str, deployment: str, service: str | None = None) -> None:
+    """The app's Service (`service_manifest`: app=<deployment>), as its manifests would create it, if missing."""
+    from magent.sandbox.kube import ApiError
+    from magent.sandbox.kube.manifests import service_manifest
+
+    name = service or deployment
+    if sim.get("v1", "Service", namespace, name) is not None:
+        return
+    try:
+        sim.create(service_manifest(name, namespace, selector={"app": deployment}))
+    except ApiError as exc:
+        if exc.code != 409:  # created meanwhile by someone else: fine
+            raise
+
+
 class AgentApp:
     """The sample app: an ASGI app (`.asgi`) and a traffic loop (`start()` / `stop()`)."""
 
     def __init__(self, *, sim: Any = None, namespace: str = "default", deployment: str = "web",
-                 behaviours: dict[str, Behaviour] | None = None, default: Behaviour | None = None,
-                 traffic_source: TrafficSource | None = None, mistral_up: bool = True,
-                 mistral_latency_ms: float = 120.0, seed: int | None = None) -> None:
+                 service: str | None = None, behaviours: dict[str, Behaviour] | None = None,
+                 default: Behaviour | None = None, traffic_source: TrafficSource | None = None,
+                 mistral_up: bool = True, mistral_latency_ms: float = 120.0, seed: int | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         if traffic_source is None:
             if sim is None:
                 raise ValueError("AgentApp needs a KubeSimulator (sim=…) or a traffic_source")
-            traffic_source = kube_traffic_source(sim, namespace, deployment)
+            ensure_service(sim, namespace, deployment, service)
+            traffic_source = kube_traffic_source(sim, namespace, deployment, service)
         self.traffic_source = traffic_source
         self.behaviours = dict(behaviours or {})
         self.default = default or Behaviour()

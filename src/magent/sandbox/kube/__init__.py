@@ -10,18 +10,23 @@
         sim.list("v1", "Pod", "demo", label_selector="app=web")
 
 It serves discovery, namespaces, Deployments (status, scale) and ReplicaSets, Pods (status, log), Events,
-Services, Secrets, ConfigMaps, ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2),
-PodDisruptionBudgets (policy/v1) and StatefulSets (stored, no controller), and answers SelfSubjectAccessReview
-(`kubectl auth can-i`; everything is allowed unless `deny()` says otherwise); verbs get, list (label/field
-selectors, limit/continue), watch (chunked newline-delimited JSON from a resourceVersion, with bookmarks),
-create, update, patch (strategic merge, JSON merge, JSON patch, server-side apply approximated by a
-strategic merge), delete (owned objects are collected) and `dryRun=All`. A deployment controller rolls
-Deployments out as a real cluster does.
+Services and their EndpointSlices (discovery.k8s.io/v1, kept by a controller), Secrets, ConfigMaps,
+ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2), PodDisruptionBudgets (policy/v1) and
+StatefulSets (stored, no controller), and answers SelfSubjectAccessReview (`kubectl auth can-i`; everything is
+allowed unless `deny()` says otherwise); verbs get, list (label/field selectors, limit/continue), watch (chunked
+newline-delimited JSON from a resourceVersion, with bookmarks), create, update, patch (strategic merge, JSON
+merge, JSON patch, server-side apply approximated by a strategic merge), delete (owned objects are collected)
+and `dryRun=All`. A deployment controller rolls Deployments out as a real cluster does.
 
 Pods become ready `ready_delay` seconds after they are created, unless their image's tag ends in:
 - `-unready`: running, never ready;
-- `-crashloop`: CrashLoopBackOff, restartCount growing every `restart_interval`, Warning events BackOff;
+- `-crashloop`: CrashLoopBackOff, restartCount growing, the back-off doubling from `restart_interval / 2`
+  up to 30 times that (a node's 10 s → 5 min), Warning events BackOff;
 - `-oom`: the same with `lastState.terminated.reason: OOMKilled` (exit code 137).
+Deleting a running pod is graceful: it is Terminating (a `deletionTimestamp`), out of its Service's ready
+endpoints and no longer counted by its ReplicaSet at once, and gone after its grace period
+(`terminationGracePeriodSeconds`, 30 s by default) times `grace_scale` (0.01: 0.3 s). Deleting a namespace
+removes everything in it at once.
 """
 
 from __future__ import annotations
@@ -67,15 +72,16 @@ class KubeSimulator(ServedApp):
     """
 
     def __init__(self, *, ready_delay: float = 1.0, tick: float = 0.1, restart_interval: float = 1.0,
-                 token: str | None = None, require_token: bool = False, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 grace_scale: float = 0.01, token: str | None = None, require_token: bool = False,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
         from magent.sandbox.kube.loop import ControlLoop
 
         self.token = token or secrets.token_urlsafe(24)
         self.require_token = require_token
         self.store = ObjectStore()
         self.authorizer = Authorizer()
-        self.loop = ControlLoop(self.store, ready_delay=ready_delay, tick=tick, restart_interval=restart_interval)
+        self.loop = ControlLoop(self.store, ready_delay=ready_delay, tick=tick, restart_interval=restart_interval,
+                                grace_scale=grace_scale)
         self._host, self._port = host, port
         for name in _SYSTEM_NAMESPACES:
             self.create_namespace(name)
@@ -114,7 +120,20 @@ class KubeSimulator(ServedApp):
         self.loop.pods.ready_delay = seconds
 
     def set_restart_interval(self, seconds: float) -> None:
+        """The first crash-restart cycle of a crash-looping container (later back-offs double from it)."""
         self.loop.pods.restart_interval = seconds
+
+    def set_grace_scale(self, scale: float) -> None:
+        """How fast terminating pods run through their grace period (1.0: as on a node; 0: gone at once)."""
+        self.loop.pods.grace_scale = scale
+
+    def pause_controllers(self) -> None:
+        """Stop the controllers and the kubelet (the API still answers): what a lagging or down
+        kube-controller-manager looks like to a client. `resume_controllers()` catches up."""
+        self.loop.pause()
+
+    def resume_controllers(self) -> None:
+        self.loop.resume()
 
     def deny(self, verb: str, resource: str, *, group: str = "", subresource: str = "",
              namespace: str | None = None) -> None:

@@ -24,7 +24,7 @@ from magent.sandbox.kube.store import ObjectStore
 from magent.sandbox.kube.streams import WatchRequest, follow_lines, watch_stream
 from magent.sandbox.kube.tables import to_table, wants_table
 
-LogProvider = Callable[[dict[str, Any], str | None, bool], list[str]]
+LogProvider = Callable[[dict[str, Any], str | None, bool], list[tuple[float, str]]]
 _OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 
@@ -211,15 +211,17 @@ class KubeApi:
     def _log(self, request, target: Target):
         from starlette.responses import PlainTextResponse, StreamingResponse
 
+        from magent.sandbox.kube.podlogs import LogOptions
+
         query = request.query_params
+        options = LogOptions.parse(query)
         pod = resources.read(self.store, target.rtype, target.namespace, target.name)
         container, previous = query.get("container"), _flag(query.get("previous"))
-        lines = self.logs(pod, container, previous)
-        if query.get("tailLines"):
-            lines = lines[-int(query["tailLines"]):] if int(query["tailLines"]) > 0 else []
+        written = self.logs(pod, container, previous)
+        lines = options.select(written)
         if not _flag(query.get("follow")):
             return PlainTextResponse("".join(line + "\n" for line in lines))
-        seen = len(self.logs(pod, container, previous))
+        seen = len(written)
 
         def more() -> list[str] | None:
             nonlocal seen
@@ -228,7 +230,7 @@ class KubeApi:
                 return None
             every = self.logs(current, container, previous)
             fresh, seen = every[seen:], len(every)
-            return fresh
+            return options.render(fresh)
 
         return StreamingResponse(follow_lines(lines, more), media_type="text/plain")
 
@@ -279,16 +281,18 @@ class KubeApi:
         propagation = request.query_params.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
         # kubectl sends dryRun in the DeleteOptions body, not the query; either one makes the delete a dry run
         dry_run = _dry_run(request, options.get("dryRun") if isinstance(options, dict) else None)
+        grace = resources.grace_period(request.query_params.get("gracePeriodSeconds"),
+                                       options.get("gracePeriodSeconds") if isinstance(options, dict) else None)
         if target.name is None:
             matcher = object_matcher(request.query_params.get("labelSelector"),
                                      request.query_params.get("fieldSelector"), target.rtype.kind)
             items, _ = self.store.list(target.rtype, target.namespace, matcher)
             for item in items if not dry_run else ():
-                resources.delete_quietly(self.store, target.rtype, item, propagation)
+                resources.delete_quietly(self.store, target.rtype, item, propagation, grace)
             return _json({"kind": target.rtype.list_kind, "apiVersion": target.rtype.api_version,
                           "metadata": {}, "items": items})
         deleted = self.store.delete(target.rtype, target.namespace, target.name,
-                                    propagation=propagation, dry_run=dry_run)
+                                    propagation=propagation, dry_run=dry_run, grace_period_seconds=grace)
         if target.rtype.kind == "Pod":
             return _json(deleted)
         return _json(resources.delete_status(target.rtype, deleted))

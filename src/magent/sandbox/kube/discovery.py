@@ -73,6 +73,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
+    ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
     ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
                  subresources=("status",), categories=("all",), has_spec_generation=False),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),

@@ -1,5 +1,6 @@
-"""The controller thread: every tick (and right after any write to a workload) it runs the deployment
-controller, then the ReplicaSet controller, then the pretend kubelet."""
+"""The controller thread: every tick (and right after any write to a workload or Service) it runs the
+deployment controller, then the ReplicaSet controller, then the pretend kubelet, then the EndpointSlice
+controller."""
 
 from __future__ import annotations
 
@@ -8,26 +9,32 @@ import threading
 import time
 
 from magent.sandbox.kube.controller import DEPLOYMENT, DeploymentController
+from magent.sandbox.kube.endpointslices import EndpointSliceController, list_services
 from magent.sandbox.kube.events import EventRecorder
 from magent.sandbox.kube.pods import POD, PodLifecycle
 from magent.sandbox.kube.replicaset import REPLICASET, ReplicaSetController, by_controller
 from magent.sandbox.kube.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
-_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
+_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod", "Service"})
 _IDLE_WAIT_S = 0.5
 
 
 class ControlLoop:
-    def __init__(self, store: ObjectStore, *, ready_delay: float, tick: float, restart_interval: float) -> None:
+    def __init__(self, store: ObjectStore, *, ready_delay: float, tick: float, restart_interval: float,
+                 grace_scale: float = 0.01) -> None:
         self.store = store
         self.tick = tick
         self.events = EventRecorder(store)
-        self.pods = PodLifecycle(store, self.events, ready_delay=ready_delay, restart_interval=restart_interval)
+        self.pods = PodLifecycle(store, self.events, ready_delay=ready_delay, restart_interval=restart_interval,
+                                 grace_scale=grace_scale)
         self.replicasets = ReplicaSetController(store, self.events)
         self.deployments = DeploymentController(store, self.events)
+        self.endpoints = EndpointSliceController(store)
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._resumed = threading.Event()
+        self._resumed.set()
         self._thread = threading.Thread(target=self._run, name="kube-sim-controller", daemon=True)
         store.add_listener(self._on_write)
 
@@ -45,9 +52,21 @@ class ControlLoop:
         self.replicasets.sync(replicasets, pods)
         pods, _ = self.store.list(POD)
         self.pods.sync(pods)
+        pods, _ = self.store.list(POD)
+        self.endpoints.sync(list_services(self.store), pods)
+
+    def pause(self) -> None:
+        """Stop reconciling (as if kube-controller-manager and the kubelet were down) until `resume()`."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._resumed.wait(_IDLE_WAIT_S):
+                continue
             self._wake.clear()
             before = self.store.resource_version
             try:

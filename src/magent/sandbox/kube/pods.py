@@ -2,10 +2,12 @@
 
 Fault images (the tag's ending decides, per container):
 - `…-unready`   runs but never becomes ready (Warning event `Unhealthy`: readiness probe failed).
-- `…-crashloop` exits with code 1 every `restart_interval`: state waiting `CrashLoopBackOff`, `lastState`
-  terminated `Error`, `restartCount` growing, never ready, Warning events `BackOff`.
+- `…-crashloop` exits with code 1 after each run: state waiting `CrashLoopBackOff`, `lastState` terminated
+  `Error`, `restartCount` growing, never ready, Warning events `BackOff`; the back-off doubles from crash to
+  crash as on a node (see backoff.py: `restart_interval` is the first crash-restart cycle).
 - `…-oom`       the same, but killed for memory: `lastState.terminated.reason` is `OOMKilled` (exit code 137).
-The back-off does not grow as on a real node (it stays `restart_interval`), so tests see restarts quickly.
+A pod being deleted (a `deletionTimestamp`, see graceful.py) gets a `Killing` event, keeps its last status,
+and is removed when its grace period, run `grace_scale` times as fast, is over.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from magent.sandbox.kube.backoff import crash_cycle, go_duration
 from magent.sandbox.kube.discovery import by_kind
 from magent.sandbox.kube.errors import ApiError, bad_request
 from magent.sandbox.kube.events import EventRecorder
@@ -66,18 +69,23 @@ class ContainerView:
     running_since: float  # monotonic
     crashed: bool  # in back-off after a crash
     fault: str | None
+    previous_since: float | None = None  # monotonic start of the run before (crash loops)
+    run_s: float = 0.0  # how long a crash-looping run lasts
+    backoff_s: float = 0.0  # the back-off in force (crash loops)
 
 
 class PodLifecycle:
     """Moves every pod's status along; computes everything from the pod's age, so it is idempotent."""
 
     def __init__(self, store: ObjectStore, events: EventRecorder, *, ready_delay: float,
-                 restart_interval: float) -> None:
+                 restart_interval: float, grace_scale: float = 0.01) -> None:
         self.store = store
         self.events = events
         self.ready_delay = ready_delay
         self.restart_interval = restart_interval
+        self.grace_scale = grace_scale
         self._clocks: dict[str, PodClock] = {}
+        self._ends: dict[str, float] = {}  # uid of a terminating pod -> monotonic time it is removed
         self._next_ip = 10
         self.next_due = float("inf")  # monotonic time of the next transition any pod will make
 
@@ -90,13 +98,35 @@ class PodLifecycle:
 
     def sync(self, pods: list[dict[str, Any]]) -> None:
         live = {p["metadata"]["uid"] for p in pods}
-        for uid in [u for u in self._clocks if u not in live]:
-            del self._clocks[uid]
+        for table in (self._clocks, self._ends):
+            for uid in [u for u in table if u not in live]:
+                del table[uid]
         now = time.monotonic()
         self.next_due = float("inf")
         for pod in pods:
+            if pod["metadata"].get("deletionTimestamp"):
+                self.next_due = min(self.next_due, self._terminate(pod, now))
+                continue
             self._sync_pod(pod, now)
             self.next_due = min(self.next_due, self._next_transition(pod, now))
+
+    def _terminate(self, pod: dict[str, Any], now: float) -> float:
+        """Stop a pod being deleted: removed when its (scaled) grace period is over; returns when that is."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        end = now + max(meta.get("deletionGracePeriodSeconds") or 0, 0) * self.grace_scale
+        if uid not in self._ends:
+            for spec in pod["spec"].get("containers") or []:
+                self.events.record(pod, "Normal", "Killing", f"Stopping container {spec['name']}",
+                                   component=_KUBELET, field_path=f"spec.containers{{{spec['name']}}}")
+        self._ends[uid] = end = min(self._ends.get(uid, end), end)  # a shorter grace given later wins
+        if now < end:
+            return end
+        try:
+            self.store.delete(POD, meta.get("namespace"), meta["name"], grace_period_seconds=0)
+        except ApiError:
+            pass  # already removed (force-deleted, or its namespace went)
+        return float("inf")
 
     def _next_transition(self, pod: dict[str, Any], now: float) -> float:
         clock = self.clock(pod)
@@ -104,8 +134,7 @@ class PodLifecycle:
         for spec in pod["spec"].get("containers") or []:
             fault = image_fault(spec.get("image", ""))
             if fault in ("crashloop", "oom"):
-                half = max(self.restart_interval, 0.05) / 2
-                due = min(due, clock.seen + ((now - clock.seen) // half + 1) * half)
+                due = min(due, clock.seen + crash_cycle(now - clock.seen, self.restart_interval).next_change)
             elif fault is None and now - clock.seen < self.ready_delay:
                 due = min(due, clock.seen + self.ready_delay)
         return due
@@ -129,12 +158,11 @@ class PodLifecycle:
         fault = image_fault(spec.get("image", ""))
         age = now - clock.seen
         if fault in ("crashloop", "oom"):
-            cycle = max(self.restart_interval, 0.05)
-            restarts = int(age // cycle)
-            in_cycle = age - restarts * cycle
-            crashed = in_cycle >= cycle / 2
-            return ContainerView(spec["name"], spec.get("image", ""), False, restarts + (1 if crashed else 0),
-                                 clock.seen + restarts * cycle, crashed, fault)
+            cycle = crash_cycle(age, self.restart_interval)
+            previous = None if cycle.previous_started is None else clock.seen + cycle.previous_started
+            return ContainerView(spec["name"], spec.get("image", ""), False, cycle.restarts,
+                                 clock.seen + cycle.started, cycle.crashed, fault, previous, cycle.run,
+                                 cycle.backoff)
         ready = fault is None and age >= self.ready_delay
         return ContainerView(spec["name"], spec.get("image", ""), ready, 0, clock.seen, False, fault)
 
@@ -161,18 +189,17 @@ class PodLifecycle:
         if view.crashed:
             state: dict[str, Any] = {"waiting": {
                 "reason": "CrashLoopBackOff",
-                "message": f"back-off {int(self.restart_interval)}s restarting failed container={view.name} "
+                "message": f"back-off {go_duration(view.backoff_s)} restarting failed container={view.name} "
                            f"pod={pod['metadata']['name']}_{pod['metadata'].get('namespace')}({uid})"}}
         else:
             state = {"running": {"startedAt": _stamp(clock.wall(view.running_since))}}
         last: dict[str, Any] = {}
         if view.restarts:
             oom = view.fault == "oom"
-            cycle = max(self.restart_interval, 0.05)
-            started = view.running_since if view.crashed else view.running_since - cycle
+            started = view.running_since if view.crashed else (view.previous_since or view.running_since)
             last = {"terminated": {"exitCode": 137 if oom else 1, "reason": "OOMKilled" if oom else "Error",
                                    "startedAt": _stamp(clock.wall(started)),
-                                   "finishedAt": _stamp(clock.wall(started + cycle / 2)),
+                                   "finishedAt": _stamp(clock.wall(started + view.run_s)),
                                    "containerID": _container_id(uid, view.name, view.restarts - 1)}}
         return {
             "name": view.name, "image": view.image,
@@ -212,8 +239,9 @@ class PodLifecycle:
                            field_path=field)
 
     # --- logs ----------------------------------------------------------------------------------------
-    def logs(self, pod: dict[str, Any], container: str | None, previous: bool) -> list[str]:
-        """Plausible log lines for `GET …/pods/NAME/log`, derived from the pod's simulated life."""
+    def logs(self, pod: dict[str, Any], container: str | None, previous: bool) -> list[tuple[float, str]]:
+        """Plausible log lines for `GET …/pods/NAME/log`, derived from the pod's simulated life, each with the
+        wall-clock moment it was written."""
         from magent.sandbox.kube.podlogs import log_lines
 
         names = [c["name"] for c in pod["spec"].get("containers") or []]
@@ -229,7 +257,7 @@ class PodLifecycle:
         if previous and view.restarts == 0:
             raise bad_request(f'previous terminated container "{container}" in pod '
                               f'"{pod["metadata"]["name"]}" not found')
-        return log_lines(self.clock(pod), view, previous, time.monotonic(), self.restart_interval)
+        return log_lines(self.clock(pod), view, previous, time.monotonic())
 
 
 def _condition(kind: str, ok: bool, message: str | None, old: dict[str, Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from magent.sandbox.kube.discovery import by_kind
 from magent.sandbox.kube.errors import ApiError
 from magent.sandbox.kube.events import EventRecorder
+from magent.sandbox.kube.graceful import is_terminating
 from magent.sandbox.kube.pods import NODE_NAME, POD
 from magent.sandbox.kube.store import ObjectStore
 
@@ -67,7 +68,9 @@ class ReplicaSetController:
             except ApiError:
                 continue  # modified or deleted meanwhile: retried at the next tick
 
-    def _sync_one(self, rs: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+    def _sync_one(self, rs: dict[str, Any], owned: list[dict[str, Any]]) -> None:
+        # Terminating pods are no longer counted (FilterActivePods): their replacements start at once.
+        pods = [p for p in owned if not is_terminating(p)]
         want = rs["spec"].get("replicas", 1)
         if len(pods) < want:
             for _ in range(want - len(pods)):

@@ -73,10 +73,26 @@ def patch(store: ObjectStore, rtype: ResourceType, namespace: str | None, name: 
         return store.update(rtype, patched, subresource=subresource, dry_run=dry_run), False
 
 
-def delete_quietly(store: ObjectStore, rtype: ResourceType, item: dict[str, Any], propagation: str) -> None:
+def grace_period(from_query: str | None, from_body: Any) -> int | None:
+    """`gracePeriodSeconds` of a delete (query or DeleteOptions); a negative one counts as 1, as the API server has it."""
+    value: Any = from_body if from_query in (None, "") else from_query
+    if value is None:
+        return None
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"gracePeriodSeconds: invalid value {value!r}: must be an integer") from None
+    if isinstance(value, (bool, float)):
+        raise bad_request(f"gracePeriodSeconds: invalid value {value!r}: must be an integer")
+    return seconds if seconds >= 0 else 1
+
+
+def delete_quietly(store: ObjectStore, rtype: ResourceType, item: dict[str, Any], propagation: str,
+                   grace_period_seconds: int | None = None) -> None:
     """Delete for deletecollection: an object already gone (a dependent of an earlier one) is fine."""
     try:
-        store.delete(rtype, item["metadata"].get("namespace"), item["metadata"]["name"], propagation=propagation)
+        store.delete(rtype, item["metadata"].get("namespace"), item["metadata"]["name"], propagation=propagation,
+                     grace_period_seconds=grace_period_seconds)
     except ApiError as exc:
         if exc.code != 404:
             raise

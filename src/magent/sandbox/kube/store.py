@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from magent.core.timeutil import utcnow
-from magent.sandbox.kube import objects
+from magent.sandbox.kube import graceful, objects
 from magent.sandbox.kube.discovery import RESOURCES, ResourceType, by_kind
 from magent.sandbox.kube.errors import already_exists, conflict, gone, namespace_not_found, not_found
 from magent.sandbox.kube.fields import check_types
@@ -194,8 +194,14 @@ class ObjectStore:
             return self._commit("MODIFIED", rtype, key, new, old)
 
     def delete(self, rtype: ResourceType, namespace: str | None, name: str, *,
-               propagation: str = "Background", dry_run: bool = False) -> Obj:
-        """Delete an object; dependents (ownerReferences to it) are deleted too unless propagation is Orphan."""
+               propagation: str = "Background", dry_run: bool = False,
+               grace_period_seconds: int | None = None) -> Obj:
+        """Delete an object; dependents (ownerReferences to it) are deleted too unless propagation is Orphan.
+
+        A running pod is deleted gracefully, as kube-apiserver does: it gets a `deletionTimestamp` (now +
+        its grace period: `grace_period_seconds`, else `spec.terminationGracePeriodSeconds`) and stays,
+        Terminating, until the kubelet removes it; a grace of 0 (`kubectl delete --now/--force`) removes it.
+        """
         with self._lock:
             key = _key(rtype, namespace, name)
             old = self._objects[rtype].get(key)
@@ -203,12 +209,20 @@ class ObjectStore:
                 raise not_found(rtype, name)
             if dry_run:
                 return copy.deepcopy(old)
+            if rtype.kind == "Pod" and (grace := graceful.pod_grace(old, grace_period_seconds)) is not None:
+                return self._mark_terminating(rtype, key, old, grace)
             deleted = self._remove(rtype, key)
             if rtype == _NAMESPACE:
                 self._delete_namespace_contents(name)
             else:
                 self._collect_dependents(deleted["metadata"]["uid"], orphan=propagation == "Orphan")
             return deleted
+
+    def _mark_terminating(self, rtype: ResourceType, key: tuple[str, str], old: Obj, grace: int) -> Obj:
+        marked = graceful.terminating(old, grace)
+        if marked == old:  # already terminating at least as soon
+            return copy.deepcopy(old)
+        return self._commit("MODIFIED", rtype, key, marked, old)
 
     def _remove(self, rtype: ResourceType, key: tuple[str, str]) -> Obj:
         old = self._objects[rtype].pop(key)
@@ -233,6 +247,8 @@ class ObjectStore:
                     orphaned = copy.deepcopy(obj)
                     orphaned["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != owner_uid]
                     self._commit("MODIFIED", rtype, key, orphaned, obj)
+                elif rtype.kind == "Pod" and (grace := graceful.pod_grace(obj, None)) is not None:
+                    self._mark_terminating(rtype, key, obj, grace)
                 elif key in table:
                     dependent = self._remove(rtype, key)
                     self._collect_dependents(dependent["metadata"]["uid"], orphan=False)

@@ -189,6 +189,28 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Age", "string", 0, _created),
     ],
 }
+def _slice_ports(endpoint_slice: Obj) -> str:
+    ports = endpoint_slice.get("ports")
+    if ports is None:
+        return "<unset>"
+    return ",".join(str(p.get("port")) for p in ports) or "<unset>"
+
+
+def _slice_endpoints(endpoint_slice: Obj) -> str:
+    addresses = [a for e in endpoint_slice.get("endpoints") or [] for a in e.get("addresses") or []]
+    if not addresses:
+        return "<none>"
+    shown = ",".join(addresses[:3])
+    return shown + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+
+
+_COLUMNS["EndpointSlice"] = [
+    ("Name", "string", 0, _name),
+    ("AddressType", "string", 0, lambda s: s.get("addressType", "")),
+    ("Ports", "string", 0, _slice_ports),
+    ("Endpoints", "string", 0, _slice_endpoints),
+    ("Age", "string", 0, _created),
+]
 _DEFAULT: list[Column] = [("Name", "string", 0, _name), ("Age", "string", 0, _created)]
 
 

@@ -77,7 +77,10 @@ class KubernetesTarget:
         return Canary(manifest["metadata"]["name"], kd.label_selector(manifest["spec"]["selector"]), manifest)
 
     def canary_to_zero(self) -> None:
-        kd.scale_to_zero(self.kube, self.canary_name)
+        """Scale the canary to zero, and return once its pods are out of service (Terminating or gone), so that
+        the abort's "scaled to 0" is when the canary stopped taking requests, not when its spec said 0."""
+        if kd.scale_to_zero(self.kube, self.canary_name):
+            kd.wait_out_of_service(self.kube, self.canary_name)
 
     def remove_canary(self, deploy_id: str | None) -> None:
         if deploy_id is None:

@@ -111,6 +111,28 @@ def scale_to_zero(kube: Kube, name: str) -> bool:
     return True
 
 
+def wait_out_of_service(kube: Kube, name: str, *, timeout_s: float = 10.0, poll_s: float = 0.05) -> bool:
+    """After `name` is scaled to zero: wait until none of its pods takes new requests, i.e. each is Terminating
+    (which takes it out of its Service's ready endpoints) or gone; in-flight requests finish within the pods'
+    grace period, which is not waited for. False when that was not seen within `timeout_s` (or the API stopped
+    answering): the scale itself is done, so the caller goes on."""
+    from magent.core.errors import MagentError
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        deployment = find_deployment(kube, name)
+        if deployment is None:
+            return True
+        selector = label_selector(deployment.spec.get("selector") or {})
+        while any(not p.metadata.get("deletionTimestamp") for p in list_pods(kube, selector)):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll_s)
+    except MagentError:
+        return False
+    return True
+
+
 def delete_deployment(kube: Kube, name: str) -> bool:
     """Delete a Deployment and (in the background) its ReplicaSets and pods; False when it was already gone."""
     try:
