@@ -134,8 +134,10 @@ def test_magent_deploy_target_ecs_from_the_command_line(ecs_stack, cli):
     assert f"Deploying {NEW} to ECS service {ecs_stack.service} in ECS cluster {ecs_stack.cluster}" in result.stderr
     import json
 
-    events = [json.loads(line)["event"] for line in result.stdout.splitlines()]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    events = [record["event"] for record in records]
     assert events[0] == "started" and events[-1] == "promoted"
+    assert all(r["cluster"] == ecs_stack.cluster and "namespace" not in r for r in records)
     assert _target(ecs_stack).stable().image_of("agent") == NEW
 
 

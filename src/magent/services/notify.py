@@ -51,7 +51,7 @@ def build_payload(event: Mapping[str, Any] | str) -> dict[str, Any]:
         return {"text": SECRETS.mask(event)}
     kind = str(event.get("event") or event.get("type") or "event")
     icon, title = _TITLES.get(kind, (":information_source:", kind.replace("_", " ").capitalize()))
-    where = "/".join(str(event[k]) for k in ("namespace", "deployment") if event.get(k))
+    where = "/".join(str(event[k]) for k in ("namespace", "cluster", "deployment") if event.get(k))
     text = f"{icon} {title}" + (f": {where}" if where else "")
     if event.get("image"):
         text += f" → {event['image']}"

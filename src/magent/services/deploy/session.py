@@ -98,6 +98,8 @@ class DeploySession:
 
     def emit(self, kind: str, state: CanaryState | None, **fields: Any) -> None:
         record = event(kind, deployment=self.deployment, namespace=self.target.scope, state=state, **fields)
+        if self.target.kind == "ecs":  # an ECS service lives in a cluster, not a namespace
+            record = {("cluster" if key == "namespace" else key): value for key, value in record.items()}
         self._on_event(record)
         if self.audit is not None:
             self.audit.event(record)
