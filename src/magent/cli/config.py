@@ -37,29 +37,63 @@ def _mask_strings(value: Any) -> Any:
 
 @config_app.command("show")
 def show(output: OutputOption = None) -> None:
-    """Show the active profile, the config file it came from and every setting (secrets masked).
+    """Show the active profile, the config file it came from and every setting (secrets masked), each with
+    where it came from: flag, env (the variable), profile (file:line), file (file:line) or default.
+
+    Lists and maps are shown as YAML. Flags of other commands (-n, --context, --steps…) override these
+    settings for that command only.
 
     Example: magent --profile production config show -o yaml
     """
+    import os
+
     from magent.cli.render import emit
+    from magent.core.config_sources import settings_sources
 
     state = get_state()
+    # --config / --profile read MAGENT_CONFIG / MAGENT_PROFILE too: a value equal to the variable is the variable's
+    config_flag = state.config_path if state.config_path != os.environ.get("MAGENT_CONFIG") else None
+    profile_flag = state.profile if state.profile != os.environ.get("MAGENT_PROFILE") else None
+    sources = settings_sources(state.settings, config_flag=config_flag, profile_flag=profile_flag,
+                               path=state._config_file, profile=state.profile_name, env=os.environ)
     data = {
         "profile": state.profile_name,
         "config_file": str(state._config_file) if state._config_file else None,
         "settings": masked_settings(state.settings),
+        "sources": {key: source.to_dict() for key, source in sources.items()},
     }
-    emit(state, state.output_format(output), data, table=lambda: _table(data))
+    emit(state, state.output_format(output), data, table=lambda: _table(data, sources))
 
 
-def _table(data: dict[str, Any]):
+def _table(data: dict[str, Any], sources: dict[str, Any]):
+    from rich.markup import escape
+
     from magent.cli.render import simple_table
+    from magent.core.config_sources import setting_paths
 
-    rows = [("profile", data["profile"]), ("config file", data["config_file"] or "(none: defaults + environment)")]
-    for section, values in data["settings"].items():
-        for key, value in values.items():
-            rows.append((f"{section}.{key}", value))
-    return simple_table(None, ["setting", "value"], rows)
+    profile = data["profile"]
+    rows = [("profile", profile, sources["profile"].describe(profile)),
+            ("config file", data["config_file"] or "(none: defaults + environment)",
+             sources["config_file"].describe(profile))]
+    for parts in setting_paths(get_state().settings):
+        value: Any = data["settings"]
+        for part in parts:
+            value = value[part]
+        key = ".".join(parts)
+        rows.append((key, escape(as_yaml(value)), sources[key].describe(profile)))  # `[5, 25]` is not markup
+    return simple_table(None, ["setting", "value", "source"], rows)
+
+
+def as_yaml(value: Any) -> str:
+    """A value as it would be written in magent.yaml: `[5, 25]`, `{url: …}`, `null` never a Python repr."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9, allow_unicode=True)
+    return text.strip().removesuffix("...").strip()
 
 
 def register(app: typer.Typer) -> None:

@@ -128,11 +128,22 @@ def status(
     deployment: DeploymentOption,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", "-w", help="Follow the deploy until it ends, then exit with its outcome's code.")] = False,
+    timeout: Annotated[Optional[str], typer.Option(
+        help="With --watch: give up after this long, e.g. 10m (exit 4) [default: no limit].",
+        show_default=False)] = None,
     output: OutputOption = None,
 ) -> None:
     """Show a Deployment, its canary if any, the current (or last) deploy's step and analysis, and the lock.
 
-    Exit codes: 0 shown; 2 unknown deployment; 3 cluster unreachable or credentials refused.
+    With --watch, follow a deploy run from another terminal or a CI job, as `kubectl rollout status` does:
+    refreshed every second in a terminal; piped, one line per change (-o json: one object per change); it ends
+    when no deploy is in progress and the stable Deployment is rolled out.
+
+    Exit codes: 0 shown (--watch: promoted, or nothing in progress); 1 (--watch) the deploy was aborted or rolled
+    back; 2 unknown deployment; 3 cluster unreachable or credentials refused; 4 (--watch) the deploy stopped
+    without finishing (its lock lapsed), the rollout failed, or --timeout passed; 130 interrupted.
     """
     from magent.cli.cluster import open_cluster
     from magent.cli.render import emit
@@ -140,8 +151,27 @@ def status(
     from magent.services.deploy.status import deployment_status
 
     state = get_state()
-    data = deployment_status(open_cluster(state, namespace, context), deployment)
-    emit(state, state.output_format(output), data, table=lambda: _status_table(data))
+    fmt = state.output_format(output)
+    limit = _watch_timeout(deployment, watch, timeout)
+    kube = open_cluster(state, namespace, context)
+    if watch:
+        from magent.cli.status_watch import follow
+
+        return follow(state, fmt, lambda: deployment_status(kube, deployment), table=_status_table, timeout_s=limit)
+    data = deployment_status(kube, deployment)
+    emit(state, fmt, data, table=lambda: _status_table(data))
+
+
+def _watch_timeout(deployment: str, watch: bool, timeout: str | None) -> float | None:
+    from magent.cli.flags import duration_flag
+    from magent.core.errors import UsageError
+
+    if timeout is None:
+        return None
+    if not watch:
+        raise UsageError("--timeout applies to --watch only",
+                         hint=f"magent status -d {deployment} --watch --timeout {timeout}")
+    return duration_flag("--timeout", timeout)
 
 
 def _status_table(data: dict) -> Any:
@@ -176,22 +206,40 @@ def history(
     deployment: DeploymentOption,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
+    revisions: Annotated[bool, typer.Option(
+        "--revisions", help="The Kubernetes revisions (as `kubectl rollout history`), even with a store.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest entries of the audit trail shown.")] = 20,
     output: OutputOption = None,
 ) -> None:
-    """List a Deployment's revisions (as `kubectl rollout history`): image, change-cause, creation time.
+    """List a Deployment's deploys and rollbacks from the store, or its revisions (as `kubectl rollout history`).
 
-    Exit codes: 0 shown; 2 unknown deployment; 3 cluster unreachable or credentials refused.
+    With a store (MAGENT_DATABASE_URL, or an embedded store created before): the audit trail, newest first:
+    who, when, image over image, outcome, the analyses (count, verdicts, last summary), the reason. Without
+    one, or with --revisions: the Deployment's revisions: image, change-cause, creation time.
+
+    Exit codes: 0 shown; 2 unknown deployment; 3 cluster or store unreachable, or credentials refused.
     """
     from magent.cli.cluster import open_cluster
-    from magent.cli.render import emit, simple_table
     from magent.cli.state import get_state
-    from magent.services.deploy.status import revision_history
+    from magent.services.deploy.audit import store_configured
 
     state = get_state()
-    revisions = revision_history(open_cluster(state, namespace, context), deployment)
+    fmt = state.output_format(output)
+    if revisions or not store_configured(state.settings):
+        return _revision_history(state, fmt, open_cluster(state, namespace, context), deployment)
+    from magent.cli.history_view import show_audit_history
+
+    show_audit_history(state, fmt, open_cluster(state, namespace, context), deployment, limit)
+
+
+def _revision_history(state: Any, fmt: Any, kube: Any, deployment: str) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.services.deploy.status import revision_history
+
+    revisions = revision_history(kube, deployment)
     rows = [(r["revision"], ", ".join(r["images"]), r["change_cause"] or "<none>", r["created"],
              "*" if r["current"] else "") for r in revisions]
-    emit(state, state.output_format(output), revisions,
+    emit(state, fmt, revisions,
          table=lambda: simple_table(f"deployment {deployment}", ["revision", "images", "change-cause", "created",
                                                                  "current"], rows))
 

@@ -303,13 +303,17 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def _apply_env(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+def _apply_env(merged: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """Set what the environment overrides; returns (section, key) → the variable that set it (`config show`)."""
+    applied: dict[tuple[str, str], str] = {}
     for variable, (section, key) in ENV_OVERRIDES.items():
         value = env.get(variable)
         if value:
             block = merged.setdefault(section, {})
             if isinstance(block, dict) and not (key == "region" and block.get(key) and variable != "AWS_REGION"):
                 block[key] = value
+                applied[(section, key)] = variable
+    return applied
 
 
 def _config_error(exc: ValidationError, path: Path | None, node: yaml.Node | None, profile: str, *,

@@ -22,11 +22,13 @@ def _replicas(deployment: Deployment) -> dict[str, int]:
             "updated": deployment.updated_replicas, "available": deployment.available_replicas}
 
 
-def _rollout(deployment: Deployment) -> str:
+def _rollout(deployment: Deployment) -> dict[str, Any]:
+    """`rollout`: what `kubectl rollout status` would print; `rollout_done`; `rollout_error` when it failed."""
     try:
-        return rollout_status(deployment.raw).message
+        status = rollout_status(deployment.raw)
     except InconsistentState as exc:
-        return exc.message
+        return {"rollout": exc.message, "rollout_done": False, "rollout_error": True}
+    return {"rollout": status.message, "rollout_done": status.done, "rollout_error": False}
 
 
 def deployment_status(kube: Kube, name: str) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def deployment_status(kube: Kube, name: str) -> dict[str, Any]:
         "revision": stable.revision,
         "replicas": _replicas(stable),
         "paused": stable.paused,
-        "rollout": _rollout(stable),
+        **_rollout(stable),
         "canary": None if canary is None else {"name": canary.name, "images": canary.images,
                                                "replicas": _replicas(canary)},
         "deploy": deploy,

@@ -1,0 +1,33 @@
+"""`magent history` from the store: the audit trail as a table, JSON or YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from magent.core.errors import Unreachable
+
+
+def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: int) -> None:
+    from magent.cli.render import emit, simple_table
+    from magent.services.deploy.history import audit_history
+
+    try:
+        records = audit_history(state.settings, kube.namespace, deployment, limit)
+    except Unreachable as exc:
+        raise Unreachable(exc.message, hint=f"{exc.hint}; `magent history -d {deployment} --revisions` needs only "
+                                            f"the cluster") from None
+    if not records:
+        state.err.print(f"no deploy or rollback of {deployment} in {kube.namespace} is recorded in the store; "
+                        f"--revisions lists the Deployment's revisions", markup=False, highlight=False)
+    rows = [(r["started_at"], r["kind"], r["actor"], f"{r['previous_image']} → {r['image']}", r["outcome"],
+             _analyses(r["analyses"]), r["reason"] or "-") for r in records]
+    emit(state, fmt, records, table=lambda: simple_table(
+        f"deployment {kube.namespace}/{deployment} (audit trail, newest first)",
+        ["started", "kind", "who", "image", "outcome", "analyses", "reason"], rows))
+
+
+def _analyses(analyses: dict[str, Any]) -> str:
+    if not analyses["count"]:
+        return "-"
+    counts = ", ".join(f"{analyses[v]} {v}" for v in ("pass", "fail", "inconclusive") if analyses[v])
+    return f"{analyses['count']} ({counts})" + (f"; last: {analyses['last']}" if analyses["last"] else "")
