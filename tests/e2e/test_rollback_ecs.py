@@ -110,3 +110,24 @@ def test_magent_rollback_target_ecs_after_a_promotion(ecs_stack, cli):
     assert target.stable().service.task_definition == before
     again = cli("rollback", "--yes")
     assert again.exit_code == 0 and "nothing to undo" in again.stdout + again.stderr
+
+
+def test_magent_status_and_history_target_ecs(ecs_stack, cli):
+    import json
+    from pathlib import Path
+
+    target = _target(ecs_stack)
+    assert _promote(ecs_stack, target).phase is Phase.PROMOTED
+    Path("magent.yaml").write_text(
+        f"aws:\n  region: us-east-1\n  endpoint_url: {ecs_stack.endpoint_url}\n"
+        f"deploy:\n  ecs:\n    canary_target_group: {ecs_stack.canary_tg}\n")
+    where = ("--target", "ecs", "--cluster", ecs_stack.cluster, "--service", ecs_stack.service)
+    status = cli("status", *where, "-o", "json")
+    assert status.exit_code == 0, status.stderr
+    assert json.loads(status.stdout)["images"] == [NEW]
+    table = cli("status", *where)
+    assert "listener" not in table.stderr and "stable 100%, canary 0%" in table.stdout
+    history = cli("history", *where, "-o", "json")
+    assert history.exit_code == 0 and json.loads(history.stdout)[0]["current"] is True
+    watch = cli("status", *where, "--watch")
+    assert watch.exit_code == 2 and "Kubernetes deploy only" in watch.stderr

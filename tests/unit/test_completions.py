@@ -6,8 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.completion import bash_complete
 
 from magent.cli.completion import Shell, completion_script
+from magent.cli.flags import USAGE_DIMENSIONS
+from magent.core.cost import DIMENSIONS
 
 COMPLETIONS = Path(__file__).resolve().parents[2] / "completions"
 REGENERATE = 'for s in bash zsh fish; do magent completion $s > completions/magent.$s; done'
@@ -30,3 +33,55 @@ def test_bash_completion_lists_commands():
     env = dict(os.environ, COMP_WORDS="magent comp", COMP_CWORD="1", _MAGENT_COMPLETE="complete_bash")
     done = subprocess.run([sys.executable, "-m", "magent"], env=env, capture_output=True, text=True, timeout=30)
     assert done.stdout.split() == ["completion"]
+
+
+# --- completion of values, through bash's own completion machinery (tests/fixtures/completion.py) ---------------
+
+def test_by_completes_the_usage_dimensions():
+    assert bash_complete(["magent", "usage", "report", "--by", ""]).words == list(DIMENSIONS)
+    assert bash_complete(["magent", "usage", "report", "--by", "model,d"]).words == ["model,day"]
+    assert bash_complete(["magent", "usage", "report", "--by", "day,model,"]).words == ["day,model,agent",
+                                                                                         "day,model,conversation"]
+
+
+def test_usage_dimensions_of_the_completion_are_the_reports():
+    assert USAGE_DIMENSIONS == DIMENSIONS
+
+
+def test_profile_completes_the_profiles_of_the_config_in_effect(tmp_path):
+    (tmp_path / "magent.yaml").write_text("default_profile: staging\nprofiles:\n  staging: {}\n  prod: {}\n"
+                                          "  preprod: {namespace: x}\n")
+    other = tmp_path / "other.yaml"
+    other.write_text("profiles:\n  lab: {}\n")
+    assert bash_complete(["magent", "--profile", ""], cwd=tmp_path).words == ["preprod", "prod", "staging"]
+    assert bash_complete(["magent", "deploy", "--profile", "pr"], cwd=tmp_path).words == ["preprod", "prod"]
+    assert bash_complete(["magent", "--config", str(other), "--profile", ""], cwd=tmp_path).words == ["lab"]
+    assert bash_complete(["magent", "--profile", ""], cwd=tmp_path,
+                         env={"MAGENT_CONFIG": str(other)}).words == ["lab"]
+
+
+@pytest.mark.parametrize("content", ["profiles: [", "profiles: [a, b]\n", b"\xff\xfe", "a: !!binary AAAA\n"])
+def test_profile_completion_is_silent_on_a_broken_config(tmp_path, content):
+    path = tmp_path / "magent.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = bash_complete(["magent", "--profile", ""], cwd=tmp_path)
+    assert (result.words, result.stderr) == ([], "")
+
+
+def test_profile_completion_is_silent_without_the_config_named(tmp_path):
+    result = bash_complete(["magent", "--config", str(tmp_path / "missing.yaml"), "--profile", ""], cwd=tmp_path)
+    assert (result.words, result.stderr) == ([], "")
+
+
+def test_every_deployment_option_completes_deployment_names():
+    """-d/--deployment of every command (deploy, rollback, status, history, key rotate, preflight) asks the cluster."""
+    from magent.cli.lazy import COMMANDS, load_command
+
+    def options(command):
+        yield from (param for param in command.params if "--deployment" in param.opts)
+        for sub in getattr(command, "commands", {}).values():
+            yield from options(sub)
+
+    found = [param for name in COMMANDS for param in options(load_command(name))]
+    assert len(found) >= 6
+    assert all(param._custom_shell_complete is not None for param in found)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any, Optional
 
 import typer
 
 from magent import __version__
+from magent.cli import param_coercion
+from magent.cli.flags import complete_profiles
 from magent.cli.interrupts import sigint_seen, tracking_sigint
-from magent.cli.lazy import CtrlC, LazyGroup
+from magent.cli.lazy import COMPLETE_VAR, HELP_OPTION_NAMES, PROG_NAME, CtrlC, LazyGroup
 from magent.cli.state import OutputFormat, configure_logging, reset_state
 from magent.core.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, MagentError
 
@@ -21,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 
@@ -34,7 +37,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     profile: Annotated[
-        Optional[str], typer.Option(help="Profile of magent.yaml to use.", envvar="MAGENT_PROFILE", show_envvar=True)
+        Optional[str], typer.Option(help="Profile of magent.yaml to use.", envvar="MAGENT_PROFILE", show_envvar=True,
+                                    autocompletion=complete_profiles)
     ] = None,
     config: Annotated[
         Optional[str], typer.Option(help="Path to magent.yaml.", envvar="MAGENT_CONFIG", show_envvar=True)
@@ -60,6 +64,9 @@ def main() -> None:
 def run(argv: list[str]) -> int:
     """Run `magent ARGV…` in this process and return its exit code (used by `main` and `magent demo`)."""
     command = typer.main.get_command(app)
+    param_coercion.install(command, HELP_OPTION_NAMES)
+    if os.environ.get(COMPLETE_VAR):
+        return _complete(command, argv)
     with tracking_sigint():
         try:
             return _run_command(command, argv)
@@ -70,11 +77,26 @@ def run(argv: list[str]) -> int:
             return EXIT_INTERRUPTED
 
 
+def _complete(command: Any, argv: list[str]) -> int:
+    """Answer the shell's completion request (on stdout), or answer nothing: never a traceback in the prompt."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            command.main(args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False)
+        except SystemExit as exc:  # typer ends a completion with sys.exit
+            return exc.code if isinstance(exc.code, int) else 0
+        except BaseException:  # noqa: B036 - Ctrl-C at the prompt included
+            return 1
+    return 0
+
+
 def _run_command(command: Any, argv: list[str]) -> int:
     from magent.cli.state import get_state
 
     try:
-        result = command.main(args=argv, prog_name="magent", standalone_mode=False)
+        result = command.main(args=argv, prog_name=PROG_NAME, standalone_mode=False)
     except MagentError as exc:
         _report(exc, get_state().debug)
         return exc.exit_code

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from magent.cli.flags import complete_deployments
 from magent.core.errors import Interrupted
 from magent.core.redact import SECRETS
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from magent.services.kube.client import Kube
 
 DeploymentOption = Annotated[
-    str, typer.Option("--deployment", "-d", help="The stable Deployment.", show_default=False)]
+    str, typer.Option("--deployment", "-d", help="The stable Deployment.", show_default=False,
+                      autocompletion=complete_deployments)]
 NamespaceOption = Annotated[
     Optional[str], typer.Option("--namespace", "-n",
                                 help="Namespace [env: MAGENT_NAMESPACE; default: the kubeconfig context's].",

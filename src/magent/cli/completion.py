@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-PROG_NAME = "magent"
-COMPLETE_VAR = "_MAGENT_COMPLETE"
+from magent.cli.lazy import COMPLETE_VAR, PROG_NAME
 
 
 class Shell(str, enum.Enum):

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from magent.cli.cluster import DryRunOption, NamespaceOption, YesOption
-from magent.cli.deploy_target import ClusterOption, ServiceOption, TargetOption
-from magent.cli.flags import complete_deployments
+from magent.cli.deploy_target import ClusterOption, DeploymentOption, ServiceOption, TargetOption
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -51,9 +50,7 @@ not be rolled back; 130 interrupted (the canary was scaled to zero first).
 def deploy(
     image: Annotated[Optional[str], typer.Argument(help="Image to roll out (optional with --resume).",
                                                    show_default=False)] = None,
-    deployment: Annotated[Optional[str], typer.Option(
-        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
-        autocompletion=complete_deployments)] = None,
+    deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
     context: Annotated[Optional[list[str]], typer.Option(
         "--context", help="Kubeconfig context [default: the current one]; repeat it to deploy in waves, cluster "

@@ -9,11 +9,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from magent.cli.flags import complete_deployments
 from magent.core.errors import UsageError
 from magent.core.redact import SECRETS, mask_url
 
 TARGETS = ("kubernetes", "ecs")
 
+DeploymentOption = Annotated[Optional[str], typer.Option(
+    "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
+    autocompletion=complete_deployments)]
 TargetOption = Annotated[Optional[str], typer.Option(
     "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
     autocompletion=lambda: list(TARGETS))]

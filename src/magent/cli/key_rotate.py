@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from magent.cli.cluster import ContextOption, DryRunOption, NamespaceOption, YesOption
+from magent.cli.flags import complete_deployments
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -55,7 +56,7 @@ def rotate(
                                               help="Where the new key is: env:VAR, file:PATH[#field], "
                                                    "aws:SECRET_ID[#field], k8s:NAMESPACE/SECRET[#KEY].")],
     deployment: Annotated[Optional[str], typer.Option(
-        "--deployment", "-d", show_default=False,
+        "--deployment", "-d", show_default=False, autocompletion=complete_deployments,
         help="The Deployment whose pods read the secret: restarted, rollout awaited.")] = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,

@@ -14,6 +14,12 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from magent.cli import param_coercion
+
+PROG_NAME = "magent"
+COMPLETE_VAR = "_MAGENT_COMPLETE"  # set by the completion scripts when the shell asks `magent` for completions
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 # In the order of `magent --help`: release work first. Each module exposes `register(app)`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "preflight": ("magent.cli.preflight", "Is this release ready? Run the production checklist: every item proved "
@@ -24,8 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                        "the Deployment."),
     "status": ("magent.cli.rollout", "Show a Deployment, its canary if any, the current (or last) deploy's "
                                      "step and analysis, and the lock."),
-    "history": ("magent.cli.rollout", "List a Deployment's revisions (as `kubectl rollout history`): image, "
-                                      "change-cause, creation time."),
+    "history": ("magent.cli.rollout", "List a Deployment's deploys and rollbacks from the store, or its revisions "
+                                      "(as `kubectl rollout history`)."),
     "runbook": ("magent.cli.runbook", "On-call runbooks: list them, or show one (Markdown in a terminal, plain text "
                                       "when piped)."),
     "alerts": ("magent.cli.alerts", "The alert table as Prometheus rules or CloudWatch alarms: render them, apply "
@@ -52,6 +58,7 @@ def load_command(name: str) -> Any:
     importlib.import_module(module).register(holder)
     command = typer.main.get_group(holder).commands[name]
     _accept_global_options(command)
+    param_coercion.install(command, HELP_OPTION_NAMES)
     return command
 
 
@@ -83,6 +90,14 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = load_command(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """`magent de<TAB>`: command names and their one-line help from COMMANDS, importing no command module."""
+        from typer._click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=short_help) for name, (_, short_help) in COMMANDS.items()
+                 if name.startswith(incomplete)]
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)  # the root's own options
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):

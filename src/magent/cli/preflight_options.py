@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from magent.cli.flags import complete_deployments
+
 FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown")
 
 
@@ -46,6 +48,7 @@ RepoOption = Annotated[Optional[Path], typer.Option("--repo", metavar="DIR", sho
 ManifestsOption = Annotated[Optional[list[Path]], typer.Option("--manifests", metavar="PATH", show_default=False,
     help="Kubernetes manifests to check offline: a file or a folder (multi-document YAML). Repeatable.")]
 DeploymentOption = Annotated[Optional[str], typer.Option("--deployment", "-d", metavar="NAME", show_default=False,
+    autocompletion=complete_deployments,
     help="The Deployment to check live through the Kubernetes API.")]
 NamespaceOption = Annotated[Optional[str], typer.Option("--namespace", "-n", metavar="NS", show_default=False,
     help="Namespace of --deployment [default: kubernetes.namespace].")]

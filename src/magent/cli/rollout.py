@@ -9,14 +9,12 @@ import typer
 
 from magent.cli.cluster import (
     ContextOption,
-    DeploymentOption,
     DryRunOption,
     NamespaceOption,
     RequestTimeoutOption,
     YesOption,
 )
-from magent.cli.deploy_target import ClusterOption, ServiceOption, TargetOption
-from magent.cli.flags import complete_deployments
+from magent.cli.deploy_target import ClusterOption, DeploymentOption, ServiceOption, TargetOption
 from magent.cli.state import OutputOption
 
 ROLLBACK_REQUEST_TIMEOUT_S = 5.0
@@ -46,9 +44,7 @@ revision, rollout or pods not healthy: needs a human); 130 interrupted or declin
 
 
 def rollback(
-    deployment: Annotated[Optional[str], typer.Option(
-        "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
-        autocompletion=complete_deployments)] = None,
+    deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
     to_revision: Annotated[int, typer.Option(min=0, help="Revision to go back to (0: the previous one).")] = 0,
@@ -69,7 +65,6 @@ def rollback(
     from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
-    from magent.core.errors import UsageError
     from magent.services.deploy.rollback import SKIP, audited, execute, plan_rollback
     from magent.services.kube.lease import identity
 
@@ -80,8 +75,7 @@ def rollback(
 
         return rollback_ecs(state, fmt, cluster=cluster, service=service, to_revision=to_revision, reason=reason,
                             dry_run=dry_run, yes=yes, started=started, show=_show)
-    if not deployment:
-        raise UsageError("Missing option '--deployment' / '-d'.", hint="see 'magent rollback --help'")
+    deployment = _required_deployment(deployment, "rollback")
     kube = open_cluster(state, namespace, context, timeout_s=_request_timeout(state, request_timeout))
     kube.on_slow = lambda sentence: state.err.print(sentence, markup=False, highlight=False)
     plan = plan_rollback(kube, deployment, to_revision)
@@ -125,9 +119,12 @@ def _show(state: Any, fmt: Any, data: dict) -> None:
 
 
 def status(
-    deployment: DeploymentOption,
+    deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
+    target: TargetOption = None,
+    cluster: ClusterOption = None,
+    service: ServiceOption = None,
     watch: Annotated[bool, typer.Option(
         "--watch", "-w", help="Follow the deploy until it ends, then exit with its outcome's code.")] = False,
     timeout: Annotated[Optional[str], typer.Option(
@@ -152,6 +149,11 @@ def status(
 
     state = get_state()
     fmt = state.output_format(output)
+    if _on_ecs(state, target, watch=watch):
+        from magent.cli.rollout_ecs import status_ecs
+
+        return status_ecs(state, fmt, cluster=cluster, service=service)
+    deployment = _required_deployment(deployment, "status")
     limit = _watch_timeout(deployment, watch, timeout)
     kube = open_cluster(state, namespace, context)
     if watch:
@@ -160,6 +162,25 @@ def status(
         return follow(state, fmt, lambda: deployment_status(kube, deployment), table=_status_table, timeout_s=limit)
     data = deployment_status(kube, deployment)
     emit(state, fmt, data, table=lambda: _status_table(data))
+
+
+def _on_ecs(state: Any, target: str | None, *, watch: bool = False) -> bool:
+    from magent.cli.deploy_target import target_kind
+    from magent.core.errors import UsageError
+
+    ecs = target_kind(state, target) == "ecs"
+    if ecs and watch:
+        raise UsageError("--watch follows a Kubernetes deploy only (so far)",
+                         hint="on ECS, rerun `magent status --target ecs`, or follow the deploy's -o json events")
+    return ecs
+
+
+def _required_deployment(deployment: str | None, command: str) -> str:
+    from magent.core.errors import UsageError
+
+    if not deployment:
+        raise UsageError("Missing option '--deployment' / '-d'.", hint=f"see 'magent {command} --help'")
+    return deployment
 
 
 def _watch_timeout(deployment: str, watch: bool, timeout: str | None) -> float | None:
@@ -203,9 +224,12 @@ def _status_table(data: dict) -> Any:
 
 
 def history(
-    deployment: DeploymentOption,
+    deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
     context: ContextOption = None,
+    target: TargetOption = None,
+    cluster: ClusterOption = None,
+    service: ServiceOption = None,
     revisions: Annotated[bool, typer.Option(
         "--revisions", help="The Kubernetes revisions (as `kubectl rollout history`), even with a store.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest entries of the audit trail shown.")] = 20,
@@ -225,6 +249,11 @@ def history(
 
     state = get_state()
     fmt = state.output_format(output)
+    if _on_ecs(state, target):
+        from magent.cli.rollout_ecs import history_ecs
+
+        return history_ecs(state, fmt, cluster=cluster, service=service)
+    deployment = _required_deployment(deployment, "history")
     if revisions or not store_configured(state.settings):
         return _revision_history(state, fmt, open_cluster(state, namespace, context), deployment)
     from magent.cli.history_view import show_audit_history

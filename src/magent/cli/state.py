@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import enum
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+from magent.cli.flags import complete_profiles
 
 if TYPE_CHECKING:
     import logging
@@ -150,12 +154,21 @@ GLOBAL_OPTIONS_ANYWHERE = ("--profile", "--config", "--debug", "--no-color")
 
 
 def global_options_after_command() -> list:
-    """Hidden `--profile`, `--config`, `--debug`, `--no-color` parameters, built by typer like every other option."""
+    """Hidden `--profile`, `--config`, `--debug`, `--no-color` parameters, built by typer like every other option.
+
+    Fresh copies for each command, of options built once (building them costs a command's worth of Typer's
+    signature inspection, and every subcommand of a group gets them)."""
+    return [copy.copy(option) for option in _global_options()]
+
+
+@functools.cache
+def _global_options() -> tuple:
     holder = typer.Typer(add_completion=False)
 
     @holder.command()
     def carrier(
-        profile: Annotated[Optional[str], typer.Option("--profile", hidden=True, callback=_set_profile_or_config)] = None,
+        profile: Annotated[Optional[str], typer.Option("--profile", hidden=True, callback=_set_profile_or_config,
+                                                      autocompletion=complete_profiles)] = None,
         config: Annotated[Optional[str], typer.Option("--config", hidden=True, callback=_set_profile_or_config)] = None,
         debug: Annotated[bool, typer.Option("--debug", hidden=True, callback=_set_debug)] = False,
         no_color: Annotated[bool, typer.Option("--no-color", hidden=True, callback=_set_no_color)] = False,
@@ -164,7 +177,7 @@ def global_options_after_command() -> list:
     params = typer.main.get_command(holder).params
     for param in params:
         param.expose_value = False  # the command's own function never sees them
-    return params
+    return tuple(params)
 
 
 def _given(ctx, param) -> bool:
