@@ -87,7 +87,7 @@ BAD_DOC = textwrap.dedent("""\
     magent deploy registry/agent:v2 -d agent --stepz 10
     magent status -d agent -o xml
     magent rollbak -d agent
-    magent rollback
+    magent key rotate
     magent rollback -d agent --to-revision three
     ```
 
