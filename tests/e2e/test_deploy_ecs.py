@@ -17,9 +17,9 @@ from magent.core.config import Settings
 from magent.core.ecs_health import AlbCheck
 from magent.sandbox.alb_traffic import AlbTraffic
 from magent.services import ecs as es
-from magent.services.deploy.driver import Deployer, DeployOptions
-from magent.services.deploy.ecs_target import EcsTarget
 from magent.services.kube.lease import LeaseHeld
+from magent.services.targets.ecs import EcsTarget
+from magent.workflows.deploy.driver import Deployer, DeployOptions
 
 NEW = "registry.example/agent:2.0"
 

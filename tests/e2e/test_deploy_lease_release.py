@@ -53,8 +53,8 @@ def test_lease_of_another_host_still_blocks(cli, web):  # noqa: F811
 def test_the_final_state_write_releases_the_lease(web):  # noqa: F811
     """By the time `promoted` / `aborted` is reported, the lock is already gone."""
     from magent.core.config import Settings
-    from magent.services.deploy.driver import Deployer, DeployOptions
-    from magent.services.deploy.kube_target import KubernetesTarget
+    from magent.services.targets.kubernetes import KubernetesTarget
+    from magent.workflows.deploy.driver import Deployer, DeployOptions
 
     leases: dict[str, object] = {}
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from magent.core.canary import CanaryState, Phase, new_deploy_id
 from magent.core.config import Settings
 from magent.services import ecs as es
-from magent.services.deploy.driver import Deployer, DeployOptions
-from magent.services.deploy.ecs_rollback import ABORT_CANARY, SKIP, UNDO, execute_ecs, plan_ecs_rollback
-from magent.services.deploy.ecs_target import EcsTarget
+from magent.services.targets.ecs import EcsTarget
+from magent.workflows.deploy.driver import Deployer, DeployOptions
+from magent.workflows.deploy.ecs_rollback import ABORT_CANARY, SKIP, UNDO, execute_ecs, plan_ecs_rollback
 
 NEW = "registry.example/agent:2.0"
 
@@ -77,7 +77,7 @@ def test_to_revision_names_a_revision_of_the_family(ecs_stack):
 
 
 def test_status_and_history_of_the_service(ecs_stack):
-    from magent.services.deploy.ecs_status import service_status, task_definition_history
+    from magent.workflows.deploy.ecs_status import service_status, task_definition_history
 
     target = _target(ecs_stack)
     assert _promote(ecs_stack, target).phase is Phase.PROMOTED

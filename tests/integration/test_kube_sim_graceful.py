@@ -93,8 +93,8 @@ def test_deleting_a_deployment_terminates_its_pods_gracefully(kube_sim, kube_nam
 def test_canary_abort_waits_until_the_canary_is_out_of_service(kube_sim, kube_namespace, kubeconfig, grace_scale):
     from magent.core.canary import CanaryState, Phase
     from magent.core.config import KubeSettings
-    from magent.services.deploy.kube_target import KubernetesTarget
     from magent.services.kube.client import connect
+    from magent.services.targets.kubernetes import KubernetesTarget
 
     grace_scale(0.05)
     _ready_web(kube_sim, kube_namespace, 4)

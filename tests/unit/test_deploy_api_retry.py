@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from magent.core.config import DeploySettings
 from magent.core.errors import Unreachable
-from magent.services.deploy.api_retry import MAX_DELAY_S, ApiOutage, ApiRetry, backoff_delays
+from magent.workflows.deploy.api_retry import MAX_DELAY_S, ApiOutage, ApiRetry, backoff_delays
 
 
 @given(st.floats(min_value=0, max_value=3600, allow_nan=False))

@@ -83,7 +83,7 @@ def deploy(
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
     from magent.core.errors import CheckFailed, UsageError
-    from magent.services.deploy.driver import Deployer
+    from magent.workflows.deploy.driver import Deployer
 
     state = get_state()
     fmt = state.output_format(output)
@@ -130,7 +130,7 @@ def deploy(
 def _options(settings: Any, image: str | None, deployment: str, container: str | None, steps: str | None,
              pause: str | None, interval: str | None, max_inconclusive: int | None, resume: bool) -> Any:
     from magent.core.canary import parse_steps
-    from magent.services.deploy.driver import DeployOptions
+    from magent.workflows.deploy.driver import DeployOptions
 
     interval_s = _interval(interval, settings.interval)
     flags = {"steps": steps, "pause": pause, "interval": interval, "max_inconclusive": max_inconclusive}

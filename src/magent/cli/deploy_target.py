@@ -29,7 +29,7 @@ ServiceOption = Annotated[Optional[str], typer.Option(
 
 @dataclass(frozen=True)
 class ChosenTarget:
-    target: Any  # a services.deploy.target.DeployTarget
+    target: Any  # a services.targets.DeployTarget
     where: str  # "cluster prod (context kind-prod), namespace default", "ECS cluster prod in us-east-1"
     noun: str  # "deployment", "ECS service"
     status_hint: str
@@ -61,7 +61,7 @@ def open_target(state: Any, *, target: str | None, deployment: str | None, names
         raise UsageError("missing option '--deployment' / '-d'",
                          hint="magent deploy IMAGE --deployment NAME (or --target ecs --cluster C --service S)")
     from magent.cli.cluster import open_cluster
-    from magent.services.deploy.kube_target import KubernetesTarget
+    from magent.services.targets.kubernetes import KubernetesTarget
 
     kube = open_cluster(state, namespace, context)
     return ChosenTarget(KubernetesTarget(kube, deployment), kube.where(), "deployment",
@@ -73,7 +73,7 @@ def _ecs(state: Any, cluster: str | None, service: str | None) -> ChosenTarget:
         raise UsageError("an ECS deploy needs the cluster and the service",
                          hint="--cluster C --service S, or deploy.ecs.cluster / deploy.ecs.service in magent.yaml")
     from magent.services import ecs as es
-    from magent.services.deploy.ecs_target import EcsTarget
+    from magent.services.targets.ecs import EcsTarget
 
     aws, settings = state.settings.aws, state.settings.deploy.ecs
     client = es.Ecs(region=aws.region, endpoint_url=aws.endpoint_url)

@@ -9,7 +9,7 @@ from magent.core.errors import CheckFailed, UsageError
 
 def waves_from(state: Any, contexts: list[str], namespace: str | None) -> list[Any]:
     """The waves to walk: two or more --context flags, else deploy.waves (when no --context), else none."""
-    from magent.workflows.deploy_waves import Wave
+    from magent.workflows.deploy.waves import Wave
 
     if len(contexts) > 1:
         if len(set(contexts)) != len(contexts):
@@ -25,9 +25,9 @@ def deploy_in_waves(state: Any, fmt: Any, waves: list[Any], options: Any, *, yes
                     rollback_on_fail: bool) -> None:
     from magent.cli.cluster import confirm, open_cluster
     from magent.cli.deploy_view import EventView
-    from magent.services.deploy.driver import Deployer
-    from magent.services.deploy.kube_target import KubernetesTarget
-    from magent.workflows.deploy_waves import run_release
+    from magent.services.targets.kubernetes import KubernetesTarget
+    from magent.workflows.deploy.driver import Deployer
+    from magent.workflows.deploy.waves import run_release
 
     if options.resume:
         raise UsageError("--resume continues one cluster's deploy", hint="resume it with a single --context NAME")
@@ -69,8 +69,8 @@ def deploy_in_waves(state: Any, fmt: Any, waves: list[Any], options: Any, *, yes
 def _rollback(state: Any, options: Any, image: str) -> Any:
     def roll_back(wave: Any, emit: Any) -> None:
         from magent.cli.cluster import open_cluster
-        from magent.services.deploy.rollback import execute, plan_rollback
         from magent.services.kube.lease import identity
+        from magent.workflows.deploy.rollback import execute, plan_rollback
 
         kube = open_cluster(state, wave.namespace, wave.context)
         plan = plan_rollback(kube, options.deployment, 0)

@@ -9,7 +9,7 @@ from magent.core.errors import Unreachable
 
 def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: int) -> None:
     from magent.cli.render import emit, simple_table
-    from magent.services.deploy.history import audit_history
+    from magent.workflows.deploy.history import audit_history
 
     try:
         records = audit_history(state.settings, kube.namespace, deployment, limit)

@@ -275,7 +275,7 @@ def _attestations(state: AppState, loaded: Checklist):
     if not any(placed.item.manual for placed in loaded.items):
         return None
     from magent.core.errors import MagentError
-    from magent.services.deploy.audit import store_configured
+    from magent.workflows.deploy.audit import store_configured
 
     if not store_configured(state.settings):
         return None

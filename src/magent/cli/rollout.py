@@ -65,8 +65,8 @@ def rollback(
     from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
-    from magent.services.deploy.rollback import SKIP, audited, execute, plan_rollback
     from magent.services.kube.lease import identity
+    from magent.workflows.deploy.rollback import SKIP, audited, execute, plan_rollback
 
     state = get_state()
     fmt = state.output_format(output)
@@ -145,7 +145,7 @@ def status(
     from magent.cli.cluster import open_cluster
     from magent.cli.render import emit
     from magent.cli.state import get_state
-    from magent.services.deploy.status import deployment_status
+    from magent.workflows.deploy.status import deployment_status
 
     state = get_state()
     fmt = state.output_format(output)
@@ -245,7 +245,7 @@ def history(
     """
     from magent.cli.cluster import open_cluster
     from magent.cli.state import get_state
-    from magent.services.deploy.audit import store_configured
+    from magent.workflows.deploy.audit import store_configured
 
     state = get_state()
     fmt = state.output_format(output)
@@ -263,7 +263,7 @@ def history(
 
 def _revision_history(state: Any, fmt: Any, kube: Any, deployment: str) -> None:
     from magent.cli.render import emit, simple_table
-    from magent.services.deploy.status import revision_history
+    from magent.workflows.deploy.status import revision_history
 
     revisions = revision_history(kube, deployment)
     rows = [(r["revision"], ", ".join(r["images"]), r["change_cause"] or "<none>", r["created"],

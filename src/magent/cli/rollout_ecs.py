@@ -1,4 +1,4 @@
-"""`magent rollback|status|history --target ecs`: the on-call side of an ECS service (see services/deploy/ecs_*)."""
+"""`magent rollback|status|history --target ecs`: the on-call side of an ECS service (see workflows/deploy/ecs_*)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | No
                  reason: str | None, dry_run: bool, yes: bool, started: float, show: Any) -> None:
     from magent.cli.cluster import confirm
     from magent.cli.deploy_view import EventView
-    from magent.services.deploy.ecs_rollback import SKIP, execute_ecs, plan_ecs_rollback
-    from magent.services.deploy.rollback import audited
     from magent.services.kube.lease import identity
+    from magent.workflows.deploy.ecs_rollback import SKIP, execute_ecs, plan_ecs_rollback
+    from magent.workflows.deploy.rollback import audited
 
     chosen = _target(state, cluster, service)
     plan = plan_ecs_rollback(chosen.target, to_revision)
@@ -43,7 +43,7 @@ def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | No
 def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
     from magent.cli.deploy_view import kv_table
     from magent.cli.render import emit
-    from magent.services.deploy.ecs_status import service_status
+    from magent.workflows.deploy.ecs_status import service_status
 
     data = service_status(_target(state, cluster, service).target)
     deploy = data["deploy"] or {}
@@ -68,7 +68,7 @@ def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None
 
 def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
     from magent.cli.render import emit, simple_table
-    from magent.services.deploy.ecs_status import task_definition_history
+    from magent.workflows.deploy.ecs_status import task_definition_history
 
     records = task_definition_history(_target(state, cluster, service).target)
     rows = [(r["revision"], ", ".join(r["images"]), r["created"] or "-", "*" if r["current"] else "")

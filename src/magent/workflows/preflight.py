@@ -19,7 +19,7 @@ from datetime import datetime
 from magent.checks import CHECKS, CheckContext, load_builtin_checks
 from magent.core.checklist import Checklist, PlacedItem
 from magent.core.errors import MagentError, Unreachable
-from magent.core.preflight import Attestation, CheckResult, ItemResult, PreflightReport
+from magent.core.preflight import Attestation, CheckResult, ItemResult, PreflightReport, Status
 from magent.core.redact import SECRETS
 from magent.core.timeutil import human_duration, isoformat, utcnow
 
@@ -146,7 +146,7 @@ def _manual(placed: PlacedItem, attestations: dict[str, Attestation] | None, run
 
 
 def _manual_result(placed: PlacedItem, message: str, run: RunOptions) -> ItemResult:
-    status = "fail" if run.require_attested else "manual"
+    status: Status = "fail" if run.require_attested else "manual"
     return ItemResult(placed, CheckResult(status, message))
 
 

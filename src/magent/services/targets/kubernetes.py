@@ -12,10 +12,10 @@ from magent.core.canary_manifest import canary_manifest
 from magent.core.errors import InconsistentState
 from magent.core.judge import MetricResult
 from magent.core.rollout import RolloutStatus
-from magent.services.deploy.target import Canary, StableVersion, StateGuard, UndoneTo
 from magent.services.kube import deployments as kd
 from magent.services.kube import lease as kl
 from magent.services.kube.client import Kube
+from magent.services.targets import Canary, StableVersion, StateGuard, UndoneTo
 
 
 class KubernetesTarget:

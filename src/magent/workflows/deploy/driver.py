@@ -37,12 +37,12 @@ from magent.core.canary import (
 from magent.core.canary_manifest import pick_container
 from magent.core.errors import InconsistentState, MagentError, Unreachable, UsageError
 from magent.core.timeutil import human_duration, isoformat, utcnow
-from magent.services.deploy.analysis import StepAnalysis, build_target
-from magent.services.deploy.api_retry import ApiOutage, ApiRetry
-from magent.services.deploy.finish import Finisher
-from magent.services.deploy.session import NOTIFY_KINDS, DeploySession, EventSink, Preempted
-from magent.services.deploy.target import Canary, DeployTarget, StableVersion
 from magent.services.kube import lease as kl
+from magent.services.targets import Canary, DeployTarget, StableVersion
+from magent.workflows.deploy.analysis import StepAnalysis, build_target
+from magent.workflows.deploy.api_retry import ApiOutage, ApiRetry
+from magent.workflows.deploy.finish import Finisher
+from magent.workflows.deploy.session import NOTIFY_KINDS, DeploySession, EventSink, Preempted
 
 # The settings a deploy keeps in its state annotation, so that `--resume` walks on as it was started.
 RESUMABLE = ("steps", "pause", "interval", "max_inconclusive")

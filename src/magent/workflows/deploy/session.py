@@ -14,8 +14,8 @@ from typing import Any
 from magent.core.canary import CanaryState, Plan, event
 from magent.core.errors import CheckFailed
 from magent.core.timeutil import isoformat, utcnow
-from magent.services.deploy.target import DeployTarget
 from magent.services.kube import lease as kl
+from magent.services.targets import DeployTarget
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[dict[str, Any]], None]
@@ -105,7 +105,7 @@ class DeploySession:
             self.audit.event(record)
 
     def open_audit(self, the_plan: Plan) -> None:
-        from magent.services.deploy.audit import AuditTrail, DeploymentRecord
+        from magent.workflows.deploy.audit import AuditTrail, DeploymentRecord
 
         record = DeploymentRecord(self.target.scope, the_plan.deployment, the_plan.image, the_plan.previous_image,
                                   self.holder, isoformat(utcnow()))

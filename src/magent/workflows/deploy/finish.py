@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from magent.core.canary import CanaryState, Phase
 from magent.core.errors import InconsistentState, Interrupted, MagentError
 from magent.core.rollout import RolloutStatus
-from magent.services.deploy.api_retry import ApiOutage
-from magent.services.deploy.session import DeploySession
-from magent.services.deploy.target import DeployTarget
+from magent.services.targets import DeployTarget
+from magent.workflows.deploy.api_retry import ApiOutage
+from magent.workflows.deploy.session import DeploySession
 
 
 @contextlib.contextmanager

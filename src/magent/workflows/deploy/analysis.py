@@ -16,7 +16,7 @@ from magent.core.redact import SECRETS
 
 if TYPE_CHECKING:
     from magent.core.config import Settings
-    from magent.services.deploy.target import Canary, DeployTarget
+    from magent.services.targets import Canary, DeployTarget
 
 log = logging.getLogger(__name__)
 

@@ -168,7 +168,7 @@ def audited(settings: Any, plan: RollbackPlan, *, actor: str, reason: str | None
     reason, or rollback_failed with the error (which is re-raised); the wait for the writes is bounded.
     """
     from magent.core.timeutil import isoformat, utcnow
-    from magent.services.deploy.audit import AuditTrail, DeploymentRecord
+    from magent.workflows.deploy.audit import AuditTrail, DeploymentRecord
 
     trail: list[AuditTrail] = []
     last: dict[str, Any] = {}  # the latest event, which a failure event extends

@@ -8,7 +8,7 @@ from typing import Any
 
 from magent.core.timeutil import isoformat
 from magent.services import ecs as es
-from magent.services.deploy.ecs_target import EcsTarget
+from magent.services.targets.ecs import EcsTarget
 
 
 def service_status(target: EcsTarget) -> dict[str, Any]:

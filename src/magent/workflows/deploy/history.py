@@ -1,6 +1,6 @@
 """`magent history` from the store: the deploys, rollbacks and key rotations of one Deployment, newest first.
 
-Read from the audit trail services/deploy/audit.py writes (deployments, deployment_events): who, when, which
+Read from the audit trail workflows/deploy/audit.py writes (deployments, deployment_events): who, when, which
 image over which, the outcome and its reason, and what the analyses said. The trail keeps the namespace but not
 the kubeconfig context: two clusters with the same namespace and Deployment name share one history.
 """
