@@ -14,6 +14,13 @@ incrementally), then times, warm, as the median of --runs runs:
      half inside the window: 12 h of entries to read, the worst case at an edge)
   4. the baseline: the same report computed straight from conversation_entries with GROUP BY
      (`fetch_usage(..., use_rollup=False)`), in process            → ratio baseline / (3)
+  5. every `--by` combination (the 15 sets of model, day, agent, conversation), the whole command, table
+     output piped (complete, never truncated), plus `--by conversation` as csv and json: wall time and peak
+     RSS of the magent process (the Postgres server's memory is its own), against the targets at 10 M entries
+     and 500 k conversations: ≤ 3 s and ≤ 150 MB                  → ratio measured / target
+
+--by-runs N times each combination (default 1, the median is printed); --skip-classic runs part 5 only;
+--by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run).
 
 --keep DIR keeps the generated database in DIR (and reuses it on the next run with the same DIR).
 
@@ -39,6 +46,8 @@ MODELS = ["mistral-large-2512", "mistral-medium-2604", "mistral-small-2603", "co
 AGENTS = 20
 PER_CONVERSATION = 20
 TARGET_S = 1.0
+BY_TARGET_S, BY_TARGET_MB = 3.0, 150.0
+DIMENSIONS = ("model", "day", "agent", "conversation")
 LITELLM = (30.0, 300_000)
 
 CONVERSATIONS_SQL = """
@@ -73,6 +82,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated database in DIR")
+    parser.add_argument("--by-runs", type=int, default=1)
+    parser.add_argument("--skip-classic", action="store_true", help="only the --by combinations (part 5)")
+    parser.add_argument("--by-only", action="append", metavar="DIMS", help="only these --by combinations")
     args = parser.parse_args()
     workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="magent-bench-usage-"))
     from magent.services.store.embedded import ensure_running, stop_embedded
@@ -83,7 +95,9 @@ def main() -> None:
             _generate(url, args.entries)
         else:
             print(f"  reusing the database in {workdir}")
-        _measure(url, args.runs, workdir)
+        if not args.skip_classic:
+            _measure(url, args.runs, workdir)
+        _measure_by(url, args.by_runs, workdir, args.by_only)
     finally:
         stop_embedded(workdir / "data")
         if not args.keep:
@@ -174,6 +188,53 @@ def _measure(url: str, runs: int, workdir: Path) -> None:
     print(f"  ratio baseline / rollup plan                        {baseline / query:7.1f} ×")
     print(f"  context: LiteLLM spend reports ~{seconds:.0f} s at {rows:,} rows; this command does "
           f"{entries / rows:.0f}× the rows in {cli:.2f} s ({seconds / cli:.0f}× less time)")
+
+
+def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = None) -> None:
+    import itertools
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        entries, conversations = conn.execute(
+            "SELECT (SELECT count(*) FROM conversation_entries), (SELECT count(*) FROM conversations)").fetchone()
+    env = {**os.environ, "MAGENT_DATABASE_URL": url, "XDG_CONFIG_HOME": str(workdir / "config")}
+    cases = [(dims, "table") for size in range(1, len(DIMENSIONS) + 1)
+             for dims in itertools.combinations(DIMENSIONS, size)]
+    cases += [(("conversation",), "csv"), (("conversation",), "json")]
+    if only:
+        wanted = {tuple(part.strip() for part in dims.split(",")) for dims in only}
+        cases = [(dims, fmt) for dims, fmt in cases if dims in wanted and fmt == "table"]
+    print(f"\nevery --by combination over {entries:,} entries and {conversations:,} conversations, whole command, "
+          f"default window, output piped (median of {runs}); targets at 10 M entries / 500 k conversations: "
+          f"{BY_TARGET_S:.0f} s, {BY_TARGET_MB:.0f} MB")
+    print(f"  {'--by':<32} {'-o':<6} {'groups':>9} {'seconds':>8} {'× target':>8} {'peak MB':>8} {'× target':>8}")
+    worst_s = worst_mb = 0.0
+    for dims, fmt in cases:
+        command = [sys.executable, "-m", "magent", "usage", "report", "-o", fmt,
+                   *itertools.chain.from_iterable(("--by", dim) for dim in dims)]
+        results = [_run_measured(command, env) for _ in range(max(1, runs))]
+        seconds = statistics.median(r[0] for r in results)
+        peak_mb = max(r[1] for r in results)
+        groups = results[-1][2]
+        worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, peak_mb)
+        print(f"  {','.join(dims):<32} {fmt:<6} {groups:>9,} {seconds:8.2f} {seconds / BY_TARGET_S:8.2f} "
+              f"{peak_mb:8.0f} {peak_mb / BY_TARGET_MB:8.2f}", flush=True)
+    print(f"  worst: {worst_s:.2f} s ({worst_s / BY_TARGET_S:.2f}× the target), {worst_mb:.0f} MB "
+          f"({worst_mb / BY_TARGET_MB:.2f}× the target)")
+
+
+def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB of that process, lines of output) of one run, output through a pipe."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = sum(1 for _ in process.stdout)  # read as it comes, as `| cat` would
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {stderr.strip()}")
+    return seconds, usage.ru_maxrss / 1024, lines
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:

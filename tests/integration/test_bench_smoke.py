@@ -30,11 +30,12 @@ class Smoke:
 
 
 SMOKES = [
-    Smoke("bench_startup.py", ["--runs", "1"], [
-        r"magent --help\s+median\s+[\d.]+ ms over 1 runs",
-        r"import typer, rich\s+median\s+[\d.]+ ms over 1 runs",
-        r"ratio\s+[\d.]+\s+\(target <= 1\.30\)",
-        r"heavy SDKs imported\s+\S.*",
+    Smoke("bench_startup.py", ["--runs", "1", "--no-cluster"], [
+        r"import typer, rich \(floor\)\s+median\s+[\d.]+ ms  over 1 runs  cpu\s+[\d.]+ ms",
+        *(rf"{case}\s+median\s+[\d.]+ ms  ratio\s+[\d.]+ \(target <= 1\.30\) (ok|OVER)  cpu\s+[\d.]+ ms "
+          rf"\([\d.]+x\)  imports: none" for case in ("magent --help", "magent deploy --help", "magent key verify --help")),
+        r"magent de<TAB>\s+median\s+[\d.]+ ms  ratio\s+[\d.]+ \(target <= 1\.30\) (ok|OVER)  cpu\s+[\d.]+ ms "
+        r"\([\d.]+x\)  imports: none  completes: deploy demo",
     ]),
     Smoke("bench_deploy.py", ["--intervals", "1", "--rounds", "1", "--rollbacks", "1"], [
         r"   interval 1 s: median [\d.]+ s, max [\d.]+ s; target 3 s; ratio max/target [\d.]+",
@@ -61,11 +62,13 @@ SMOKES = [
         r"  paced by .*bound 100 req/s  →  +[\d.]+% \(target ≥ 85 %\)",
         r"ingest: 1,000 entries in [\d.]+ s  →  [\d,]+ entries/s \(target ≥ 50,000/s; [\d.]+× the target\)",
     ]),
-    Smoke("bench_usage_report.py", ["--entries", "2000", "--runs", "1"], [
+    Smoke("bench_usage_report.py", ["--entries", "2000", "--runs", "1", "--by-only", "conversation"], [
         r"  whole command, default window \(30 whole UTC days\) +[\d.]+ s \(best [\d.]+ s\)   "
         r"target < 1 s: (met|NOT met)",
         r"  query \+ pricing in process \(rollup plan\) +[\d.]+ s",
         r"  ratio baseline / rollup plan +[\d.]+ ×",
+        r"  conversation +table +[\d,]+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+",
+        r"  worst: [\d.]+ s \([\d.]+× the target\), \d+ MB \([\d.]+× the target\)",
     ]),
     Smoke("bench_mistral_sim.py", ["--conversations", "50", "--threads", "2", "--chat-calls", "20"], [
         r"generate 50 conversations, \d+ entries: [\d.]+ s \(target 2 s, ratio [\d.]+\)",

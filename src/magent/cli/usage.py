@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from magent.cli.db import DatabaseUrlOption, DataDirOption
+from magent.cli.flags import complete_dimensions
 from magent.cli.state import get_state
 from magent.core.errors import CheckFailed, UsageError
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from magent.cli.state import AppState
     from magent.core.cost import CostReport, WindowPlan
     from magent.core.pricing import PricingTable
-    from magent.services.store.usage import UsageData
 
 usage_app = typer.Typer(
     name="usage",
@@ -79,7 +79,7 @@ def report(
         "--until", metavar="TIME", show_default=False,
         help="End (exclusive): ISO 8601 or an age [default: now].")] = None,
     by: Annotated[Optional[list[str]], typer.Option(
-        "--by", metavar="DIM", show_default=False,
+        "--by", metavar="DIM", show_default=False, autocompletion=complete_dimensions,
         help="Group by model, agent, day, conversation; repeatable or comma-separated [default: model].")] = None,
     pricing: Annotated[Optional[str], typer.Option(
         "--pricing", metavar="FILE", show_default=False,
@@ -101,8 +101,7 @@ def report(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     from magent.cli.db import store_settings
-    from magent.cli.usage_view import build_document, render
-    from magent.core.cost import parse_dimensions, parse_window, plan_window, price_usage
+    from magent.core.cost import parse_dimensions, parse_window, plan_window
     from magent.core.pricing import load_pricing
     from magent.core.timeutil import utcnow
 
@@ -114,11 +113,8 @@ def report(
     table = load_pricing(pricing)  # validated before the store is touched: bad input changes nothing
     plan = plan_window(start, end)
     settings = store_settings(state, data_dir, database_url)
-    description, data = _fetch(state, settings, dims, plan)
-    cost_report = price_usage(data.rows, table, dims)
     fmt = output or ReportFormat(state.output.value)
-    document = build_document(cost_report, data, plan, table, store=description, now=utcnow())
-    render(state, fmt.value, cost_report, data, document)
+    cost_report = _report(state, settings, fmt, dims, plan, table)
     if emit is not None:
         _publish(state, settings, emit, textfile, table, start, end)
     if limit is not None:
@@ -154,14 +150,22 @@ def _check_budget(cost_report: CostReport, limit: Decimal) -> None:
                       hint="see the report above; raise --budget or narrow --since/--until")
 
 
-def _fetch(state: AppState, settings: Any, dims: tuple[str, ...], plan: WindowPlan) -> tuple[str, UsageData]:
+def _report(state: AppState, settings: Any, fmt: ReportFormat, dims: tuple[str, ...], plan: WindowPlan,
+            table: PricingTable) -> CostReport:
+    """Print the report as the store prices it and streams its groups (memory independent of their number)."""
+    from magent.cli.usage_view import build_document, render
+    from magent.core.timeutil import utcnow
     from magent.services.store import open_store
-    from magent.services.store.usage import fetch_usage
+    from magent.services.store.usage_priced import priced_usage
 
     store = open_store(settings)
     try:
-        with store.connection() as conn:
-            return store.description, fetch_usage(conn, dims, plan)
+        with store.connection() as conn, priced_usage(conn, dims, plan, table,
+                                                      label_widths=fmt is ReportFormat.table) as priced:
+            document = build_document(priced.report, priced.data, plan, table, store=store.description,
+                                      now=utcnow())
+            render(state, fmt.value, priced.report, priced.data, document, label_widths=priced.label_widths)
+            return priced.report
     finally:
         store.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ _MICRO = Decimal("0.000000001")
 
 def build_document(report: CostReport, data: UsageData, plan: WindowPlan, table: PricingTable, *,
                    store: str, now: datetime) -> dict[str, Any]:
-    """Everything the report shows, as plain JSON-ready data."""
+    """Everything the report shows, as plain JSON-ready data; "rows" is a generator over the streaming groups."""
     document: dict[str, Any] = {
         "window": {
             "since": isoformat(plan.since),
@@ -43,14 +44,14 @@ def build_document(report: CostReport, data: UsageData, plan: WindowPlan, table:
         "cost_model": COST_MODEL,
         "currency": "USD",
         "store": store,
-        "rows": [_row(report.by, line, data, report) for line in report.lines],
+        "rows": (_row(report.by, line, data, report) for line in report.lines),
         "totals": _measures(report.total),
         "daily": [{"day": line.key[0].isoformat(), **_measures(line)} for line in report.daily],
         "prices": [_price(model, match) for model, match in report.prices_used.items()],
         "price_tables": list(table.origins),
         "unpriced_models": report.unpriced_models,
     }
-    if not report.lines:
+    if report.is_empty:
         document["message"] = empty_message(data, plan)
     return document
 
@@ -77,10 +78,10 @@ def _row(by: tuple[str, ...], line: CostLine, data: UsageData, report: CostRepor
             row["priced_as"] = match.priced_as if match else None
         elif dim == "agent":
             row["agent_id"] = value or None
-            row["agent_name"] = data.agent_names.get(str(value))
+            row["agent_name"] = line.names.get(dim) or data.agent_names.get(str(value))
         else:
             row["conversation_id"] = value
-            row["conversation_name"] = data.conversation_names.get(str(value))
+            row["conversation_name"] = line.names.get(dim) or data.conversation_names.get(str(value))
     return {**row, **_measures(line)}
 
 
@@ -124,21 +125,27 @@ def _number(value: Decimal) -> float | int:
 # --- output ------------------------------------------------------------------------------------------
 
 
-def render(state: AppState, fmt: str, report: CostReport, data: UsageData, document: dict[str, Any]) -> None:
-    from magent.cli.render import to_json, to_yaml
+def render(state: AppState, fmt: str, report: CostReport, data: UsageData, document: dict[str, Any], *,
+           label_widths: dict[str, int] | None = None) -> None:
+    """Print the report; its rows are written as they stream (`label_widths`: widest agent/conversation label)."""
+    from magent.cli.usage_stream import write_json, write_yaml
 
     message = document.get("message")
+    rows = document["rows"]  # a generator: the writers below stream it where the document has it
     if fmt == "json":
-        print(to_json(document))
+        write_json(document, rows, sys.stdout)
     elif fmt == "yaml":
-        print(to_yaml(document), end="")
+        write_yaml(document, rows, sys.stdout)
     elif fmt == "csv":
-        write_csv(document, sys.stdout)
+        write_csv({**document, "rows": rows}, sys.stdout)
     else:
-        for n, renderable in enumerate(report_view(state, report, data, document)):
+        for n, renderable in enumerate(report_view(state, report, data, document, label_widths or {})):
             if n > 2:  # a blank line between the sections that follow the three header lines
                 state.out.print()
-            state.out.print(renderable)
+            if callable(renderable):
+                renderable()  # the groups table, printed as it streams
+            else:
+                state.out.print(renderable)
         return
     if message:
         state.err.print(message, markup=False, highlight=False)
@@ -169,7 +176,8 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def report_view(state: AppState, report: CostReport, data: UsageData, document: dict[str, Any]) -> list[RenderableType]:
+def report_view(state: AppState, report: CostReport, data: UsageData, document: dict[str, Any],
+                label_widths: dict[str, int]) -> list[RenderableType | Callable[[], None]]:
     from rich.text import Text
 
     window = document["window"]
@@ -180,9 +188,10 @@ def report_view(state: AppState, report: CostReport, data: UsageData, document: 
         Text(f"Store: {document['store']}. Read from: {'; '.join(window['read_from'])}.", style="dim"),
         Text(f"Cost model: {COST_MODEL}.", style="italic"),
     ]
-    if not report.lines:
+    if report.is_empty:
         return [*parts, Text(document["message"])]
-    parts += [_groups_table(report, data), _daily_chart(state, report, document), _prices_table(report, document)]
+    parts += [lambda: _print_groups(state, report, data, label_widths), _daily_chart(state, report, document),
+              _prices_table(report, document)]
     notes = Text(_counts_line(report.total))
     if report.unpriced_models:
         unpriced = ", ".join(model or "(unknown model)" for model in report.unpriced_models)
@@ -191,35 +200,62 @@ def report_view(state: AppState, report: CostReport, data: UsageData, document: 
     return [*parts, notes]
 
 
-def _groups_table(report: CostReport, data: UsageData) -> RenderableType:
-    from rich.table import Table
+def _print_groups(state: AppState, report: CostReport, data: UsageData, label_widths: dict[str, int]) -> None:
+    """The groups table, drawn in pieces as the groups stream in, every piece with the same column widths."""
+    from magent.cli.usage_stream import print_table_in_pieces
 
-    table = Table(title="Tokens and cost", title_justify="left", header_style="bold", show_footer=True)
-    for n, dim in enumerate(report.by):
-        table.add_column(_HEADINGS[dim], footer="Total" if n == 0 else "", no_wrap=dim != "conversation",
-                         min_width=len(_HEADINGS[dim]))
     total = report.total
     totals = (("Outputs", f"{total.outputs:,}"), ("Prompt tokens", f"{total.prompt_tokens:,}"),
               ("Completion tokens", f"{total.completion_tokens:,}"), ("Total tokens", f"{total.total_tokens:,}"),
               ("Cost (USD)", _cost_cell(total)))
-    for heading, footer in totals:
-        table.add_column(heading, footer=footer, justify="right", no_wrap=True)
-    for line in report.lines:
-        labels = [_label(dim, value, data) for dim, value in zip(report.by, line.key, strict=True)]
-        table.add_row(*labels, f"{line.outputs:,}", f"{line.prompt_tokens:,}", f"{line.completion_tokens:,}",
-                      f"{line.total_tokens:,}", _cost_cell(line))
-    return table
+    # No group exceeds the totals (all measures are sums of non-negative terms), so the footer is the widest
+    # number; costs also take "unpriced", "<$0.0001" and, in a partial report, "≥ <$0.0001 (partial)".
+    cost_widths = [len(_cost_cell(total)), len("unpriced"), len("<$0.0001")]
+    if total.status == PARTIAL:
+        cost_widths.append(len("≥ <$0.0001 (partial)"))
+    widths = [max(len(heading), len(footer)) for heading, footer in totals[:-1]]
+    widths.append(max(len(totals[-1][0]), *cost_widths))
+    dim_widths = [max(len(_HEADINGS[dim]), _label_width(dim, report, label_widths)) for dim in report.by]
+
+    def piece(first: bool, last: bool) -> Any:
+        from rich.table import Table
+
+        table = Table(title="Tokens and cost" if first else None, title_justify="left", header_style="bold",
+                      show_header=first, show_footer=last)
+        for n, dim in enumerate(report.by):
+            table.add_column(_HEADINGS[dim], footer="Total" if n == 0 else "", no_wrap=dim != "conversation",
+                             min_width=dim_widths[n])
+        for (heading, footer), width in zip(totals, widths, strict=True):
+            table.add_column(heading, footer=footer, justify="right", no_wrap=True, min_width=width)
+        return table
+
+    rows = (
+        (*(_label(dim, value, data, line) for dim, value in zip(report.by, line.key, strict=True)),
+         f"{line.outputs:,}", f"{line.prompt_tokens:,}", f"{line.completion_tokens:,}", f"{line.total_tokens:,}",
+         _cost_cell(line))
+        for line in report.lines
+    )
+    print_table_in_pieces(state.out, piece, [*dim_widths, *widths], rows)
 
 
-def _label(dim: str, value: str | date, data: UsageData) -> str:
+def _label_width(dim: str, report: CostReport, label_widths: dict[str, int]) -> int:
+    if dim == "day":
+        return len("2026-11-01")
+    if dim == "model":
+        models = report.total.priced_models | report.total.unpriced_models
+        return max((len(model or "(unknown)") for model in models), default=0)
+    return label_widths.get(dim, 0)
+
+
+def _label(dim: str, value: str | date, data: UsageData, line: CostLine) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if dim == "model":
         return value or "(unknown)"
-    names = data.agent_names if dim == "agent" else data.conversation_names
     if not value:
         return "(none)"
-    return f"{names[value]} ({value})" if value in names else value
+    name = line.names.get(dim) or (data.agent_names if dim == "agent" else data.conversation_names).get(value)
+    return f"{name} ({value})" if name else value
 
 
 def _cost_cell(line: CostLine) -> str:

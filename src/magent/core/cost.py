@@ -166,6 +166,7 @@ class CostLine:
     unpriced_completion_tokens: int = 0
     priced_models: set[str] = field(default_factory=set)
     unpriced_models: set[str] = field(default_factory=set)
+    names: Mapping[str, str] = field(default_factory=dict)  # dimension → name of the key's agent/conversation
 
     @property
     def total_tokens(self) -> int:
@@ -209,11 +210,15 @@ class CostReport:
     """Every group of the report, the totals, cost per day, and the prices that were applied."""
 
     by: tuple[str, ...]
-    lines: list[CostLine]
+    lines: Iterable[CostLine]  # sorted by key; a stream (read once) when the store prices the report itself
     total: CostLine
     daily: list[CostLine]  # key = (day,), one line per day that has usage
     prices_used: dict[str, PriceMatch]  # model name as stored → how it was priced
     unpriced_models: list[str]
+
+    @property
+    def is_empty(self) -> bool:
+        return self.total.outputs == 0
 
 
 def price_usage(rows: Iterable[UsageRow], table: PricingTable, by: Sequence[str]) -> CostReport:
@@ -234,9 +239,9 @@ def price_usage(rows: Iterable[UsageRow], table: PricingTable, by: Sequence[str]
         total.add(row, match)
     return CostReport(
         by=tuple(by),
-        lines=[groups[key] for key in sorted(groups, key=_sort_key)],
+        lines=[groups[key] for key in sorted(groups, key=sort_key)],
         total=total,
-        daily=[days[key] for key in sorted(days, key=_sort_key)],
+        daily=[days[key] for key in sorted(days, key=sort_key)],
         prices_used={model: match for model, match in sorted(matches.items()) if match is not None},
         unpriced_models=sorted(model for model, match in matches.items() if match is None),
     )
@@ -249,6 +254,6 @@ def fill_days(daily: Sequence[CostLine], first: date, last: date) -> list[CostLi
     return [known.get(first + timedelta(days=n)) or CostLine((first + timedelta(days=n),)) for n in range(count)]
 
 
-def _sort_key(key: Key) -> tuple[tuple[int, str], ...]:
+def sort_key(key: Key) -> tuple[tuple[int, str], ...]:
     # Days in calendar order, names alphabetically; '' (unknown model/agent) sorts first.
     return tuple((0, value.isoformat()) if isinstance(value, date) else (1, value) for value in key)

@@ -24,7 +24,7 @@ from magent.services.store.rollup import OUTPUT_TYPES
 
 if TYPE_CHECKING:
     from psycopg import Connection
-    from psycopg.sql import Composable
+    from psycopg.sql import Composable, Composed
 
 # dimension → (result column, expression on usage_daily or None when it lacks it, expression on entries)
 _COLUMNS: dict[str, tuple[str, str | None, str]] = {
@@ -73,7 +73,7 @@ def fetch_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, *, use_ro
         agent_names=_names(conn, "agents", agent_ids),
         conversation_names=_names(conn, "conversations", conversation_ids),
         sources=tuple(sources),
-        store_has_entries=bool(rows) or _has_entries(conn),
+        store_has_entries=bool(rows) or has_entries(conn),
     )
 
 
@@ -125,18 +125,43 @@ def _entries_segment(grain: Sequence[str], start: datetime, end: datetime | None
     )
 
 
+def grouped_query(grain: Sequence[str], plan: WindowPlan, *, use_rollup: bool = True
+                  ) -> tuple[Composed, list[Any], tuple[str, ...]]:
+    """The query of token sums at `grain` over `plan`'s window, its parameters, and where it reads from.
+
+    Its columns are the grain's result columns (`column_name(dim)`), then prompt_tokens, completion_tokens,
+    outputs, estimated_outputs.
+    """
+    use_rollup = use_rollup and all(_COLUMNS[dim][1] is not None for dim in grain)
+    segments, params, sources = _segments(grain, plan, use_rollup)
+    return _grouped(grain, segments), params, tuple(sources)
+
+
+def column_name(dim: str) -> str:
+    return _COLUMNS[dim][0]
+
+
 def _run_grouped(
     conn: Connection, grain: Sequence[str], segments: list[Composable], params: list[Any]
 ) -> list[UsageRow]:
+    rows = []
+    for record in conn.execute(_grouped(grain, segments), params).fetchall():
+        dims = dict(zip(grain, record[: len(grain)], strict=True))
+        prompt, completion, outputs, estimated = (int(v) for v in record[len(grain):])
+        rows.append(UsageRow(dims, prompt, completion, outputs, estimated))
+    return rows
+
+
+def _grouped(grain: Sequence[str], segments: list[Composable]) -> Composed:
     from psycopg import sql
 
     names = [_COLUMNS[dim][0] for dim in grain]
-    measures = ", ".join(f"sum({m})::bigint" for m in _MEASURES)
+    measures = ", ".join(f"sum({m})::bigint AS {m}" for m in _MEASURES)
     inner = sql.SQL(" UNION ALL ").join(
         sql.SQL("({})").format(segment) for segment in segments
     )
     # HAVING: a group whose outputs all lie in a span subtracted from its rollup day nets to nothing.
-    query = sql.SQL(
+    return sql.SQL(
         "SELECT {names}, {measures} FROM ({inner}) AS s({columns}) GROUP BY {names} HAVING sum(outputs) <> 0"
     ).format(
         names=sql.SQL(", ").join(map(sql.Identifier, names)),
@@ -144,12 +169,6 @@ def _run_grouped(
         inner=inner,
         columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *_MEASURES])),
     )
-    rows = []
-    for record in conn.execute(query, params).fetchall():
-        dims = dict(zip(grain, record[: len(grain)], strict=True))
-        prompt, completion, outputs, estimated = (int(v) for v in record[len(grain):])
-        rows.append(UsageRow(dims, prompt, completion, outputs, estimated))
-    return rows
 
 
 def _names(conn: Connection, table: str, ids: list[str]) -> dict[str, str]:
@@ -163,7 +182,7 @@ def _names(conn: Connection, table: str, ids: list[str]) -> dict[str, str]:
     return dict(conn.execute(query, (ids,)).fetchall())
 
 
-def _has_entries(conn: Connection) -> bool:
+def has_entries(conn: Connection) -> bool:
     return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM conversation_entries)").fetchone()[0])
 
 

@@ -1,0 +1,241 @@
+"""`magent usage report` priced by Postgres and streamed: memory independent of the number of groups.
+
+The store sums tokens at the grain of `--by` + model + day (`usage.grouped_query`, the same query
+`fetch_usage` runs), joins the price table (sent as arrays, one row per model name and alias) and sums
+costs per group and model, per day and in total, in one statement read through a server-side cursor: the
+totals and the days come first (a few rows), then the groups, in the report's order, as the caller consumes
+them; the few models of a group are folded into its line here as they pass.
+
+Same figures as `core.cost.price_usage` over `fetch_usage`'s rows (tested against it): costs are exact
+decimals (tokens × price × 0.000001 in `numeric`, never a division), a model without a price keeps its
+tokens and adds no cost, and a group mixing both is "partial".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from magent.core.cost import CostLine, CostReport, WindowPlan
+from magent.core.pricing import PricingTable
+from magent.services.store.usage import UsageData, column_name, grouped_query, has_entries, query_grain
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.sql import Composable, Composed
+
+TOTALS, DAILY, GROUPS = 0, 1, 2
+FETCH_ROWS = 5_000  # rows per round trip of the server-side cursor
+WORK_MEM = "256MB"
+_NAMED = {"agent": "agents", "conversation": "conversations"}  # dimensions whose ids have names
+
+
+@dataclass
+class PricedUsage:
+    """The report with its groups still streaming from the store, and the widest label of each named dim."""
+
+    report: CostReport
+    data: UsageData
+    label_widths: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: PricingTable, *,
+                 use_rollup: bool = True, label_widths: bool = False) -> Iterator[PricedUsage]:
+    """The report of `by` over `plan`'s window priced with `table`; its `lines` stream while the block runs.
+
+    `label_widths`: also measure the widest agent/conversation label (for a table drawn in pieces).
+    """
+    by = tuple(by)
+    grouped, params, sources = grouped_query(query_grain(by), plan, use_rollup=use_rollup)
+    layout = _layout(by)
+    columns = _Columns(by, layout)
+    query = _report_query(by, layout, grouped, label_widths)
+    with conn.transaction(), conn.cursor(name="magent_usage_report") as cursor:
+        # Room for the server to hash-aggregate a few hundred thousand groups in memory instead of on disk
+        # (the default 4 MB spills at ~50 k groups); local to this transaction, and the server's memory, not ours.
+        conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        cursor.itersize = FETCH_ROWS
+        cursor.execute(query, [*_price_arrays(table), *params])
+        records = iter(cursor)
+        pending: list[Sequence[Any]] = []
+        total = next(_fold(records, lambda record: (), columns, TOTALS, pending), CostLine(()))
+        daily = list(_fold(records, lambda record: (record[columns.day],), columns, DAILY, pending))
+        widths = _widths(pending[0] if pending else None, columns) if label_widths else {}
+        report = CostReport(
+            by=by,
+            lines=_fold(records, lambda record: tuple(record[at] for at in columns.key), columns, GROUPS, pending),
+            total=total,
+            daily=daily,
+            prices_used={model: match for model in sorted(total.priced_models)
+                         if (match := table.lookup(model)) is not None},
+            unpriced_models=sorted(total.unpriced_models),
+        )
+        data = UsageData(rows=[], sources=sources, store_has_entries=not report.is_empty or has_entries(conn))
+        yield PricedUsage(report, data, widths)
+
+
+def _price_arrays(table: PricingTable) -> tuple[list[str], list[Decimal], list[Decimal]]:
+    """Every name the table prices (models and aliases) with its input and output price."""
+    known = sorted({*table.models, *(alias for price in table.models.values() for alias in price.aliases)})
+    matches = [(name, match) for name in known if name and (match := table.lookup(name)) is not None]
+    return ([name for name, _ in matches], [m.price.input for _, m in matches], [m.price.output for _, m in matches])
+
+
+# --- the statement ----------------------------------------------------------------------------------
+# One row per (level, group, model), sorted: Python folds the models of a group as they stream past, which
+# is cheaper for the server than aggregating arrays of model names per group.
+
+
+def _layout(by: tuple[str, ...]) -> list[str]:
+    """Dimension columns after `level`: the `by` dimensions, + day for the daily lines when `by` lacks it."""
+    return [*by, *(() if "day" in by else ("day",))]
+
+
+def _report_query(by: tuple[str, ...], layout: list[str], grouped: Composable, label_widths: bool) -> Composed:
+    from psycopg import sql
+
+    levels = [_level_query(TOTALS, (), layout), _level_query(DAILY, ("day",), layout),
+              _groups_query(by, layout, label_widths)]
+    order = ["level", *(_order_term(dim) for dim in layout), 'line_model COLLATE "C"']
+    return sql.SQL(  # noqa: S608 - fixed expressions; values are parameters
+        "WITH prices(model, input, output) AS (SELECT * FROM unnest(%s::text[], %s::numeric[], %s::numeric[])), "
+        "priced AS MATERIALIZED (SELECT g.*, p.input IS NOT NULL AS priced, "
+        "g.prompt_tokens * p.input AS input_micro, g.completion_tokens * p.output AS output_micro "
+        "FROM ({grouped}) AS g LEFT JOIN prices p ON p.model = g.model) "
+        "SELECT * FROM ({levels}) AS report ORDER BY {order}"
+    ).format(grouped=grouped, levels=sql.SQL(" UNION ALL ").join(sql.SQL("({})").format(q) for q in levels),
+             order=sql.SQL(", ".join(order)))
+
+
+def _order_term(dim: str) -> str:
+    # Byte order of UTF-8 = code point order = Python's: the order `price_usage` sorts in ('' first).
+    return column_name(dim) if dim == "day" else f'{column_name(dim)} COLLATE "C"'
+
+
+_SUMS = ("sum(outputs) AS outputs, sum(estimated_outputs) AS estimated_outputs, sum(prompt_tokens) AS prompt_tokens, "
+         "sum(completion_tokens) AS completion_tokens, bool_and(priced) AS priced, "
+         "sum(input_micro) * 0.000001 AS input_cost, sum(output_micro) * 0.000001 AS output_cost")
+_MEASURE_COLUMNS = "model, outputs, estimated_outputs, prompt_tokens, completion_tokens, priced, input_cost, output_cost"
+
+
+def _select_dims(present: Sequence[str], layout: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(
+        (f"{prefix}{column_name(dim)}" if dim in present else f"NULL::{'date' if dim == 'day' else 'text'}")
+        + f" AS {column_name(dim)}"
+        for dim in layout
+    )
+
+
+def _per_model(dims: Sequence[str]) -> str:
+    keys = ", ".join(dict.fromkeys([*(column_name(dim) for dim in dims), "model"]))
+    return f"SELECT {keys}, {_SUMS} FROM priced GROUP BY {keys}"
+
+
+_NULL_NAMES = ", ".join(f"NULL::text AS {dim}_name" for dim in _NAMED)
+_NULL_WIDTHS = ", ".join(f"NULL::int AS {dim}_width" for dim in _NAMED)
+
+
+def _level_query(level: int, present: Sequence[str], layout: Sequence[str]) -> Composable:
+    from psycopg import sql
+
+    return sql.SQL(  # noqa: S608 - fixed expressions
+        f"SELECT {level} AS level, {_select_dims(present, layout, 'm.')}, {_NULL_NAMES}, "
+        f"{_prefixed('m.', _MEASURE_COLUMNS)}, {_NULL_WIDTHS} FROM ({_per_model(present)}) AS m"
+    )
+
+
+def _prefixed(prefix: str, columns: str) -> str:
+    # `model` again as `line_model`: with --by model the dimension column already has that name
+    return ", ".join(prefix + column.strip() + (" AS line_model" if column.strip() == "model" else "")
+                     for column in columns.split(","))
+
+
+def _groups_query(by: tuple[str, ...], layout: Sequence[str], label_widths: bool) -> Composable:
+    """The groups of `by` (a row per model), with the names of their agents / conversations (and widest label)."""
+    from psycopg import sql
+
+    joins, names, widths = [], [], []
+    for dim, table in _NAMED.items():
+        if dim not in by:
+            names.append(f"NULL::text AS {dim}_name")
+            widths.append(f"NULL::int AS {dim}_width")
+            continue
+        alias, column = f"n_{dim}", f"m.{column_name(dim)}"
+        joins.append(f"LEFT JOIN (SELECT id, name FROM {table} WHERE name <> '') AS {alias} ON {alias}.id = {column}")
+        names.append(f"{alias}.name AS {dim}_name")
+        label = (f"CASE WHEN {column} = '' THEN '(none)' WHEN {alias}.name IS NOT NULL "
+                 f"THEN {alias}.name || ' (' || {column} || ')' ELSE {column} END")
+        widths.append(f"max(char_length({label})) OVER () AS {dim}_width" if label_widths
+                      else f"NULL::int AS {dim}_width")
+    return sql.SQL(  # noqa: S608 - fixed expressions from the dimension whitelist
+        f"SELECT {GROUPS} AS level, {_select_dims(by, layout, 'm.')}, {', '.join(names)}, "
+        f"{_prefixed('m.', _MEASURE_COLUMNS)}, {', '.join(widths)} FROM ({_per_model(by)}) AS m "
+        + " ".join(joins)
+    )
+
+
+# --- records → lines ---------------------------------------------------------------------------------
+
+
+class _Columns:
+    """Positions of the result columns of `_report_query`."""
+
+    def __init__(self, by: tuple[str, ...], layout: list[str]) -> None:
+        self.key = [1 + layout.index(dim) for dim in by]
+        self.day = 1 + layout.index("day")
+        first_name = 1 + len(layout)
+        self.names = {dim: first_name + n for n, dim in enumerate(_NAMED) if dim in by}
+        self.measures = first_name + len(_NAMED)
+        self.widths = {dim: self.measures + 8 + n for n, dim in enumerate(_NAMED)}
+
+
+def _fold(records: Iterator[Sequence[Any]], key_of: Callable[[Sequence[Any]], tuple], columns: _Columns,
+          level: int, pending: list[Sequence[Any]]) -> Iterator[CostLine]:
+    """Lines of `level` from its (group, model) records; the first record past the level is left in `pending`."""
+    line: CostLine | None = None
+    for record in _chain(pending, records):
+        if record[0] != level:
+            pending.append(record)
+            break
+        key = key_of(record)
+        if line is None or line.key != key:
+            if line is not None:
+                yield line
+            names = {dim: record[at] for dim, at in columns.names.items() if record[at] is not None}
+            line = CostLine(key, names=names)
+        _add(line, record[columns.measures:columns.measures + 8])
+    if line is not None:
+        yield line
+
+
+def _chain(pending: list[Sequence[Any]], records: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    while pending:
+        yield pending.pop()
+    for record in records:  # noqa: UP028 - `yield from` would close the cursor's iterator with this generator
+        yield record
+
+
+def _add(line: CostLine, measures: Sequence[Any]) -> None:
+    model, outputs, estimated, prompt, completion, priced, input_cost, output_cost = measures
+    line.outputs += int(outputs)
+    line.estimated_outputs += int(estimated)
+    line.prompt_tokens += int(prompt)
+    line.completion_tokens += int(completion)
+    if not priced:
+        line.unpriced_models.add(model)
+        line.unpriced_prompt_tokens += int(prompt)
+        line.unpriced_completion_tokens += int(completion)
+        return
+    line.priced_models.add(model)
+    line.input_cost += input_cost
+    line.output_cost += output_cost
+
+
+def _widths(record: Sequence[Any] | None, columns: _Columns) -> dict[str, int]:
+    if record is None or record[0] != GROUPS:
+        return {}
+    return {dim: int(record[at]) for dim, at in columns.widths.items() if record[at] is not None}

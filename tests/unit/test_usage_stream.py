@@ -1,0 +1,76 @@
+"""The streaming writers of `usage report` print exactly what the whole-document writers print."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from magent.cli.render import to_json, to_yaml
+from magent.cli.usage_stream import print_table_in_pieces, write_json, write_yaml
+from magent.core.redact import SECRETS
+
+DOCUMENT = {"window": {"since": "2026-11-01T00:00:00Z", "until": None}, "group_by": ["conversation"],
+            "rows": None, "totals": {"cost_usd": 1.5, "unpriced_models": [], "pricing": "partial"},
+            "note": "é ü 日本", "daily": [{"day": "2026-11-01", "unpriced_models": ["x"]}]}
+
+
+def row(n: int) -> dict:
+    return {
+        "conversation_id": f"c{n}",
+        "conversation_name": [None, "Ré « x » 日本", "plain name", "word " * 30, "sk-planted-secret-123"][n % 5],
+        "outputs": n, "cost_usd": n / 7, "input_cost_usd": None if n % 4 else 10**20, "pricing": "partial",
+        "unpriced_models": [] if n % 3 else ["m1", "é"],
+    }
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 777])
+@pytest.mark.parametrize("shape", ["mixed", "short"])
+def test_json_and_yaml_are_the_whole_documents_text(count, shape, monkeypatch):
+    monkeypatch.setattr(SECRETS, "_secrets", {"sk-planted-secret-123"})
+    rows = [row(n) if shape == "mixed" else {"conversation_id": f"c{n}", "cost_usd": n / 3, "unpriced_models": []}
+            for n in range(count)]
+    whole = {**DOCUMENT, "rows": rows}
+    out = io.StringIO()
+    write_json({**DOCUMENT, "rows": iter(rows)}, iter(rows), out)
+    assert out.getvalue() == to_json(whole) + "\n"
+    out = io.StringIO()
+    write_yaml({**DOCUMENT, "rows": iter(rows)}, iter(rows), out)
+    assert out.getvalue() == to_yaml(whole)
+    assert count < 4 or "sk-planted-secret-123" not in out.getvalue()
+
+
+def _table(first: bool, last: bool, widths: list[int]) -> Table:
+    table = Table(title="Tokens and cost" if first else None, title_justify="left", header_style="bold",
+                  show_header=first, show_footer=last)
+    table.add_column("Conversation", footer="Total", min_width=widths[0], no_wrap=False)
+    table.add_column("Cost (USD)", footer="$9,999.0000", justify="right", no_wrap=True, min_width=widths[1])
+    return table
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 25])
+@pytest.mark.parametrize("console_width", [100_000, 30])  # off a terminal; a terminal narrower than the table
+def test_a_table_in_pieces_is_the_one_rich_table(count, console_width):
+    rows = [(f"conversation {n} « é »" if n % 2 else f"c{n}" if n % 5 else f"c{n}\ttab", f"${n:,.4f}")
+            for n in range(count)]
+    widths = [max(len(label) for label, _ in rows) if count else 0, len("$9,999.0000")]
+    widths[0] = max(widths[0], len("Conversation"))
+
+    def printed(action) -> str:
+        console = Console(file=io.StringIO(), width=console_width, soft_wrap=False, no_color=True,
+                          highlight=False)
+        action(console)
+        return console.file.getvalue()
+
+    def whole(console: Console) -> None:
+        table = _table(True, True, widths)
+        for cells in rows:
+            table.add_row(*cells)
+        console.print(table)
+
+    pieces = printed(lambda console: print_table_in_pieces(
+        console, lambda first, last: _table(first, last, widths), widths, iter(rows), piece_rows=3))
+    assert pieces == printed(whole)
+    assert all(label.split("\t")[0] in pieces for label, _ in rows) or console_width < 100
