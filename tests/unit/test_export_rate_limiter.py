@@ -6,7 +6,9 @@ import itertools
 import multiprocessing
 import time
 
-from magent.services.mistral.conversations import RequestRateLimiter
+import pytest
+
+from magent.services.mistral.conversations import PacingStats, RequestRateLimiter
 
 
 class FakeClock:
@@ -32,25 +34,36 @@ def test_fixed_rate_spaces_request_starts():
     assert limiter.per_minute == 120
 
 
-def test_adaptive_rate_follows_the_advertised_limit():
+def test_adaptive_rate_follows_the_advertised_limit_with_headroom():
     clock = FakeClock()
     limiter = RequestRateLimiter(None, adaptive=True, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    limiter.acquire()
-    assert clock.slept == []  # nothing known yet: no pacing
+    limiter.acquire()  # the probe goes at once
     limiter.observe({"x-ratelimit-limit-req-minute": "600", "x-ratelimit-remaining-req-minute": "598"})
-    assert limiter.per_minute == 600
+    assert limiter.per_minute == pytest.approx(540) and limiter.advertised_per_minute == 600  # 90 % of it
     limiter.acquire()
     limiter.acquire()
-    assert clock.slept == [0.1]
+    assert clock.slept == [pytest.approx(60 / 540, abs=1e-6)]
 
 
-def test_adaptive_rate_pauses_when_the_budget_is_spent():
+def test_adaptive_requests_wait_for_the_probe_answer():
     clock = FakeClock()
     limiter = RequestRateLimiter(None, adaptive=True, clock=clock, sleep=clock.sleep)
-    limiter.observe({"x-ratelimit-limit-req-minute": "60", "x-ratelimit-remaining-req-minute": "0"})
     limiter.acquire()
-    assert clock.slept == [1.0]
+    limiter.acquire()  # nothing answered the probe: waits (here the fake clock's 30 s) before going unpaced
+    assert sum(clock.slept) == pytest.approx(30, abs=0.01)
+
+
+def test_adaptive_rate_slows_as_the_remaining_budget_falls_and_holds_after_a_429():
+    clock = FakeClock()
+    limiter = RequestRateLimiter(None, adaptive=True, clock=clock, sleep=clock.sleep)
+    limiter.observe({"x-ratelimit-limit-req-minute": "60", "x-ratelimit-remaining-req-minute": "3"})
+    limiter.acquire()
+    assert clock.slept == [pytest.approx(60 / 54 * 2, abs=1e-6)]  # 3 left of a 6-request margin: half speed
+    clock.slept.clear()
+    limiter.observe({"x-ratelimit-limit-req-minute": "60", "x-ratelimit-remaining-req-minute": "0"}, 429, 7.0)
+    limiter.acquire()
+    assert clock.slept == [pytest.approx(60 / 54 * 10, abs=1e-6)]  # the slowest pace outlasts the 7 s Retry-After
+    assert limiter.stats() == PacingStats(requests=2, refused=1, retries=2)
 
 
 def test_garbage_headers_are_ignored():

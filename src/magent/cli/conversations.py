@@ -244,6 +244,7 @@ def _summary_data(summary: ExportSummary) -> dict[str, Any]:
         "target": summary.target, "status": summary.status, "agents": summary.agents,
         "conversations": summary.conversations, "entries": summary.entries, "rows_changed": summary.rows_changed,
         "skipped": summary.skipped, "failed": summary.failed, "requests": summary.requests,
+        "rate_limited": summary.refused, "retries": summary.retries,
         "duration_s": round(summary.duration_s, 3), "since": isoformat(summary.since) if summary.since else None,
         "failures": [{"conversation_id": cid, "reason": reason} for cid, reason in summary.failures[:20]],
     }
@@ -259,7 +260,8 @@ def _summary_table(data: dict[str, Any]) -> Any:
         ("agents", data["agents"]), ("conversations written", data["conversations"]),
         ("entries written", data["entries"]), ("rows changed", data["rows_changed"]),
         ("skipped (unchanged or before --since)", data["skipped"]), ("failed", data["failed"]),
-        ("API requests", data["requests"]), ("duration", f"{data['duration_s']:.1f} s"),
+        ("API requests (retries included)", data["requests"]), ("rate limited (429)", data["rate_limited"]),
+        ("retries", data["retries"]), ("duration", f"{data['duration_s']:.1f} s"),
         ("status", data["status"]),
     ]
     return Group(Text(f"Export to {data['target']}", style="bold"), simple_table(None, ["", "count"], rows))

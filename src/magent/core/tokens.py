@@ -29,6 +29,7 @@ _TEKKEN_MODEL = re.compile(
 
 _lock = threading.Lock()
 _tekken: Any = None
+_count_ids: Any = None  # text → token ids (set with _tekken)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def count_tokens(text: str | None, model: str | None) -> TokenCount:
         return TokenCount(estimate_tokens(text), ESTIMATED)
     if not text:
         return TokenCount(0, COUNTED)
-    return TokenCount(len(_tokenizer().encode(text, bos=False, eos=False)), COUNTED)
+    return TokenCount(_count_encoded(text), COUNTED)
 
 
 def estimate_tokens(text: str | None) -> int:
@@ -66,11 +67,28 @@ def preload() -> None:
 
 
 def _tokenizer() -> Any:
-    global _tekken
+    global _tekken, _count_ids
     if _tekken is None:
         with _lock:
             if _tekken is None:
                 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
-                _tekken = MistralTokenizer.v3(is_tekken=True).instruct_tokenizer.tokenizer
+                tekken = MistralTokenizer.v3(is_tekken=True).instruct_tokenizer.tokenizer
+                _count_ids = _fast_encoder(tekken)
+                _tekken = tekken
     return _tekken
+
+
+def _count_encoded(text: str) -> int:
+    _tokenizer()
+    return len(_count_ids(text))
+
+
+def _fast_encoder(tekken: Any) -> Any:
+    """The ids `tekken.encode(text, bos=False, eos=False)` would give, minus its offset, which a count needs not:
+    Tekken encodes with a tiktoken `Encoding` that has no special tokens, so `encode_ordinary` is the same
+    encoding without the per-call special-token scan and the list copy that adds the offset (40 % of the cost)."""
+    model = getattr(tekken, "_model", None)
+    if getattr(model, "special_tokens_set", None) == set() and hasattr(model, "encode_ordinary"):
+        return model.encode_ordinary
+    return lambda text: tekken.encode(text, bos=False, eos=False)

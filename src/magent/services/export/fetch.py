@@ -4,7 +4,7 @@ Fetching a history costs a few milliseconds of CPU, mostly in the SDK (building 
 the response into pydantic models, dumping them back to dicts), so one process (one GIL) tops out at a
 couple of hundred requests per second whatever the concurrency. `ProcessFetcher` spreads that work over
 worker processes ("spawn": never fork a process that runs threads), each with its own SDK client and a few
-threads, each returning finished rows (tokens counted there too). Only the calling process writes, so
+threads, each returning finished rows (tokens counted there too, the tokenizer loaded on first need). Only the calling process writes, so
 batching, checkpoints and the rollup are exactly as with threads.
 
 Workers share the calling process's rate limiter (shared memory: `--rate` and the `x-ratelimit-*`
@@ -76,7 +76,7 @@ class ThreadFetcher:
             return Fetched(conversation, error=exc)
         if history is None:
             return Fetched(conversation, gone=True)
-        if not tokens.loaded():  # don't hold a fetch slot while the tokenizer loads: the writer will count
+        if not tokens.loaded():  # don't hold a fetch slot to load the tokenizer: the writer loads it if a row needs it
             return Fetched(conversation, history=history)
         return Fetched(conversation, rows=entry_rows(history, context_for(conversation, self.agents),
                                                      redact=self.redact))
@@ -180,7 +180,6 @@ def _init_worker(spec: SourceSpec, agents: dict[str, dict[str, Any]], redact: bo
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
     source, client = spec.open()
     client.beta.conversations  # noqa: B018 - the SDK imports its conversation models on first access
-    tokens.preload()
     _worker.update(source=source, client=client, agents=agents, redact=redact,
                    pool=ThreadPoolExecutor(threads, thread_name_prefix="fetch"))
     with ready.get_lock():

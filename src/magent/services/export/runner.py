@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from magent.core import tokens
 from magent.core.errors import CredentialsRefused
 from magent.core.export_plan import (
     ExportBatch,
@@ -100,10 +99,12 @@ class ExportSummary:
     rows_changed: int
     skipped: int
     failed: int
-    requests: int
+    requests: int  # HTTP requests sent, retries included, over every fetching process
     duration_s: float
     since: datetime | None
     failures: list[tuple[str, str]]  # (conversation id, reason)
+    refused: int = 0  # requests answered 429 (rate limited)
+    retries: int = 0  # requests beyond one per API call (after a 429, a 5xx or a reset)
 
 
 def run_export(source: ConversationSource, sink: Sink, options: ExportOptions,
@@ -243,8 +244,7 @@ class _Run:
         self._fetcher.submit(conversation)
 
     def _threads(self) -> ThreadFetcher:
-        # only now: a run with nothing to export never pays for loading the tokenizer
-        threading.Thread(target=tokens.preload, name="tokenizer-load", daemon=True).start()
+        # the tokenizer (~180 MB, ~1 s) loads when the first row really needs counting (core/tokens.py)
         return ThreadFetcher(self.source, self.agents, self.options.redact_content, self.options.concurrency,
                              self._results.put)
 
@@ -302,13 +302,12 @@ class _Run:
         return RunCounts(len(self.agents), p.exported, p.entries, p.skipped, p.failed)
 
     def summary(self, status: str) -> ExportSummary:
-        p = self.progress
+        p, pacing = self.progress, self.source.pacing
         return ExportSummary(
             target=self.sink.description, status=status, agents=len(self.agents), conversations=p.exported,
             entries=p.entries, rows_changed=self.rows_changed, skipped=p.skipped, failed=p.failed,
-            requests=self.source.requests + (self._fetcher.remote_requests if self._fetcher else 0),
-            duration_s=p.elapsed_s, since=self.options.since,
-            failures=self.failures,
+            requests=pacing.requests, duration_s=p.elapsed_s, since=self.options.since,
+            failures=self.failures, refused=pacing.refused, retries=pacing.retries,
         )
 
 

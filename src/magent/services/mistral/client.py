@@ -90,11 +90,13 @@ def make_client(
     timeout_s: float = 30,
     retries: bool | RetryConfig = False,
     on_response: Callable[[Any], None] | None = None,
+    on_request: Callable[[Any], None] | None = None,
 ) -> Mistral:
     """A `Mistral` client for `base_url` (no `/v1` suffix). `retries=True` uses `default_retry_config()`.
 
     `on_response(httpx2.Response)` is called for every HTTP response (to read `x-ratelimit-*` headers,
-    which the SDK's return values do not carry). Use the client as a context manager to close it.
+    which the SDK's return values do not carry); `on_request(httpx2.Request)` before every request is sent,
+    the SDK's retries included (to pace them). Use the client as a context manager to close it.
     """
     from mistralai.client import Mistral
 
@@ -112,9 +114,10 @@ def make_client(
     # ours, not the caller's: the SDK closes them on __exit__ as it closes those it builds itself
     client.sdk_configuration.client_supplied = False
     client.sdk_configuration.async_client_supplied = False
-    if on_response is not None:
-        http = client.sdk_configuration.client
-        http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks.get("response", []), on_response]}
+    http = client.sdk_configuration.client
+    for event, hook in (("request", on_request), ("response", on_response)):
+        if hook is not None:
+            http.event_hooks = {**http.event_hooks, event: [*http.event_hooks.get(event, []), hook]}
     return client
 
 

@@ -1,16 +1,16 @@
 """Read agents, conversations and histories from the Mistral API through the official SDK, as plain dicts.
 
-Every object comes back exactly as the API sent it (`model_dump(exclude_unset=True)` of the SDK's models).
-Requests go through a shared `RequestRateLimiter` (requests per minute, fixed or adapted to the
-`x-ratelimit-*` headers of the responses) and the SDK's `RetryConfig`, which retries 429 and 5xx with
-backoff, honours Retry-After, and retries reset connections. The client is safe to share between threads.
+Every object comes back exactly as the API sent it: histories as the JSON parsed (`HistoryReader`), agents
+and conversation pages as `model_dump(exclude_unset=True)` of the SDK's models. Every HTTP request, the SDK's
+retries included, goes through a shared `RequestRateLimiter` (see `ratelimit.py`: a fixed rate, or 90 % of
+the one the `x-ratelimit-*` headers advertise), and the SDK's `RetryConfig` retries 429 and 5xx with backoff,
+honours Retry-After, and retries reset connections. The client is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,85 +20,18 @@ from magent.services.mistral.client import (
     default_retry_config,
     describe_failure,
     make_client,
+    parse_retry_after,
     translate_error,
 )
+from magent.services.mistral.ratelimit import PacingStats, RequestRateLimiter
+
+__all__ = ["ConversationSource", "PacingStats", "RequestRateLimiter", "SourceSpec", "open_source", "to_dict"]
 
 if TYPE_CHECKING:
     from mistralai.client import Mistral
 
 AGENTS_PAGE_SIZE = 100
 CONVERSATIONS_PAGE_SIZE = 100
-LIMIT_HEADER = "x-ratelimit-limit-req-minute"
-REMAINING_HEADER = "x-ratelimit-remaining-req-minute"
-
-
-class RequestRateLimiter:
-    """A token bucket shared by all threads: at most `per_minute` request starts per minute, burst 1.
-
-    With `per_minute=None` and `adaptive=True` it lets requests through until a response carries
-    `x-ratelimit-limit-req-minute`, then paces them at that limit (and pauses when the remaining budget
-    reported by the server reaches zero, until one request's worth of time has passed).
-
-    Shared (`context=` or `share()`, with a multiprocessing context) its state, the interval and the next
-    start, lives in shared memory under a process-shared lock: handed to worker processes when they start,
-    it bounds the total request rate of all of them, and what one learns from the headers paces the others.
-    """
-
-    def __init__(self, per_minute: float | None = None, *, adaptive: bool = True,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 context: Any = None) -> None:
-        interval = 60.0 / per_minute if per_minute else 0.0
-        self._adaptive = adaptive and not per_minute
-        # [interval between starts, earliest next start]; time.monotonic is one clock for every process
-        self._state: Any = [interval, 0.0]
-        self._lock: Any = threading.Lock()
-        self._shared = False
-        self._clock, self._sleep = clock, sleep
-        if context is not None:
-            self.share(context)
-
-    def share(self, context: Any) -> None:
-        """Move the state into shared memory (see the class doc); call before any other thread uses it."""
-        with self._lock:
-            if self._shared:
-                return
-            self._state = context.RawArray("d", list(self._state))
-            self._lock, self._shared = context.Lock(), True
-
-    @property
-    def per_minute(self) -> float | None:
-        interval = self._state[0]
-        return 60.0 / interval if interval else None
-
-    def acquire(self) -> None:
-        """Block until this request may start."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._state[1])
-            self._state[1] = start + self._state[0]
-        if start > now:
-            self._sleep(start - now)
-
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Adapt to the server's advertised limit (no-op for a fixed rate)."""
-        if not self._adaptive:
-            return
-        limit = _header_number(headers, LIMIT_HEADER)
-        remaining = _header_number(headers, REMAINING_HEADER)
-        with self._lock:
-            if limit and limit > 0:
-                self._state[0] = 60.0 / limit
-            if remaining == 0 and self._state[0]:
-                self._state[1] = max(self._state[1], self._clock() + self._state[0])
-
-
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    try:
-        return float(headers[name])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def to_dict(model: Any) -> dict[str, Any]:
     """The API object exactly as received (fields absent from the response stay absent)."""
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -111,14 +44,21 @@ class ConversationSource:
         self._client = client
         self._limiter = limiter or RequestRateLimiter(adaptive=False)
         self._count_lock = threading.Lock()
-        self.requests = 0  # requests started (SDK retries not included)
+        self.calls = 0  # API calls made by this process (each may be several requests: the SDK's retries)
         self.spec: SourceSpec | None = None  # set by open_source: how worker processes open the same source
         self._reached = False
+        self._history_reader: HistoryReader | None = None
+
+    @property
+    def pacing(self) -> PacingStats:
+        """Requests, 429s and retries of every process sharing this source's limiter."""
+        return self._limiter.stats()
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        self._limiter.acquire()
+        """One API call; the client's request hook paces (and counts) each HTTP request it takes."""
+        self._limiter.count_call()
         with self._count_lock:
-            self.requests += 1
+            self.calls += 1
         try:
             if self._reached:
                 return fn(**kwargs)
@@ -127,6 +67,8 @@ class ConversationSource:
             return result
         except Exception as exc:  # SDK and httpx2 errors: classified by the shared translator
             raise translate_error(exc) from exc
+        finally:
+            self._limiter.end_probe()
 
     @staticmethod
     def _first_call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
@@ -166,13 +108,81 @@ class ConversationSource:
 
     def history(self, conversation_id: str) -> list[dict[str, Any]] | None:
         """All entries of one conversation, oldest first; None when it was deleted since it was listed."""
+        if self._history_reader is None:
+            self._history_reader = HistoryReader(self._client)
         try:
-            history = self._call(self._client.beta.conversations.get_history, conversation_id=conversation_id)
+            document = self._call(self._history_reader.get, conversation_id=conversation_id)
         except MagentError as exc:
             if exc.__cause__ is not None and describe_failure(exc.__cause__).kind == NOT_FOUND:
                 return None
             raise
-        return [to_dict(entry) for entry in history.entries]
+        return document.get("entries") or []
+
+
+class HistoryReader:
+    """`GET /v1/conversations/{id}/history` through the SDK's client, hooks and retries, answered as plain JSON.
+
+    The SDK's `get_history` validates the answer into pydantic models (which the export then dumps straight
+    back to dicts) and builds every request from a request model: ~3 ms of CPU per history, more than all
+    the rest of an export. This sends the same request (the SDK builds the first one: auth, user agent,
+    base URL) with the SDK's `do_request` (its hooks, its RetryConfig) and parses the JSON as it came.
+    """
+
+    OPERATION = "agents_api_v1_conversations_history"
+    RETRIED_STATUSES = ["429", "500", "502", "503", "504"]
+
+    def __init__(self, client: Mistral) -> None:
+        from mistralai.client import models
+        from mistralai.client._hooks import HookContext
+        from mistralai.client.utils import get_security_from_env
+
+        self._sdk = client.beta.conversations
+        config = self._sdk.sdk_configuration
+        self._base_url = self._sdk._get_url(None, None)
+        template = self._sdk._build_request(
+            method="GET", path="/v1/conversations/{conversation_id}/history", base_url=self._base_url,
+            url_variables=None, request=models.AgentsAPIV1ConversationsHistoryRequest(conversation_id="x"),
+            request_body_required=False, request_has_path_params=True, request_has_query_params=True,
+            user_agent_header="user-agent", accept_header_value="application/json",
+            security=config.security, timeout_ms=config.timeout_ms or 300_000)
+        self._headers = {k: v for k, v in template.headers.items() if k.lower() not in ("host", "content-length")}
+        self._timeout_s = (config.timeout_ms or 300_000) / 1000
+        self._hook_context = HookContext(
+            config=config, base_url=self._base_url, operation_id=self.OPERATION, oauth2_scopes=None,
+            security_source=get_security_from_env(config.security, models.Security),
+            tags=["beta.conversations"], extensions=None)
+
+    def get(self, *, conversation_id: str, retries: Any = None) -> dict[str, Any]:
+        """The history document; SDK errors (SDKError, NoResponseError, httpx2's) as `get_history` raises them."""
+        import json
+        from urllib.parse import quote
+
+        from mistralai.client import errors
+
+        config = self._sdk.sdk_configuration
+        retry = retries if retries is not None else config.retry_config
+        http = config.client
+        request = http.build_request(
+            "GET", f"{self._base_url}/v1/conversations/{quote(conversation_id, safe='')}/history",
+            headers=self._headers, timeout=self._timeout_s)
+        response = self._sdk.do_request(
+            hook_ctx=self._hook_context, request=request, is_error_status_code=lambda status: status >= 400,
+            retry_config=(retry, self.RETRIED_STATUSES) if _is_retry_config(retry) else None)
+        if response.status_code >= 400:
+            raise errors.SDKError("API error occurred", response, response.text)
+        try:
+            document = json.loads(response.content)
+        except ValueError as exc:
+            raise errors.SDKError("Unexpected response received", response, response.text) from exc
+        if not isinstance(document, dict) or not isinstance(document.get("entries", []), list):
+            raise errors.SDKError("Unexpected response received", response, response.text)
+        return document
+
+
+def _is_retry_config(value: Any) -> bool:
+    from mistralai.client.utils import RetryConfig
+
+    return isinstance(value, RetryConfig)
 
 
 def cache_sdk_unmarshaller() -> bool:
@@ -237,13 +247,19 @@ class SourceSpec:
         limiter = self.limiter
         client = make_client(self.base_url, self.api_key, timeout_s=self.timeout_s,
                              retries=default_retry_config(self.max_retry_s),
-                             on_response=lambda response: limiter.observe(response.headers))
+                             on_request=lambda request: limiter.acquire(),
+                             on_response=lambda response: _observe(limiter, response))
         # The SDK imports these namespaces on first use (~1 s of pydantic model building); doing it here keeps
         # that cost out of the timed run, and a Ctrl-C in mid-import would surface as a pydantic SchemaError.
         _ = client.beta.agents, client.beta.conversations
         source = ConversationSource(client, limiter)
         source.spec = self
         return source, client
+
+
+def _observe(limiter: RequestRateLimiter, response: Any) -> None:
+    retry_after = parse_retry_after(response.headers) if response.status_code == 429 else None
+    limiter.observe(response.headers, response.status_code, retry_after)
 
 
 def open_source(base_url: str, api_key: str, *, rate_per_minute: float | None = None, timeout_s: float = 30,
