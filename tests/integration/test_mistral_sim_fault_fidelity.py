@@ -88,7 +88,9 @@ def test_magent_treats_the_capacity_429_as_a_retryable_refusal(make_mistral_sim)
     with pytest.raises(Exception) as caught:
         Mistral(api_key=SIM_API_KEY, server_url=sim.url).models.list()
     assert describe_failure(caught.value).kind == RATE_LIMITED and caught.value.status_code == 429
-    assert translate_error(caught.value).exit_code == 3
+    error = translate_error(caught.value)
+    assert error.exit_code == 3 and "at capacity for this model" in error.message
+    assert "service tier" in error.hint and "higher limits" not in error.hint  # not the key's limit
     target = AnalysisTarget("ns", "app", "app-canary", "v1", "v2", 60, mistral_base_url=sim.url,
                             mistral_api_key=SIM_API_KEY)
     (result,) = mistral_metric.check(None, target, timeout=5)

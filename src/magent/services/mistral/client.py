@@ -33,6 +33,7 @@ NOT_FOUND = "not_found"  # 404
 INVALID_MODEL = "invalid_model"  # 400 with type invalid_model: no such (chat) model
 BAD_REQUEST = "bad_request"  # other 4xx (400, 422, …)
 RATE_LIMITED = "rate_limited"  # 429
+CAPACITY_EXCEEDED = "service_tier_capacity_exceeded"  # a 429 about the model's shared capacity, not the key
 SERVER = "server"  # 5xx: Mistral degraded
 DNS = "dns"  # the host name does not resolve
 REFUSED = "refused"  # connection refused / reset / no response
@@ -58,6 +59,7 @@ class ApiFailure:
     retry_after_s: float | None = None
     url: str | None = None  # masked
     headers: Mapping[str, str] = field(default_factory=dict)
+    error_type: str | None = None  # the error body's `type`, e.g. service_tier_capacity_exceeded
 
     @property
     def transport(self) -> bool:
@@ -174,6 +176,10 @@ def failure_to_error(failure: ApiFailure) -> MagentError:
         return CredentialsRefused(f"Mistral API refused the key{status}: {failure.message}", hint=_HINTS[failure.kind])
     if failure.kind == RATE_LIMITED:
         wait = f"; retry after {failure.retry_after_s:g} s" if failure.retry_after_s is not None else ""
+        if failure.error_type == CAPACITY_EXCEEDED:  # the model's shared capacity, not this key's limit
+            return Unreachable(f"Mistral API at capacity for this model{status}: {failure.message}{wait}",
+                               hint="Mistral's shared capacity for this model is full: retry later, use another "
+                                    "model, or a higher service tier")
         return Unreachable(f"Mistral API rate limited{status}: {failure.message}{wait}", hint=_HINTS[RATE_LIMITED])
     if failure.kind in (SERVER, DNS, REFUSED, TIMEOUT):
         return Unreachable(text, hint=_HINTS[failure.kind])
@@ -215,7 +221,7 @@ def _http_failure(status: int, body: str | None, headers: Mapping[str, str], url
     else:
         kind = UNEXPECTED
     kept = {k.lower(): v for k, v in headers.items() if k.lower().startswith(("x-ratelimit", "retry-after"))}
-    return ApiFailure(kind, server_message(body), status, parse_retry_after(headers), url, kept)
+    return ApiFailure(kind, server_message(body), status, parse_retry_after(headers), url, kept, _error_type(body))
 
 
 def _error_type(body: str | None) -> str | None:
