@@ -12,7 +12,14 @@ from typing import Annotated, Any, Optional
 import typer
 
 from magent.cli.cluster import DryRunOption, NamespaceOption, YesOption
-from magent.cli.deploy_target import ClusterOption, DeploymentOption, ServiceOption, TargetOption
+from magent.cli.deploy_target import (
+    ClusterOption,
+    DeploymentOption,
+    RouteOption,
+    RouterOption,
+    ServiceOption,
+    TargetOption,
+)
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -61,6 +68,8 @@ def deploy(
     target: TargetOption = None,
     cluster: ClusterOption = None,
     service: ServiceOption = None,
+    router: RouterOption = None,
+    route: RouteOption = None,
     container: Annotated[Optional[str], typer.Option(
         help="Container whose image changes [default: the only one, or the one of the same repository].",
         show_default=False)] = None,
@@ -101,7 +110,8 @@ def deploy(
         raise UsageError("--rollback-on-fail applies to a release in waves",
                          hint="name two or more clusters with --context (or deploy.waves in magent.yaml)")
     chosen = open_target(state, target=target, deployment=deployment, namespace=namespace,
-                         context=contexts[0] if contexts else None, cluster=cluster, service=service)
+                         context=contexts[0] if contexts else None, cluster=cluster, service=service, router=router,
+                         route=route)
     options = _options(state.settings.deploy, image, chosen.target.name, container, steps, pause, interval,
                        max_inconclusive, resume)
     view = EventView(state, fmt)

@@ -14,6 +14,7 @@ from magent.core.errors import UsageError
 from magent.core.redact import SECRETS, mask_url
 
 TARGETS = ("kubernetes", "ecs")
+ROUTERS = ("replicas", "gateway-api")
 
 DeploymentOption = Annotated[Optional[str], typer.Option(
     "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
@@ -23,6 +24,12 @@ TargetOption = Annotated[Optional[str], typer.Option(
     autocompletion=lambda: list(TARGETS))]
 ClusterOption = Annotated[Optional[str], typer.Option(
     "--cluster", help="ECS cluster (with --target ecs) [deploy.ecs.cluster].", show_default=False)]
+RouterOption = Annotated[Optional[str], typer.Option(
+    "--router", help="Kubernetes: the canary's share by pods (replicas) or exact weights on an HTTPRoute "
+    "(gateway-api) [deploy.router; default: replicas].", show_default=False, autocompletion=lambda: list(ROUTERS))]
+RouteOption = Annotated[Optional[str], typer.Option(
+    "--route", help="The HTTPRoute to weigh with --router gateway-api [deploy.route; default: the Deployment's name].",
+    show_default=False)]
 ServiceOption = Annotated[Optional[str], typer.Option(
     "--service", help="ECS service (with --target ecs) [deploy.ecs.service].", show_default=False)]
 
@@ -47,7 +54,8 @@ def target_kind(state: Any, target: str | None) -> str:
 
 
 def open_target(state: Any, *, target: str | None, deployment: str | None, namespace: str | None,
-                context: str | None, cluster: str | None, service: str | None) -> ChosenTarget:
+                context: str | None, cluster: str | None, service: str | None, router: str | None = None,
+                route: str | None = None) -> ChosenTarget:
     deploy = state.settings.deploy
     kind = target_kind(state, target)
     if kind == "ecs":
@@ -57,6 +65,9 @@ def open_target(state: Any, *, target: str | None, deployment: str | None, names
         return _ecs(state, cluster or deploy.ecs.cluster, service or deploy.ecs.service)
     if cluster or service:
         raise UsageError("--cluster and --service are ECS options", hint="add --target ecs, or use --deployment")
+    router = router or deploy.router
+    if router not in ROUTERS:
+        raise UsageError(f"--router {router!r} is not a router", hint=f"use one of: {', '.join(ROUTERS)}")
     if not deployment:
         raise UsageError("missing option '--deployment' / '-d'",
                          hint="magent deploy IMAGE --deployment NAME (or --target ecs --cluster C --service S)")
@@ -64,7 +75,8 @@ def open_target(state: Any, *, target: str | None, deployment: str | None, names
     from magent.services.targets.kubernetes import KubernetesTarget
 
     kube = open_cluster(state, namespace, context)
-    return ChosenTarget(KubernetesTarget(kube, deployment), kube.where(), "deployment",
+    target_ = KubernetesTarget(kube, deployment, router=router, route=route or deploy.route)
+    return ChosenTarget(target_, kube.where(), "deployment",
                         f"`magent status --deployment {deployment}`")
 
 

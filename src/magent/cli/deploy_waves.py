@@ -44,7 +44,9 @@ def deploy_in_waves(state: Any, fmt: Any, waves: list[Any], options: Any, *, yes
 
     def deployer_for(wave: Any, emit: Any) -> Any:
         kube = open_cluster(state, wave.namespace, wave.context)
-        return Deployer(KubernetesTarget(kube, options.deployment), state.settings, options, on_event=emit)
+        target = KubernetesTarget(kube, options.deployment, router=state.settings.deploy.router,
+                                  route=state.settings.deploy.route)
+        return Deployer(target, state.settings, options, on_event=emit)
 
     image = options.image
     print_where = f"Deploying {image} to deployment {options.deployment} in {len(waves)} clusters, in order: {names}"

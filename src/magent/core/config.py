@@ -124,6 +124,9 @@ class DeploySettings(_Section):
         description="how long a deploy retries an unreachable Kubernetes API before exiting 3 (0: not at all)")
     analysis: dict[str, Any] = Field(default_factory=dict)
     target: Literal["kubernetes", "ecs"] = Field(default="kubernetes", description="where deploy and rollback act")
+    router: Literal["replicas", "gateway-api"] = Field(
+        default="replicas", description="Kubernetes: the canary's share by pods, or exact weights on an HTTPRoute")
+    route: str | None = Field(default=None, description="the HTTPRoute for router gateway-api [default: the Deployment's name]")
     ecs: EcsDeploySettings = Field(default_factory=EcsDeploySettings)
     waves: list[WaveSettings] = Field(default_factory=list, description="clusters deployed one after another")
 

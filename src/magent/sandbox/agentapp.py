@@ -64,6 +64,7 @@ class TrackPods:
     track: str
     version: str
     ready: int
+    share: float | None = None  # of all requests, when a weighted HTTPRoute decides it (else: by ready pods)
 
 
 TrafficSource = Callable[[], Iterable[TrackPods]]
@@ -103,6 +104,7 @@ def kube_traffic_source(sim: Any, namespace: str, deployment: str, service: str 
         pods = [p for p in sim.list("v1", "Pod", namespace) if p["metadata"]["uid"] in ready]
         replicasets = sim.list("apps/v1", "ReplicaSet", namespace)
         found: list[TrackPods] = []
+        weights = route_weights(sim, namespace, deployment)
         for track, name in (("stable", deployment), ("canary", f"{deployment}-canary")):
             owner = sim.get("apps/v1", "Deployment", namespace, name)
             if owner is None:
@@ -113,10 +115,28 @@ def kube_traffic_source(sim: Any, namespace: str, deployment: str, service: str 
                 if controller_uid(pod) in rs_uids:
                     version = image_tag(pod["spec"]["containers"][0].get("image", ""))
                     counts[version] = counts.get(version, 0) + 1
-            found += [TrackPods(track, version, ready) for version, ready in sorted(counts.items())]
+            in_track = sum(counts.values())
+            found += [TrackPods(track, version, ready, None if weights is None else
+                                weights.get(track, 0.0) * ready / in_track)
+                      for version, ready in sorted(counts.items())]
         return found
 
     return source
+
+
+def route_weights(sim: Any, namespace: str, route: str) -> dict[str, float] | None:
+    """{"stable": share, "canary": share} from the HTTPRoute `route` when it weighs a `…-canary` backend, as a
+    Gateway would split requests; None when there is no such route (then traffic follows the ready pods)."""
+    found = sim.get("gateway.networking.k8s.io/v1", "HTTPRoute", namespace, route)
+    refs = [ref for rule in ((found or {}).get("spec") or {}).get("rules") or [] for ref in rule.get("backendRefs") or []]
+    if not any(str(ref.get("name", "")).endswith("-canary") for ref in refs):
+        return None
+    total = sum(int(ref.get("weight", 1)) for ref in refs) or 1
+    shares = {"stable": 0.0, "canary": 0.0}
+    for ref in refs:
+        track = "canary" if str(ref.get("name", "")).endswith("-canary") else "stable"
+        shares[track] += int(ref.get("weight", 1)) / total
+    return shares
 
 
 def ensure_service(sim: Any, namespace: str, deployment: str, service: str | None = None) -> None:
@@ -185,11 +205,12 @@ class AgentApp:
     def generate(self, seconds: float) -> int:
         """Record `seconds` worth of traffic for the current pods at once; returns the requests made."""
         tracks = list(self.traffic_source())
+        all_ready = sum(t.ready for t in tracks)
         made = 0
         with self._lock:
             self._update_gauges(tracks)
             for pods in tracks:
-                made += self._simulate(pods, seconds)
+                made += self._simulate(pods, seconds, all_ready)
         return made
 
     def _update_gauges(self, tracks: list[TrackPods]) -> None:
@@ -204,10 +225,12 @@ class AgentApp:
                 self.requests.labels(track, version, code)
         self._last = tracks
 
-    def _simulate(self, pods: TrackPods, seconds: float) -> int:
+    def _simulate(self, pods: TrackPods, seconds: float, all_ready: int) -> int:
         behaviour = self.behaviour(pods.version)
         key = (pods.track, pods.version)
-        expected = self._carry.get(key, 0.0) + behaviour.rps_per_pod * pods.ready * seconds
+        # the same load as without a route, split by the route's weights instead of by ready pods
+        serving = pods.ready if pods.share is None else pods.share * all_ready
+        expected = self._carry.get(key, 0.0) + behaviour.rps_per_pod * serving * seconds
         count = int(expected)
         self._carry[key] = expected - count
         for _ in range(count):

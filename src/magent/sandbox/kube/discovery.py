@@ -74,6 +74,9 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    # Gateway API (a CRD on a real cluster): what `deploy --router gateway-api` shifts weights on
+    ResourceType("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", subresources=("status",),
+                 has_spec_generation=True),
     ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
                  subresources=("status",), categories=("all",), has_spec_generation=False),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),

@@ -78,6 +78,12 @@ class Kube:
 
         return CoordinationV1Api(self.api_client)
 
+    @property
+    def custom(self) -> Any:
+        from kubernetes.client import CustomObjectsApi
+
+        return CustomObjectsApi(self.api_client)
+
     def where(self) -> str:
         """'context kind-prod (https://10.0.0.1:6443), namespace shop': printed before destructive actions."""
         return f"context {self.context or '(in-cluster)'} ({mask_url(self.server)}), namespace {self.namespace}"

@@ -1,5 +1,10 @@
-"""The `DeployTarget` of a Kubernetes Deployment: a canary Deployment beside it (a replica-ratio canary), the
-state in an annotation on the stable Deployment, the lock in a coordination.k8s.io Lease."""
+"""The `DeployTarget` of a Kubernetes Deployment: a canary Deployment beside it, the state in an annotation on
+the stable Deployment, the lock in a coordination.k8s.io Lease.
+
+The canary's share of traffic is its share of the Service's pods (`router="replicas"`), or, with
+`router="gateway-api"`, exactly the step's weight: the app's `HTTPRoute` is pointed at two Services,
+`<service>-stable` and `<service>-canary`, weighted 100 − p / p; its own backendRefs come back when the canary ends
+(before an abort scales the canary down, and when a promotion starts)."""
 
 from __future__ import annotations
 
@@ -21,8 +26,9 @@ from magent.services.targets import Canary, StableVersion, StateGuard, UndoneTo
 class KubernetesTarget:
     kind = "kubernetes"
 
-    def __init__(self, kube: Kube, deployment: str) -> None:
+    def __init__(self, kube: Kube, deployment: str, *, router: str = "replicas", route: str | None = None) -> None:
         self.kube, self.name = kube, deployment
+        self.router, self.route = router, route or deployment
 
     @property
     def scope(self) -> str:
@@ -74,15 +80,53 @@ class KubernetesTarget:
         manifest = canary_manifest(stable.raw, image=state.image, container=state.container, replicas=replicas,
                                    deploy_id=state.deploy_id)
         kd.ensure_canary(self.kube, manifest)
-        return Canary(manifest["metadata"]["name"], kd.label_selector(manifest["spec"]["selector"]), manifest)
+        share = self._weigh(stable, state.weight or 0) if self.router == "gateway-api" else None
+        return Canary(manifest["metadata"]["name"], kd.label_selector(manifest["spec"]["selector"]), manifest,
+                      traffic_percent=share)
+
+    def _weigh(self, stable: kd.Deployment, percent: int) -> float:
+        """The route at `percent` for the canary: Services on the stable ReplicaSet's pods and on the canary's."""
+        from magent.services.kube import routes
+        from magent.services.kube.revisions import replica_sets
+
+        route = routes.get_route(self.kube, self.route)
+        service = routes.original_service(route)
+        model = self.kube.call(self.kube.core.read_namespaced_service, service, self.kube.namespace,
+                               not_found=f"service {service} (of HTTPRoute {self.route}) not found")
+        selector = dict((model.get("spec") or {}).get("selector") or {})
+        current = [rs for rs in replica_sets(self.kube, stable) if rs.revision == stable.revision and rs.revision]
+        template_hash = (current[0].labels.get("pod-template-hash") if current else None) or ""
+        if not template_hash:
+            raise InconsistentState(f"deployment {self.name}: no ReplicaSet of its revision {stable.revision}",
+                                    hint=f"kubectl rollout status deployment/{self.name}")
+        routes.ensure_service(self.kube, f"{service}-stable", service, {**selector, "pod-template-hash": template_hash})
+        routes.ensure_service(self.kube, f"{service}-canary", service, {**selector, "track": "canary"})
+        routes.weigh(self.kube, route, f"{service}-stable", f"{service}-canary", percent, deployment=self.name)
+        return float(percent)
+
+    def _unweigh(self, *, remove_services: bool) -> None:
+        from magent.services.kube import routes
+
+        if self.router != "gateway-api":
+            return
+        try:
+            service = routes.original_service(routes.get_route(self.kube, self.route))
+        except Exception:  # noqa: BLE001 - no route (anymore): nothing is weighed
+            return
+        routes.restore(self.kube, self.route)
+        if remove_services:
+            routes.delete_service(self.kube, f"{service}-stable")
+            routes.delete_service(self.kube, f"{service}-canary")
 
     def canary_to_zero(self) -> None:
         """Scale the canary to zero, and return once its pods are out of service (Terminating or gone), so that
         the abort's "scaled to 0" is when the canary stopped taking requests, not when its spec said 0."""
+        self._unweigh(remove_services=False)  # the route first: the canary gets no request from this patch on
         if kd.scale_to_zero(self.kube, self.canary_name):
             kd.wait_out_of_service(self.kube, self.canary_name)
 
     def remove_canary(self, deploy_id: str | None) -> None:
+        self._unweigh(remove_services=True)
         if deploy_id is None:
             kd.delete_deployment(self.kube, self.canary_name)
         else:
@@ -99,6 +143,7 @@ class KubernetesTarget:
 
     def set_stable_image(self, stable: StableVersion, container: str, image: str, cause: str) -> None:
         assert isinstance(stable, kd.Deployment)
+        self._unweigh(remove_services=False)  # the stable's pods are replaced now: the route's own Service again
         kd.set_image(self.kube, stable, container, image, cause)
 
     def wait_rollout(self, *, timeout_s: float, on_poll: Callable[[RolloutStatus], None] | None = None) -> None:

@@ -146,6 +146,9 @@ def execute(
     why = f"rolled back by {actor}" + (f": {reason}" if reason else "")
     plan = _with_reason(plan, why)
     if plan.action == ABORT_CANARY:
+        from magent.services.kube.routes import unweigh_all
+
+        unweigh_all(kube, plan.deployment)  # a Gateway API route first: no request for the canary from here on
         kd.scale_to_zero(kube, canary_name(plan.deployment))  # already gone: the state is fixed after the request
     if plan.undo is not None:
         undo(kube, plan.undo)
