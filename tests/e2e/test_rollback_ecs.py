@@ -131,3 +131,25 @@ def test_magent_status_and_history_target_ecs(ecs_stack, cli):
     assert history.exit_code == 0 and json.loads(history.stdout)[0]["current"] is True
     watch = cli("status", *where, "--watch")
     assert watch.exit_code == 2 and "Kubernetes deploy only" in watch.stderr
+
+
+def test_history_target_ecs_shows_the_audit_trail_from_the_store(ecs_stack, cli, pg_url):
+    import json
+    from pathlib import Path
+
+    Path("magent.yaml").write_text(
+        f"aws:\n  region: us-east-1\n  endpoint_url: {ecs_stack.endpoint_url}\n"
+        f"deploy:\n  target: ecs\n  ecs:\n    cluster: {ecs_stack.cluster}\n    service: {ecs_stack.service}\n"
+        f"    canary_target_group: {ecs_stack.canary_tg}\n    alb_metrics: false\n")
+    env = {"MAGENT_DATABASE_URL": pg_url}
+    deployed = cli("deploy", NEW, "--steps", "50", "--pause", "0s", "--interval", "1s", "--yes", env=env)
+    assert deployed.exit_code == 0, deployed.stderr
+    rolled = cli("rollback", "--yes", "--reason", "drill", env=env)
+    assert rolled.exit_code == 0, rolled.stderr
+    history = cli("history", "-o", "json", env=env)
+    assert history.exit_code == 0, history.stderr
+    records = json.loads(history.stdout)
+    assert [r["kind"] for r in records][:2] == ["rollback", "deploy"]
+    assert records[1]["image"] == NEW and records[1]["outcome"] == "promoted"
+    revisions = cli("history", "--revisions", "-o", "json", env=env)
+    assert json.loads(revisions.stdout)[0]["revision"] >= 3

@@ -252,7 +252,7 @@ def history(
     if _on_ecs(state, target):
         from magent.cli.rollout_ecs import history_ecs
 
-        return history_ecs(state, fmt, cluster=cluster, service=service)
+        return history_ecs(state, fmt, cluster=cluster, service=service, revisions=revisions, limit=limit)
     deployment = _required_deployment(deployment, "history")
     if revisions or not store_configured(state.settings):
         return _revision_history(state, fmt, open_cluster(state, namespace, context), deployment)

@@ -66,11 +66,22 @@ def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None
     emit(state, fmt, data, table=lambda: kv_table(None, rows))
 
 
-def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
+def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, revisions: bool = True,
+                limit: int = 20) -> None:
+    """The audit trail from the store (as on Kubernetes, the cluster in place of the namespace), or with
+    --revisions (or without a store) the revisions of the service's task-definition family."""
+    from types import SimpleNamespace
+
     from magent.cli.render import emit, simple_table
+    from magent.workflows.deploy.audit import store_configured
     from magent.workflows.deploy.ecs_status import task_definition_history
 
-    records = task_definition_history(_target(state, cluster, service).target)
+    target = _target(state, cluster, service).target
+    if not revisions and store_configured(state.settings):
+        from magent.cli.history_view import show_audit_history
+
+        return show_audit_history(state, fmt, SimpleNamespace(namespace=target.scope), target.name, limit)
+    records = task_definition_history(target)
     rows = [(r["revision"], ", ".join(r["images"]), r["created"] or "-", "*" if r["current"] else "")
             for r in records]
     emit(state, fmt, records, table=lambda: simple_table(
