@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core.model_config import DEFAULT_REQUIRED, analyse, kind_of
+from magent.core.paths import expand_user
 from magent.core.preflight import CheckResult, Finding
 
 _MAX_BYTES = 2_000_000  # a model config larger than this is generated data, not configuration
@@ -28,7 +29,7 @@ class ModelSettingsParams(BaseModel):
 
 
 def _matches(root: Path, pattern: str) -> list[Path]:
-    path = Path(pattern).expanduser()
+    path = expand_user(pattern)
     if path.is_absolute():
         anchor = Path(path.anchor)
         return sorted(p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file())

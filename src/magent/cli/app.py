@@ -67,6 +67,12 @@ def run(argv: list[str]) -> int:
     param_coercion.install(command, HELP_OPTION_NAMES)
     if os.environ.get(COMPLETE_VAR):
         return _complete(command, argv)
+    undecodable = next((arg for arg in argv if not _is_utf8(arg)), None)
+    if undecodable is not None:  # bytes that are not UTF-8 reach Python as lone surrogates; no output could show them
+        print(f"Error: the argument {ascii(undecodable)[:80]} is not valid UTF-8", file=sys.stderr)
+        print("Hint: magent reads its arguments as UTF-8 text (check the shell's locale and the value's encoding)",
+              file=sys.stderr)
+        return 2
     with tracking_sigint():
         try:
             return _run_command(command, argv)
@@ -75,6 +81,14 @@ def run(argv: list[str]) -> int:
                 raise
             print("\nmagent: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+
+
+def _is_utf8(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _complete(command: Any, argv: list[str]) -> int:

@@ -66,7 +66,7 @@ def verify(
         "--base-url", metavar="URL", show_default=False,
         help="Mistral API base URL, without /v1 [env: MAGENT_MISTRAL_URL; default: https://api.mistral.ai].")] = None,
     timeout: Annotated[Optional[float], typer.Option(
-        "--timeout", min=0.1, metavar="SECONDS", show_default=False,
+        "--timeout", min=0.1, max=3600, metavar="SECONDS", show_default=False,  # max: inf was an OverflowError
         help="Timeout of each API call in seconds [default: mistral.timeout, 30].")] = None,
     output: OutputOption = None,
 ) -> None:

@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from magent.core.errors import ConfigError
+from magent.core.paths import expand_user, is_file
 
 Severity = Literal["critical", "warning", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -126,11 +127,11 @@ def resolve_checklist_path(spec: str, relative_to: Path | None = None) -> Path:
     extending file's folder for `extends:`)."""
     if spec in builtin_names():
         return BUILTIN_DIR / f"{spec}.yaml"
-    path = Path(spec).expanduser()
+    path = expand_user(spec)
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
-    if not path.is_file():
-        raise ConfigError(f"checklist {spec} not found",
+    if not is_file(path):
+        raise ConfigError(f"checklist {spec[:80]} not found",
                           hint=f"pass a YAML file or one of the shipped checklists: {', '.join(builtin_names())}")
     return path
 

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from magent.core.config import _line_of  # the YAML key → line lookup magent.yaml errors use
 from magent.core.errors import ConfigError
+from magent.core.paths import expand_user
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
 SHIPPED_ORIGIN = "shipped price table"
@@ -175,7 +176,7 @@ def load_pricing(override_path: str | Path | None = None) -> PricingTable:
     shipped = parse_price_file(shipped_text, SHIPPED_ORIGIN)
     if override_path is None:
         return PricingTable(dict(shipped.models), (SHIPPED_ORIGIN,))
-    path = Path(override_path).expanduser()
+    path = expand_user(override_path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -21,10 +21,10 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from magent.core.errors import UsageError
+from magent.core.paths import expand_user
 from magent.core.redact import SECRETS, fingerprint
 
 DEFAULT_KEY_SOURCE = "env:MISTRAL_API_KEY"
@@ -232,7 +232,7 @@ def _resolve_env(source: KeySource, ctx: ResolveContext) -> str:
 
 
 def _resolve_file(source: KeySource, ctx: ResolveContext) -> str:
-    path = Path(source.target).expanduser()
+    path = expand_user(source.target)
     try:
         if path.is_dir():
             raise UsageError(f"{path} is a directory, not a key file", hint="pass file:PATH to the file itself")

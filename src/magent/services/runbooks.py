@@ -30,8 +30,12 @@ class RunbookFolder:
 def locate(cwd: Path, directory: Path | None = None, *, shipped: bool = False) -> RunbookFolder:
     """The folder to read: --dir, else --shipped, else ./runbooks when it holds Markdown, else magent's own."""
     if directory is not None:
-        if not directory.is_dir():
-            raise UsageError(f"runbook folder {directory} does not exist",
+        try:
+            found = directory.is_dir()
+        except OSError:  # a path too long for the file system
+            found = False
+        if not found:
+            raise UsageError(f"runbook folder {str(directory)[:200]} does not exist",
                              hint="pass --dir with a folder of Markdown runbooks, or drop --dir")
         return RunbookFolder(directory, "directory", str(directory))
     local = cwd / "runbooks"
@@ -43,7 +47,7 @@ def locate(cwd: Path, directory: Path | None = None, *, shipped: bool = False) -
 def read(folder: RunbookFolder, name: str) -> tuple[Path, str]:
     """(path, text) of runbook `name` (`incident` or `incident.md`); a UsageError naming close matches if absent."""
     stem = name[:-3] if name.endswith(".md") else name
-    if not re.match(NAME_PATTERN, stem):
+    if not re.match(NAME_PATTERN, stem) or len(stem) > 200:  # a file name has at most 255 bytes
         raise UsageError(f"{name!r} is not a runbook name", hint="names are file names without .md, e.g. incident")
     path = folder.path / f"{stem}.md"
     if not path.is_file():

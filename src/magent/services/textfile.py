@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 from magent.core.errors import UsageError
+from magent.core.paths import expand_user
 
 
 def check_textfile(path: str | Path) -> Path:
     """`path` as a textfile target: it must end in .prom (all the collector reads), in a directory that exists."""
-    target = Path(path).expanduser()
+    target = expand_user(path)
     if target.suffix != ".prom":
         raise UsageError(f"--textfile {target}: node-exporter reads only *.prom files",
                          hint="name the file like /var/lib/node_exporter/textfile/magent_usage.prom")

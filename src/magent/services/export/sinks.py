@@ -25,6 +25,7 @@ from magent.core.export_plan import (
     JSON_COLUMNS,
     ExportBatch,
 )
+from magent.core.paths import expand_user
 from magent.core.timeutil import isoformat
 from magent.services.store.checkpoints import RunCounts
 
@@ -129,7 +130,7 @@ class JsonlSink:
     """One JSON object per line: `{"table": "conversation_entries", <columns>…}`."""
 
     def __init__(self, path: str) -> None:
-        self.path = Path(path).expanduser()
+        self.path = expand_user(path)
         self.description = f"JSON lines file {self.path}"
         self._handle: IO[str] | None = None
         self._lock: IO[str] | None = None
@@ -168,7 +169,7 @@ class CsvSink:
     """One CSV file per table in a directory (header row; JSON columns as JSON text; times in ISO 8601)."""
 
     def __init__(self, directory: str) -> None:
-        self.directory = Path(directory).expanduser()
+        self.directory = expand_user(directory)
         self.description = f"CSV files in {self.directory}"
         self._files: dict[str, tuple[IO[str], Any]] = {}
         self._lock: IO[str] | None = None

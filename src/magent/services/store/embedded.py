@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import pwd
 import shutil
@@ -26,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from magent.core.errors import ConfigError, Unreachable
+from magent.core.paths import expand_user
+from magent.services.store.interrupted_start import begin_first_start, clear_interrupted_start, first_start_done
 
 PGDATA_NAME = "postgres"
 LOCK_NAME = "store.lock"
@@ -38,28 +41,35 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     """`$XDG_DATA_HOME/magent`, else `~/.local/share/magent`."""
     env = os.environ if env is None else env
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "magent"
+    return expand_user(base) / "magent"
 
 
 def resolve_data_dir(configured: str | None) -> Path:
-    return Path(configured).expanduser().resolve() if configured else default_data_dir().resolve()
+    return expand_user(configured).resolve() if configured else default_data_dir().resolve()
 
 
 def ensure_running(data_dir: Path) -> str:
     """Start (or find) the server for `data_dir`; returns its libpq URL (Unix socket, no password)."""
     data_dir = prepare_data_dir(data_dir)
+    pgdata = data_dir / PGDATA_NAME
     with data_dir_lock(data_dir):
+        clear_interrupted_start(pgdata)  # an orphaned initdb, a half-made cluster, a dead server's pid file
+        begin_first_start(pgdata)
         try:
-            uri = _start_with_pgserver(data_dir / PGDATA_NAME)
+            uri = _start_with_pgserver(pgdata)
         except ImportError:
-            uri = _start_with_pg_ctl(data_dir / PGDATA_NAME)
+            uri = _start_with_pg_ctl(pgdata)
+        first_start_done(pgdata)
     _tighten(data_dir)
     return uri
 
 
 def database_exists(data_dir: Path) -> bool:
     """Whether `data_dir` holds an initialised cluster (looks only: creates nothing)."""
-    return (data_dir / PGDATA_NAME / "PG_VERSION").is_file()
+    try:
+        return (data_dir / PGDATA_NAME / "PG_VERSION").is_file()
+    except OSError:  # a path too long for the file system: nothing can be there
+        return False
 
 
 def running_uri(data_dir: Path) -> str | None:
@@ -80,7 +90,7 @@ def stop_embedded(data_dir: Path) -> bool:
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
-    data_dir = data_dir.expanduser().resolve()
+    data_dir = expand_user(data_dir).resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
@@ -114,6 +124,9 @@ def _start_with_pgserver(pgdata: Path) -> str:
         import pgserver
 
     _forget_pgserver_instance(pgdata, only_if_stopped=True)
+    pgserver_log = logging.getLogger("pgserver")
+    if not pgserver_log.isEnabledFor(logging.DEBUG):  # its errors dump the whole server log; the hint names it
+        pgserver_log.setLevel(logging.CRITICAL)
     try:
         # cleanup_mode=None: keep the server running for the next command (stopped by `magent db stop`)
         server = pgserver.get_server(pgdata, cleanup_mode=None)
@@ -237,5 +250,11 @@ def _uri_from_info(info: dict[str, str]) -> str:
 
 
 def _start_failed(pgdata: Path, exc: BaseException) -> Unreachable:
-    return Unreachable(f"cannot start the embedded Postgres in {pgdata}: {exc}",
+    if isinstance(exc, subprocess.CalledProcessError):
+        reason = f"{Path(str(exc.cmd[0])).name} exited with status {exc.returncode}"
+    elif isinstance(exc, AssertionError):  # pgserver's own checks: their text is pgserver's internals
+        reason = "the data directory is in a state pgserver does not handle"
+    else:
+        reason = str(exc)
+    return Unreachable(f"cannot start the embedded Postgres in {pgdata}: {reason}",
                        hint="see postgres/log in the data directory, or set MAGENT_DATABASE_URL")
