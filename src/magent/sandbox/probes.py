@@ -51,33 +51,27 @@ def _mistral(url: str, env: dict[str, str]) -> str:
     return _http(f"{url}/v1/models", {"Authorization": f"Bearer {env.get('MISTRAL_API_KEY', '')}"})
 
 
-def _aws(url: str, env: dict[str, str]) -> str:
+def _aws_client(service: str, url: str, env: dict[str, str]) -> Any:
     import boto3
     from botocore.config import Config
 
-    from magent.sandbox.extras import SECRET_ID
-
     config = Config(connect_timeout=PROBE_TIMEOUT_S, read_timeout=PROBE_TIMEOUT_S, retries={"max_attempts": 1})
-    client = boto3.client(
-        "secretsmanager", endpoint_url=url, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"), config=config,
+    return boto3.client(
+        service, endpoint_url=url, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"), config=config,
         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
         aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
     )
-    client.describe_secret(SecretId=SECRET_ID)
+
+
+def _aws(url: str, env: dict[str, str]) -> str:
+    from magent.sandbox.extras import SECRET_ID
+
+    _aws_client("secretsmanager", url, env).describe_secret(SecretId=SECRET_ID)
     return f"secret {SECRET_ID} found"
 
 
 def _ecs(url: str, env: dict[str, str]) -> str:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=PROBE_TIMEOUT_S, read_timeout=PROBE_TIMEOUT_S, retries={"max_attempts": 1})
-    client = boto3.client(
-        "ecs", endpoint_url=url, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"), config=config,
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
-    )
-    clusters = client.list_clusters()["clusterArns"]
+    clusters = _aws_client("ecs", url, env).list_clusters()["clusterArns"]
     if not clusters:
         raise RuntimeError("no ECS cluster")
     return f"{len(clusters)} ECS cluster(s)"
