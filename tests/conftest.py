@@ -8,8 +8,14 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from magent.core.redact import SECRETS
+
+# CI runs the suite on 2 loaded cores: a slow draw or a slow example is the machine, not a finding. Each test's own
+# @settings (max_examples…) still applies on top of this profile.
+settings.register_profile("magent", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("magent")
 
 # Real local servers, one module each, started once per session.
 pytest_plugins = ["fixtures.mistral", "fixtures.aws", "fixtures.ecs", "fixtures.postgres", "fixtures.kube", "fixtures.prometheus"]

@@ -121,11 +121,21 @@ def _first_not_null(branches: list) -> Any:
 
 def _merged(schema: dict) -> dict:
     merged = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema["allOf"]:
+    for part in schema["allOf"] if isinstance(schema["allOf"], list) else []:
         if isinstance(part, dict):
-            merged = {**part, **merged, "properties": {**part.get("properties", {}), **merged.get("properties", {})},
-                      "required": [*part.get("required", []), *merged.get("required", [])]}
+            merged = {**part, **merged, "properties": {**_mapping(part.get("properties")),
+                                                       **_mapping(merged.get("properties"))},
+                      "required": [*_strings(part.get("required")), *_strings(merged.get("required"))]}
     return merged
+
+
+def _mapping(value: Any) -> dict:
+    """A schema keyword that should be an object, as one (a malformed schema's `null` or list: empty)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _pointer(root: Any, ref: str) -> Any:
