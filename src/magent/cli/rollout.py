@@ -149,10 +149,11 @@ def status(
 
     state = get_state()
     fmt = state.output_format(output)
-    if _on_ecs(state, target, watch=watch):
+    if _on_ecs(state, target):
         from magent.cli.rollout_ecs import status_ecs
 
-        return status_ecs(state, fmt, cluster=cluster, service=service)
+        return status_ecs(state, fmt, cluster=cluster, service=service, watch=watch,
+                          timeout_s=_watch_timeout(service or "NAME", watch, timeout))
     deployment = _required_deployment(deployment, "status")
     limit = _watch_timeout(deployment, watch, timeout)
     kube = open_cluster(state, namespace, context)
@@ -164,15 +165,10 @@ def status(
     emit(state, fmt, data, table=lambda: _status_table(data))
 
 
-def _on_ecs(state: Any, target: str | None, *, watch: bool = False) -> bool:
+def _on_ecs(state: Any, target: str | None) -> bool:
     from magent.cli.deploy_target import target_kind
-    from magent.core.errors import UsageError
 
-    ecs = target_kind(state, target) == "ecs"
-    if ecs and watch:
-        raise UsageError("--watch follows a Kubernetes deploy only (so far)",
-                         hint="on ECS, rerun `magent status --target ecs`, or follow the deploy's -o json events")
-    return ecs
+    return target_kind(state, target) == "ecs"
 
 
 def _required_deployment(deployment: str | None, command: str) -> str:

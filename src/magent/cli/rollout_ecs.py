@@ -40,12 +40,38 @@ def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | No
                           "request_seconds": outcome.request_seconds, "health": outcome.health})
 
 
-def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None) -> None:
-    from magent.cli.deploy_view import kv_table
+def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, watch: bool = False,
+               timeout_s: float | None = None) -> None:
     from magent.cli.render import emit
     from magent.workflows.deploy.ecs_status import service_status
 
-    data = service_status(_target(state, cluster, service).target)
+    target = _target(state, cluster, service).target
+    if watch:
+        from magent.cli.status_watch import follow
+
+        return follow(state, fmt, lambda: watchable(service_status(target)), table=_status_table,
+                      timeout_s=timeout_s)
+    data = service_status(target)
+    emit(state, fmt, data, table=lambda: _status_table(data))
+
+
+def watchable(data: dict[str, Any]) -> dict[str, Any]:
+    """An ECS status with the keys `status --watch` follows on Kubernetes (namespace/deployment, replicas,
+    rollout): the cluster for the namespace, running tasks for ready pods, the service's rolloutState."""
+    tasks, canary = data["tasks"], data["canary"]
+    failed = data["rollout"] == "FAILED"
+    done = data["rollout"] in ("COMPLETED", "-") and tasks["running"] >= tasks["desired"]
+    return {**data, "namespace": data["cluster"], "deployment": data["service"],
+            "replicas": {"ready": tasks["running"], "desired": tasks["desired"]},
+            "rollout": f"rollout {data['rollout']}, {tasks['running']}/{tasks['desired']} tasks running",
+            "rollout_done": done, "rollout_error": failed,
+            "canary": None if canary is None else {**canary, "replicas": {
+                "ready": canary["tasks"]["running"], "desired": canary["tasks"]["desired"]}}}
+
+
+def _status_table(data: dict[str, Any]) -> Any:
+    from magent.cli.deploy_view import kv_table
+
     deploy = data["deploy"] or {}
     canary = data["canary"]
     rows = [
@@ -63,7 +89,7 @@ def status_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None
                                                                          if deploy.get("reason") else "")),
         ("lock", "-" if data["lock"] is None else data["lock"]["holder"]),
     ]
-    emit(state, fmt, data, table=lambda: kv_table(None, rows))
+    return kv_table(None, rows)
 
 
 def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, revisions: bool = True,
