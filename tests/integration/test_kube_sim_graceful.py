@@ -58,7 +58,7 @@ def test_kubectl_delete_leaves_the_pod_terminating_for_its_grace_period(kubectl,
     # the ReplicaSet no longer counts it: its replacement is created at once
     wait_until(lambda: len([p for p in _pods(kube_sim, kube_namespace)
                             if not p["metadata"].get("deletionTimestamp")]) == 2, what="a replacement", timeout=1)
-    wait_until(lambda: kube_sim.get("v1", "Pod", kube_namespace, victim) is None, what="the pod gone", timeout=5)
+    wait_until(lambda: kube_sim.get("v1", "Pod", kube_namespace, victim) is None, what="the pod gone", timeout=15)
     assert time.monotonic() - started >= 1.4
     killing = [e for e in kube_sim.list("v1", "Event", kube_namespace)
                if e["involvedObject"]["name"] == victim and e["reason"] == "Killing"]
@@ -86,8 +86,8 @@ def test_deleting_a_deployment_terminates_its_pods_gracefully(kube_sim, kube_nam
     assert {p["metadata"]["name"] for p in left} == {p["metadata"]["name"] for p in pods}
     assert all(p["metadata"].get("deletionTimestamp") for p in left)
     wait_until(lambda: not any(c["ready"] for c in _endpoints(kube_sim, kube_namespace).values()),
-               what="no ready endpoint", timeout=1)
-    wait_until(lambda: not _pods(kube_sim, kube_namespace), what="pods gone", timeout=5)
+               what="no ready endpoint", timeout=5)
+    wait_until(lambda: not _pods(kube_sim, kube_namespace), what="pods gone", timeout=15)
 
 
 def test_canary_abort_waits_until_the_canary_is_out_of_service(kube_sim, kube_namespace, kubeconfig, grace_scale):

@@ -91,6 +91,9 @@ def test_a_shared_limiter_paces_several_processes_together():
         worker.join(timeout=30)
     times = sorted(starts.get(timeout=5) for _ in range(15))
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.045, gaps  # never two starts closer than the interval, whichever process
+    # 15 starts over all processes take at least 14 intervals; a start is stamped after acquire() returns, so on a
+    # loaded machine one stamp may come late and shorten the next gap: the span is the exact measure, not each gap
+    assert times[-1] - times[0] >= 14 * 0.05 * 0.97, gaps
+    assert min(gaps) >= 0.02, gaps  # and no burst: never two starts at once
     limiter.observe({"x-ratelimit-limit-req-minute": "60"})  # a fixed rate stays fixed when shared too
     assert limiter.per_minute == 1200

@@ -79,6 +79,7 @@ def test_a_satisfiable_schema_gives_a_value_that_validates(schema, seed):
 @given(schema=ANY_JSON, seed=st.integers(0, 2**32))
 @example(schema={"allOf": [{"properties": None}]}, seed=0)  # found by a CI run: `null` where an object belongs
 @example(schema={"allOf": {"required": 3}, "required": "x"}, seed=0)
+@example(schema={"properties": None, "required": True}, seed=0)  # found by the next CI run
 def test_any_json_as_a_schema_gives_json_and_never_raises(schema, seed):
     json.dumps(sample(schema, random.Random(seed)))
 

@@ -61,10 +61,9 @@ class _Sampler:
         return schema
 
     def object(self, schema: dict, depth: int) -> dict[str, Any]:
-        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        result = {name: self.value(sub, depth + 1) for name, sub in properties.items()}
-        for name in schema.get("required") or []:
-            if isinstance(name, str) and name not in result:
+        result = {name: self.value(sub, depth + 1) for name, sub in _mapping(schema.get("properties")).items()}
+        for name in _strings(schema.get("required")):
+            if name not in result:
                 result[name] = self.string({})
         return result
 
