@@ -60,7 +60,7 @@ def deploy(
     deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
     context: Annotated[Optional[list[str]], typer.Option(
-        "--context", help="Kubeconfig context [default: the current one]; repeat it to deploy in waves, cluster "
+        "--context", metavar="CONTEXT", help="Kubeconfig context [default: the current one]; repeat it to deploy in waves, cluster "
         "after cluster [deploy.waves].", show_default=False)] = None,
     rollback_on_fail: Annotated[bool, typer.Option(
         "--rollback-on-fail", help="In waves: when a cluster's canary fails, roll back the clusters already "

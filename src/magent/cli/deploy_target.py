@@ -20,12 +20,12 @@ DeploymentOption = Annotated[Optional[str], typer.Option(
     "--deployment", "-d", help="The stable Deployment (Kubernetes).", show_default=False,
     autocompletion=complete_deployments)]
 TargetOption = Annotated[Optional[str], typer.Option(
-    "--target", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
+    "--target", metavar="kubernetes|ecs", help="kubernetes or ecs [deploy.target; default: kubernetes].", show_default=False,
     autocompletion=lambda: list(TARGETS))]
 ClusterOption = Annotated[Optional[str], typer.Option(
     "--cluster", help="ECS cluster (with --target ecs) [deploy.ecs.cluster].", show_default=False)]
 RouterOption = Annotated[Optional[str], typer.Option(
-    "--router", help="Kubernetes: the canary's share by pods (replicas) or exact weights on an HTTPRoute "
+    "--router", metavar="replicas|gateway-api", help="Kubernetes: the canary's share by pods (replicas) or exact weights on an HTTPRoute "
     "(gateway-api) [deploy.router; default: replicas].", show_default=False, autocompletion=lambda: list(ROUTERS))]
 RouteOption = Annotated[Optional[str], typer.Option(
     "--route", help="The HTTPRoute to weigh with --router gateway-api [deploy.route; default: the Deployment's name].",
