@@ -33,7 +33,7 @@ def test_discovery_documents(http):
     scale = resources["deployments/scale"]
     assert scale["kind"] == "Scale" and scale["group"] == "autoscaling"
     assert "pods/log" in {r["name"] for r in http.get("/api/v1").json()["resources"]}
-    assert http.get("/apis/batch/v1").status_code == 404
+    assert http.get("/apis/batch/v1beta1").status_code == 404
 
 
 def test_create_get_replace_delete_with_statuses(http, kube_namespace):

@@ -12,7 +12,8 @@
 It serves discovery, namespaces, Deployments (status, scale) and ReplicaSets, Pods (status, log), Events,
 Services and their EndpointSlices (discovery.k8s.io/v1, kept by a controller), Secrets, ConfigMaps,
 ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2), PodDisruptionBudgets (policy/v1) and
-StatefulSets (stored, no controller), and answers SelfSubjectAccessReview (`kubectl auth can-i`; everything is
+StatefulSets (stored, no controller), Jobs (batch/v1, with a Job controller: see jobs.py; a test ends a
+Job's pods with `finish_pod`), and answers SelfSubjectAccessReview (`kubectl auth can-i`; everything is
 allowed unless `deny()` says otherwise); verbs get, list (label/field selectors, limit/continue), watch (chunked
 newline-delimited JSON from a resourceVersion, with bookmarks), create, update, patch (strategic merge, JSON
 merge, JSON patch, server-side apply approximated by a strategic merge), delete (owned objects are collected)
@@ -176,6 +177,16 @@ class KubeSimulator(ServedApp):
             obj = {**obj, "metadata": {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}}
         return self.store.update(by_kind(obj.get("apiVersion", ""), obj.get("kind", "")), obj,
                                  subresource=subresource)
+
+    def finish_pod(self, namespace: str, name: str, *, succeeded: bool = True,
+                   exit_code: int | None = None) -> dict[str, Any]:
+        """End a pod's containers (no container really runs here): phase Succeeded, or Failed with
+        `succeeded=False` or a non-zero `exit_code`; what a Job's pods need to finish."""
+        with self.store.lock:
+            pod = self.store.get(by_kind("v1", "Pod"), namespace, name)
+            if pod is None:
+                raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+            return self.loop.pods.finish(pod, succeeded and not exit_code, exit_code)
 
     def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
         return self.store.delete(by_kind(api_version, kind), namespace, name)

@@ -72,6 +72,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
+    ResourceType("batch", "v1", "jobs", "Job", subresources=("status",), categories=("all",),
+                 has_spec_generation=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
     # Gateway API (a CRD on a real cluster): what `deploy --router gateway-api` shifts weights on

@@ -39,6 +39,10 @@ _DEPLOYMENT_SPEC: _Schema = {
     **dict.fromkeys(("replicas", "selector", "strategy", "minReadySeconds", "revisionHistoryLimit", "paused",
                      "progressDeadlineSeconds")),
     "template": _POD_TEMPLATE}
+_JOB_SPEC: _Schema = {**dict.fromkeys((
+    "parallelism", "completions", "activeDeadlineSeconds", "podFailurePolicy", "successPolicy", "backoffLimit",
+    "backoffLimitPerIndex", "maxFailedIndexes", "selector", "manualSelector", "ttlSecondsAfterFinished",
+    "completionMode", "suspend", "podReplacementPolicy", "managedBy")), "template": _POD_TEMPLATE}
 _LEASE_SPEC: _Schema = dict.fromkeys((
     "holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions", "strategy",
     "preferredHolder"))
@@ -48,6 +52,7 @@ SCHEMAS: dict[str, _Schema] = {
     "Deployment": {**_TOP, "spec": _DEPLOYMENT_SPEC},
     "ReplicaSet": {**_TOP, "spec": dict.fromkeys(("replicas", "selector", "minReadySeconds", "template"))},
     "Pod": {**_TOP, "spec": _POD_SPEC},
+    "Job": {**_TOP, "spec": _JOB_SPEC},
     "ConfigMap": {**_TOP, "data": None, "binaryData": None, "immutable": None},
     "Secret": {**_TOP, "data": None, "stringData": None, "type": None, "immutable": None},
     "Service": {**_TOP, "spec": None},
@@ -69,6 +74,11 @@ _TYPED: dict[tuple[str, str], tuple[str, Any]] = {
     ("Lease", "spec.leaseTransitions"): _INT32,
     ("Lease", "spec.acquireTime"): _MICRO_TIME, ("Lease", "spec.renewTime"): _MICRO_TIME,
     ("Pod", "spec.terminationGracePeriodSeconds"): _INT64,
+    **{("Job", f"spec.{key}"): _INT32 for key in ("parallelism", "completions", "backoffLimit",
+                                                  "backoffLimitPerIndex", "maxFailedIndexes")},
+    ("Job", "spec.activeDeadlineSeconds"): _INT64,
+    **{("Job", f"spec.{key}"): ("bool", lambda v: isinstance(v, bool)) for key in ("suspend", "manualSelector")},
+    ("Job", "spec.completionMode"): _STRING,
 }
 
 

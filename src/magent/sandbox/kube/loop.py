@@ -1,5 +1,5 @@
 """The controller thread: every tick (and right after any write to a workload or Service) it runs the
-deployment controller, then the ReplicaSet controller, then the pretend kubelet, then the EndpointSlice
+deployment controller, then the ReplicaSet controller, then the Job controller, then the pretend kubelet, then the EndpointSlice
 controller."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import time
 from magent.sandbox.kube.controller import DEPLOYMENT, DeploymentController
 from magent.sandbox.kube.endpointslices import EndpointSliceController, list_services
 from magent.sandbox.kube.events import EventRecorder
+from magent.sandbox.kube.jobs import JOB, JobController
 from magent.sandbox.kube.pods import POD, PodLifecycle
 from magent.sandbox.kube.replicaset import REPLICASET, ReplicaSetController, by_controller
 from magent.sandbox.kube.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
-_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod", "Service"})
+_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Job", "Pod", "Service"})
 _IDLE_WAIT_S = 0.5
 
 
@@ -30,6 +31,7 @@ class ControlLoop:
                                  grace_scale=grace_scale)
         self.replicasets = ReplicaSetController(store, self.events)
         self.deployments = DeploymentController(store, self.events)
+        self.jobs = JobController(store, self.events)
         self.endpoints = EndpointSliceController(store)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -50,6 +52,10 @@ class ControlLoop:
         self.deployments.sync(deployments, replicasets, by_controller(pods))
         replicasets, _ = self.store.list(REPLICASET)
         self.replicasets.sync(replicasets, pods)
+        jobs, _ = self.store.list(JOB)
+        if jobs:
+            pods, _ = self.store.list(POD)
+            self.jobs.sync(jobs, pods)
         pods, _ = self.store.list(POD)
         self.pods.sync(pods)
         pods, _ = self.store.list(POD)

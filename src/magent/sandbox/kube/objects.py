@@ -13,6 +13,7 @@ import copy
 import re
 from typing import Any
 
+from magent.sandbox.kube import jobspec
 from magent.sandbox.kube.discovery import ResourceType
 from magent.sandbox.kube.errors import bad_request, invalid
 from magent.sandbox.kube.selectors import selector_matches
@@ -22,7 +23,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _WORKLOADS = ("Deployment", "ReplicaSet")
 # Kinds whose `status` is written only through the status subresource.
 STATUS_SUBRESOURCE_KINDS = frozenset(
-    {"Deployment", "ReplicaSet", "Pod", "Service", "Namespace", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+    {"Deployment", "ReplicaSet", "Pod", "Service", "Namespace", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+     "Job"}
 )
 
 
@@ -141,6 +143,8 @@ def apply_defaults(rtype: ResourceType, obj: dict[str, Any]) -> None:
     elif kind == "Service" and isinstance(obj.setdefault("spec", {}), dict):
         _default_service(obj["spec"], obj["metadata"].get("uid") or "0000")
         obj.setdefault("status", {"loadBalancer": {}})
+    elif kind == "Job":
+        jobspec.default_job(obj, default_pod_spec)
     elif kind == "Secret":
         _default_secret(obj, rtype)
     elif kind == "Namespace":
@@ -240,6 +244,8 @@ def validate(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | Non
         causes += _validate_workload(obj)
         if old is not None and (obj.get("spec") or {}).get("selector") != old["spec"].get("selector"):
             causes.append(("spec.selector", "Invalid value: field is immutable"))
+    elif rtype.kind == "Job":
+        causes += jobspec.validate_job(obj, old, _validate_containers)
     elif rtype.kind == "Pod":
         causes += _validate_containers("spec", obj.get("spec"))
     elif rtype.kind == "Service" and (obj.get("spec") or {}).get("type") != "ExternalName":

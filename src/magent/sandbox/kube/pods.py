@@ -107,6 +107,8 @@ class PodLifecycle:
             if pod["metadata"].get("deletionTimestamp"):
                 self.next_due = min(self.next_due, self._terminate(pod, now))
                 continue
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue  # ended by `finish`: its containers no longer run
             self._sync_pod(pod, now)
             self.next_due = min(self.next_due, self._next_transition(pod, now))
 
@@ -237,6 +239,26 @@ class PodLifecycle:
                            field_path=field)
         self.events.record(pod, "Normal", "Started", f"Started container {view.name}", component=_KUBELET,
                            field_path=field)
+
+    def finish(self, pod: dict[str, Any], succeeded: bool, exit_code: int | None = None) -> dict[str, Any]:
+        """End every container of a pod (exit 0 → Succeeded, else Failed), as a finished batch container does."""
+        code = (0 if succeeded else 1) if exit_code is None else exit_code
+        now = _stamp(time.time())
+        old = pod.get("status") or {}
+        started = {c["name"]: ((c.get("state") or {}).get("running") or {}).get("startedAt", now)
+                   for c in old.get("containerStatuses") or []}
+        statuses = [{"name": c["name"], "image": c.get("image", ""), "ready": False, "started": False,
+                     "restartCount": 0, "containerID": _container_id(pod["metadata"]["uid"], c["name"], 0),
+                     "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                              "startedAt": started.get(c["name"], now), "finishedAt": now}},
+                     "lastState": {}} for c in pod["spec"].get("containers") or []]
+        conditions = [_condition(kind, kind in ("PodScheduled", "Initialized"), None,
+                                 next((c for c in old.get("conditions") or [] if c["type"] == kind), None))
+                      for kind in ("Initialized", "Ready", "ContainersReady", "PodScheduled")]
+        pod["status"] = {**old, "phase": "Succeeded" if code == 0 else "Failed", "conditions": conditions,
+                         "containerStatuses": statuses}
+        return self.store.update(POD, {**pod, "metadata": {k: v for k, v in pod["metadata"].items()
+                                                           if k != "resourceVersion"}}, subresource="status")
 
     # --- logs ----------------------------------------------------------------------------------------
     def logs(self, pod: dict[str, Any], container: str | None, previous: bool) -> list[tuple[float, str]]:

@@ -211,6 +211,42 @@ _COLUMNS["EndpointSlice"] = [
     ("Endpoints", "string", 0, _slice_endpoints),
     ("Age", "string", 0, _created),
 ]
+
+
+def _job_status(job: Obj) -> str:
+    """kubectl's STATUS of a Job (printers.go printJob): its latest finishing condition, else Running."""
+    if job["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    conditions = {c.get("type") for c in _status(job, "conditions", []) or [] if c.get("status") == "True"}
+    for kind in ("Complete", "Failed", "FailureTarget", "SuccessCriteriaMet", "Suspended"):
+        if kind in conditions:
+            return kind
+    return "Running"
+
+
+def _job_completions(job: Obj) -> str:
+    spec = job.get("spec") or {}
+    if spec.get("completions") is not None:
+        return f"{_status(job, 'succeeded')}/{spec['completions']}"
+    return f"{_status(job, 'succeeded')}/1 of {spec.get('parallelism', 1)}"
+
+
+def _job_duration(job: Obj) -> str:
+    from magent.sandbox.kube.jobs import job_duration
+
+    return job_duration(job)
+
+
+_COLUMNS["Job"] = [
+    ("Name", "string", 0, _name),
+    ("Status", "string", 0, _job_status),
+    ("Completions", "string", 0, _job_completions),
+    ("Duration", "string", 0, _job_duration),
+    ("Age", "string", 0, _created),
+    ("Containers", "string", 1, lambda j: ",".join(c["name"] for c in _containers(j))),
+    ("Images", "string", 1, lambda j: ",".join(c.get("image", "") for c in _containers(j))),
+    ("Selector", "string", 1, lambda j: selector_string(j["spec"].get("selector"))),
+]
 _DEFAULT: list[Column] = [("Name", "string", 0, _name), ("Age", "string", 0, _created)]
 
 
