@@ -4,8 +4,8 @@
 
 Generates the entries with `generate_series` in SQL on an embedded Postgres in a temporary data directory
 (20 agents, 8 models, one of them unpriced, conversations of 20 entries spread over the last 30 UTC days),
-builds the daily rollup with the store's own `rebuild_usage_daily` (what the export maintains
-incrementally), then times, warm, as the median of --runs runs:
+builds the rollups (daily; by day and conversation) with the store's own `rebuild_usage_daily` (what the
+export maintains incrementally), then times, warm, as the median of --runs runs:
 
   1. the whole command, `magent usage report --by model --by day` (a new process each run: Python start-up,
      imports, connection, query, pricing, Rich rendering)       target < 1 s
@@ -18,6 +18,8 @@ incrementally), then times, warm, as the median of --runs runs:
      output piped (complete, never truncated), plus `--by conversation` as csv and json: wall time and peak
      RSS of the magent process (the Postgres server's memory is its own), against the targets at 10 M entries
      and 500 k conversations: ≤ 3 s and ≤ 150 MB                  → ratio measured / target
+     then `--by conversation`'s query, pricing and reading of every line in process, from the rollup by
+     conversation (`usage_conversation_daily`) and from the entries                    → ratio entries / rollup
 
 --by-runs N times each combination (default 1, the median is printed); --skip-classic runs part 5 only;
 --by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run).
@@ -95,6 +97,7 @@ def main() -> None:
             _generate(url, args.entries)
         else:
             print(f"  reusing the database in {workdir}")
+            _step("migrations (a kept database may be older)", lambda: _migrate(url))
         if not args.skip_classic:
             _measure(url, args.runs, workdir)
         _measure_by(url, args.by_runs, workdir, args.by_only)
@@ -138,11 +141,20 @@ def _generate(url: str, entries: int) -> None:
         _step(f"{len(indexes)} secondary indexes", lambda: [conn.execute(sql) for _, sql in indexes])
         conn.execute("INSERT INTO agents (id, name) SELECT 'ag_' || a, 'Agent ' || a FROM generate_series(0, %s) a",
                      (AGENTS - 1,))
-        _step("daily rollup (rebuild_usage_daily)", lambda: rebuild_usage_daily(conn))
+        _step("rollups (rebuild_usage_daily)", lambda: rebuild_usage_daily(conn))
     with store.connection(autocommit=True) as conn:
         _step("VACUUM ANALYZE", lambda: conn.execute("VACUUM ANALYZE"))
         rollup_rows = conn.execute("SELECT count(*) FROM usage_daily").fetchone()[0]
-    print(f"  rollup rows: {rollup_rows:,} (30 days × {len(MODELS)} models × {AGENTS} agents at most)")
+        by_conversation = conn.execute("SELECT count(*) FROM usage_conversation_daily").fetchone()[0]
+    print(f"  rollup rows: {rollup_rows:,} (30 days × {len(MODELS)} models × {AGENTS} agents at most); "
+          f"by conversation: {by_conversation:,}")
+
+
+def _migrate(url: str) -> None:
+    from magent.core.config import StoreSettings
+    from magent.services.store import open_store
+
+    open_store(StoreSettings(database_url=url)).close()
 
 
 def _secondary_indexes(conn) -> list[tuple[str, str]]:
@@ -222,6 +234,25 @@ def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = Non
               f"{peak_mb:8.0f} {peak_mb / BY_TARGET_MB:8.2f}", flush=True)
     print(f"  worst: {worst_s:.2f} s ({worst_s / BY_TARGET_S:.2f}× the target), {worst_mb:.0f} MB "
           f"({worst_mb / BY_TARGET_MB:.2f}× the target)")
+    # The store's share of --by conversation: the rest of the command's time is Python formatting the lines.
+    rollup, _ = _median(lambda: _streamed(url, ("conversation",), use_rollup=True), max(1, runs))
+    entries_only, _ = _median(lambda: _streamed(url, ("conversation",), use_rollup=False), max(1, runs))
+    print(f"  --by conversation, query + pricing + reading every line, in process: "
+          f"{rollup:.2f} s from usage_conversation_daily, {entries_only:.2f} s from the entries "
+          f"({entries_only / rollup:.1f}×)")
+
+
+def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool) -> None:
+    import psycopg
+
+    from magent.core.cost import default_since, plan_window
+    from magent.core.pricing import load_pricing
+    from magent.core.timeutil import utcnow
+    from magent.services.store.usage_priced import priced_usage
+
+    plan = plan_window(default_since(utcnow()), None)
+    with psycopg.connect(url) as conn, priced_usage(conn, by, plan, load_pricing(), use_rollup=use_rollup) as priced:
+        assert sum(1 for _ in priced.report.lines) > 0
 
 
 def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:

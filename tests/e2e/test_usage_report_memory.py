@@ -29,12 +29,14 @@ SELECT 'e' || c, 'conv_' || lpad(c::text, 6, '0'), 1, 'message.output', 'assista
 def many_conversations_url(pg_server):
     from magent.core.config import StoreSettings
     from magent.services.store import open_store
+    from magent.services.store.rollup import rebuild_usage_daily
 
     name = pg_server.create_database()
     store = open_store(StoreSettings(database_url=pg_server.url(name)))
     with store.connection() as conn:
         for statement in LOAD_SQL.split(";")[:2]:
             conn.execute(statement, {"n": CONVERSATIONS})
+        rebuild_usage_daily(conn)  # the rollups as the export leaves them (the report reads them)
     store.close()
     yield pg_server.url(name)
     pg_server.drop_database(name)

@@ -69,6 +69,8 @@ SMOKES = [
         r"  ratio baseline / rollup plan +[\d.]+ ×",
         r"  conversation +table +[\d,]+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+",
         r"  worst: [\d.]+ s \([\d.]+× the target\), \d+ MB \([\d.]+× the target\)",
+        r"  --by conversation, query \+ pricing \+ reading every line, in process: [\d.]+ s from "
+        r"usage_conversation_daily, [\d.]+ s from the entries \([\d.]+×\)",
     ]),
     Smoke("bench_mistral_sim.py", ["--conversations", "50", "--threads", "2", "--chat-calls", "20"], [
         r"generate 50 conversations, \d+ entries: [\d.]+ s \(target 2 s, ratio [\d.]+\)",

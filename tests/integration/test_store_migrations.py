@@ -52,7 +52,12 @@ def test_old_schema_with_rows_is_migrated_and_keeps_them(pg_url):
         assert rows == [("e1", 0, "first"), ("e2", 1, "second")]
         usage = conn.execute("SELECT day, model, outputs, completion_tokens FROM usage_daily").fetchall()
         assert usage == [(date(2026, 11, 2), "mistral-small-2506", 1, 0)]  # rebuilt from the old rows
+        by_conversation = conn.execute(
+            "SELECT day, conversation_id, model, outputs, completion_tokens FROM usage_conversation_daily").fetchall()
+        assert by_conversation == [(date(2026, 11, 2), "c1", "mistral-small-2506", 1, 0)]
         assert rollup_drift(conn) == []
+        conn.execute("UPDATE usage_conversation_daily SET outputs = 2")
+        assert [row[0] for row in rollup_drift(conn)] == ["usage_conversation_daily"] * 2  # drift is seen
 
 
 def failing(conn) -> None:

@@ -96,6 +96,13 @@ def test_sql_pricing_equals_python_pricing(mixed_url, tmp_path, since, until):
             assert [fields(line) for line in report.daily] == [fields(line) for line in expected.daily], by
             assert (report.prices_used, report.unpriced_models) == (expected.prices_used, expected.unpriced_models)
             assert priced.data.sources == data.sources
+            # the rollups (daily, by conversation) give what the raw entries give
+            raw = price_usage(fetch_usage(conn, by, plan, use_rollup=False).rows, table, by)
+            assert [fields(line) for line in raw.lines] == [fields(line) for line in expected.lines], by
+            assert fields(raw.total) == fields(expected.total), by
+            if plan.rollup_days is not None:
+                rollup = "usage_conversation_daily" if "conversation" in by else "usage_daily"
+                assert data.sources[0].startswith(f"{rollup} (whole UTC days)"), by
             for dim, names in (("agent", data.agent_names), ("conversation", data.conversation_names)):
                 if dim in by:
                     at = by.index(dim)

@@ -67,12 +67,18 @@ def test_by_day_and_agent_with_names(sample_store, prices):
         (DAY1.date(), Decimal("3.15"), "priced"), (DAY2.date(), Decimal("0.24"), PARTIAL)]
 
 
-def test_by_conversation_reads_the_entries(sample_store, prices):
+def test_by_conversation_reads_the_conversation_rollup(sample_store, prices):
     data, report = report_for(sample_store, ("conversation",), DAY1, DAY2 + timedelta(days=1), prices)
     assert {line.key[0]: line.cost for line in report.lines} == {
         "conv_a": Decimal("3.15"), "conv_b": Decimal("0.24"), "conv_c": None}
     assert data.conversation_names == {"conv_a": "Refund question"}
-    assert data.sources[0].startswith("conversation_entries 2026-11-01T00:00:00Z")
+    assert data.sources == ("usage_conversation_daily (whole UTC days) 2026-11-01 → 2026-11-03",)
+    # partial edges still come from the entries, subtracted from the conversation rollup's days
+    since, until = DAY1 + timedelta(hours=10, minutes=1), DAY2 + timedelta(hours=23)
+    data, report = report_for(sample_store, ("conversation", "model"), since, until, prices)
+    assert [source.split(" (")[0] for source in data.sources] == ["usage_conversation_daily"] + [
+        "conversation_entries"] * 2
+    assert {line.key[1]: line.cost for line in report.lines} == WITHOUT_FIRST_OUTPUT
 
 
 # conv_a without its first output: prompt 3,500,000 × 0.5 + completion 400,000 × 1.5 = 1.75 + 0.6

@@ -34,8 +34,9 @@ tokens those of the output; each is priced per million tokens from the price tab
 overridden with --pricing FILE). A model without a price shows its tokens and no cost (never zero).
 
 The window is [--since, --until), in UTC; by default the last 30 UTC days including today. Whole days are
-read from the daily rollup the export maintains; partial days at the edges, and --by conversation, are
-read from the entries themselves, so the figures are exact for any window.
+read from the rollups the export maintains (by day, model and agent; by day and conversation for --by
+conversation); partial days at the edges are read from the entries themselves, so the figures are exact for
+any window.
 
 --emit-metrics also publishes the spend where the cost-spike alert (`magent alerts`) reads it:
 cloudwatch puts one datapoint per model and UTC hour of the window (dimension Model) and one per hour for

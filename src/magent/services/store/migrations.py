@@ -200,9 +200,9 @@ def _usage_daily(conn: Connection) -> None:
             PRIMARY KEY (day, model, agent_id)
         );
     """)
-    from magent.services.store.rollup import rebuild_usage_daily
+    from magent.services.store.rollup import DAILY, rebuild_usage_daily
 
-    rebuild_usage_daily(conn)
+    rebuild_usage_daily(conn, rollups=(DAILY,))  # the table by conversation comes later (0007)
 
 
 @migration("0005_deployments")
@@ -233,3 +233,22 @@ def _preflight_attestations(conn: Connection) -> None:
         );
         CREATE INDEX preflight_attestations_item_idx ON preflight_attestations (checklist, item_id, attested_at DESC);
     """)
+
+
+@migration("0007_usage_conversation_daily")
+def _usage_conversation_daily(conn: Connection) -> None:
+    """Rollup of model outputs by UTC day × conversation × model × agent, for reports grouped by conversation
+    (about a row per conversation where the entries have ten or more outputs each); maintained by the export."""
+    conn.execute("""
+        CREATE TABLE usage_conversation_daily (
+            day date NOT NULL, conversation_id text NOT NULL, model text NOT NULL, agent_id text NOT NULL DEFAULT '',
+            prompt_tokens bigint NOT NULL, completion_tokens bigint NOT NULL,
+            outputs bigint NOT NULL, estimated_outputs bigint NOT NULL,
+            PRIMARY KEY (day, conversation_id, model, agent_id)
+        );
+    """)
+    from magent.services.store.rollup import BY_CONVERSATION, rebuild_usage_daily
+
+    rebuild_usage_daily(conn, rollups=(BY_CONVERSATION,))
+    # statistics now, not at autovacuum's pleasure: the planner otherwise guesses a tenth of the rows
+    conn.execute("ANALYZE usage_conversation_daily")

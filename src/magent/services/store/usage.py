@@ -1,11 +1,12 @@
 """The queries behind `magent usage report`: token sums per group, read from the store.
 
-Whole UTC days come from the `usage_daily` rollup (a few rows per day, whatever the number of entries);
+Whole UTC days come from a rollup: `usage_daily` (a few rows per day, whatever the number of entries), or
+`usage_conversation_daily` (about a row per conversation and day) when the report groups by conversation;
 the partial days at the edges of a window (or, when the window holds more than half of such a day, the
-part of it outside the window, subtracted from its rollup row), and any report by conversation (which the
-rollup does not keep), come from `conversation_entries` through its `created_at` index. Both use the one definition of a
-model output that the rollup is built with (`rollup.AGGREGATE_SQL`): entries of type `message.output` or
-`function.call`, prompt tokens = `prompt_tokens`, completion tokens = `token_count`.
+part of it outside the window, subtracted from its rollup row) come from `conversation_entries` through its
+`created_at` index. All use the one definition of a model output that the rollups are built with
+(`rollup.AGGREGATE_SQL`): entries of type `message.output` or `function.call`, prompt tokens = `prompt_tokens`,
+completion tokens = `token_count`.
 
 Every value reaches Postgres as a query parameter; the only SQL text composed here is fixed column
 expressions chosen from a whitelist by dimension name.
@@ -20,18 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 from magent.core.cost import DIMENSIONS, UsageRow, WindowPlan
 from magent.core.timeutil import isoformat
-from magent.services.store.rollup import OUTPUT_TYPES
+from magent.services.store.rollup import BY_CONVERSATION, DAILY, OUTPUT_TYPES, Rollup
 
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg.sql import Composable, Composed
 
-# dimension → (result column, expression on usage_daily or None when it lacks it, expression on entries)
-_COLUMNS: dict[str, tuple[str, str | None, str]] = {
+# dimension → (result column, column of the rollups, expression on entries)
+_COLUMNS: dict[str, tuple[str, str, str]] = {
     "model": ("model", "model", "coalesce(model, '')"),
     "agent": ("agent_id", "agent_id", "coalesce(agent_id, '')"),
     "day": ("day", "day", "(created_at AT TIME ZONE 'UTC')::date"),
-    "conversation": ("conversation_id", None, "conversation_id"),
+    "conversation": ("conversation_id", "conversation_id", "conversation_id"),
 }
 _SUMS_ROLLUP = "sum(prompt_tokens), sum(completion_tokens), sum(outputs), sum(estimated_outputs)"
 _SUMS_ENTRIES = (
@@ -63,7 +64,6 @@ def query_grain(by: Sequence[str]) -> tuple[str, ...]:
 def fetch_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, *, use_rollup: bool = True) -> UsageData:
     """Token sums over `plan`'s window at the grain of `by` (+ model, day); names of agents/conversations."""
     grain = query_grain(by)
-    use_rollup = use_rollup and all(_COLUMNS[dim][1] is not None for dim in grain)
     segments, params, sources = _segments(grain, plan, use_rollup)
     rows = _run_grouped(conn, grain, segments, params)
     agent_ids = sorted({str(row.dims["agent"]) for row in rows if row.dims.get("agent")})
@@ -89,8 +89,9 @@ def _segments(
         return segments, params, sources
     if plan.rollup_days is not None:
         first, end = plan.rollup_days
-        segments.append(_rollup_segment(grain, first, end, params))
-        sources.append(f"usage_daily (whole UTC days) {first.isoformat()} → {end.isoformat() if end else 'now'}")
+        rollup = rollup_of(grain)
+        segments.append(_rollup_segment(grain, rollup, first, end, params))
+        sources.append(f"{rollup.table} (whole UTC days) {first.isoformat()} → {end.isoformat() if end else 'now'}")
     for span in plan.entry_spans:
         segments.append(_entries_segment(grain, span.start, span.end, params, sign=span.sign))
         role = "partial day" if span.sign > 0 else "subtracted from its rollup day"
@@ -98,14 +99,20 @@ def _segments(
     return segments, params, sources
 
 
-def _rollup_segment(grain: Sequence[str], first: date, end: date | None, params: list[Any]) -> Composable:
+def rollup_of(grain: Sequence[str]) -> Rollup:
+    """The smallest rollup that keeps every dimension of `grain`."""
+    return BY_CONVERSATION if "conversation" in grain else DAILY
+
+
+def _rollup_segment(grain: Sequence[str], rollup: Rollup, first: date, end: date | None, params: list[Any]
+                    ) -> Composable:
     from psycopg import sql
 
     where = "day >= %s" + ("" if end is None else " AND day < %s")
     params.extend([first] if end is None else [first, end])
     exprs = [f"{_COLUMNS[dim][1]} AS {_COLUMNS[dim][0]}" for dim in grain]
     return sql.SQL(  # noqa: S608 - fixed expressions from _COLUMNS; values are parameters
-        f"SELECT {', '.join(exprs)}, {_SUMS_ROLLUP} FROM usage_daily WHERE {where} "
+        f"SELECT {', '.join(exprs)}, {_SUMS_ROLLUP} FROM {rollup.table} WHERE {where} "
         f"GROUP BY {', '.join(str(n + 1) for n in range(len(grain)))}"
     )
 
@@ -132,7 +139,6 @@ def grouped_query(grain: Sequence[str], plan: WindowPlan, *, use_rollup: bool = 
     Its columns are the grain's result columns (`column_name(dim)`), then prompt_tokens, completion_tokens,
     outputs, estimated_outputs.
     """
-    use_rollup = use_rollup and all(_COLUMNS[dim][1] is not None for dim in grain)
     segments, params, sources = _segments(grain, plan, use_rollup)
     return _grouped(grain, segments), params, tuple(sources)
 
@@ -156,6 +162,13 @@ def _grouped(grain: Sequence[str], segments: list[Composable]) -> Composed:
     from psycopg import sql
 
     names = [_COLUMNS[dim][0] for dim in grain]
+    if len(segments) == 1:  # already grouped at the grain, and all positive: no second aggregation to pay for
+        return sql.SQL("SELECT {names}, {measures} FROM ({segment}) AS s({columns})").format(
+            names=sql.SQL(", ").join(map(sql.Identifier, names)),
+            measures=sql.SQL(", ".join(f"{m}::bigint AS {m}" for m in _MEASURES)),
+            segment=segments[0],
+            columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *_MEASURES])),
+        )
     measures = ", ".join(f"sum({m})::bigint AS {m}" for m in _MEASURES)
     inner = sql.SQL(" UNION ALL ").join(
         sql.SQL("({})").format(segment) for segment in segments
