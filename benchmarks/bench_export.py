@@ -110,9 +110,9 @@ def warm_up(url: str) -> float:
 
 
 def run_magent_export(url: str, store, concurrency: int, rate: float | None, processes: int = 1):
-    from magent.services.export.runner import ExportOptions, run_export
-    from magent.services.export.sinks import PostgresSink
     from magent.services.mistral.conversations import open_source
+    from magent.workflows.export.runner import ExportOptions, run_export
+    from magent.workflows.export.sinks import PostgresSink
 
     source, client = open_source(url, KEY, rate_per_minute=rate)
     with client:

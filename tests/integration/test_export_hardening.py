@@ -6,9 +6,9 @@ import json
 
 from fixtures.mistral import SIM_API_KEY
 
-from magent.services.export.runner import ExportOptions, run_export
-from magent.services.export.sinks import JsonlSink
 from magent.services.mistral.conversations import open_source
+from magent.workflows.export.runner import ExportOptions, run_export
+from magent.workflows.export.sinks import JsonlSink
 
 
 def export(sim, sink, **options):
@@ -42,8 +42,8 @@ def test_a_row_postgres_refuses_is_one_clean_error(store):
 
     from magent.core.errors import MagentError
     from magent.core.export_plan import ExportBatch
-    from magent.services.export.sinks import PostgresSink
     from magent.services.store.checkpoints import RunCounts
+    from magent.workflows.export.sinks import PostgresSink
 
     sink = PostgresSink(store)
     sink.begin(None)
@@ -65,7 +65,7 @@ def test_a_row_postgres_refuses_is_one_clean_error(store):
 
 HOLD_TARGET = """
 import sys, time
-from magent.services.export.sinks import CsvSink, JsonlSink
+from magent.workflows.export.sinks import CsvSink, JsonlSink
 sink = (JsonlSink if sys.argv[1] == "jsonl" else CsvSink)(sys.argv[2])
 sink.begin(None)
 print("holding", flush=True)
@@ -80,7 +80,7 @@ def test_two_file_exports_to_one_target_never_share_it(mistral_sim, tmp_path):
     import pytest
 
     from magent.core.errors import ConfigError
-    from magent.services.export.sinks import CsvSink
+    from magent.workflows.export.sinks import CsvSink
 
     for kind, target, sink_class in (("jsonl", tmp_path / "x.jsonl", JsonlSink), ("csv", tmp_path / "csv", CsvSink)):
         holder = subprocess.Popen([sys.executable, "-c", HOLD_TARGET, kind, str(target)], stdout=subprocess.PIPE,

@@ -13,9 +13,9 @@ import time
 from fixtures.mistral import SIM_API_KEY
 
 from magent.sandbox.mistral import KeySpec
-from magent.services.export.runner import ExportOptions, run_export
-from magent.services.export.sinks import JsonlSink
 from magent.services.mistral.conversations import RequestRateLimiter, SourceSpec
+from magent.workflows.export.runner import ExportOptions, run_export
+from magent.workflows.export.sinks import JsonlSink
 
 SPEED = 30.0
 LIMIT_RPM = 60

@@ -17,10 +17,10 @@ from test_export_reliability import assert_store_equals_simulator, export
 from magent.core.config import StoreSettings
 from magent.core.export_plan import context_for, entry_rows
 from magent.sandbox.mistral import FaultConfig
-from magent.services.export.fetch import ProcessFetcher, ThreadFetcher
-from magent.services.export.sinks import PostgresSink
 from magent.services.mistral.conversations import open_source
 from magent.services.store import open_store
+from magent.workflows.export.fetch import ProcessFetcher, ThreadFetcher
+from magent.workflows.export.sinks import PostgresSink
 
 
 def wait_for(condition, timeout_s: float = 30, what: str = "condition") -> None:

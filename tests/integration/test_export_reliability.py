@@ -12,10 +12,10 @@ from fixtures.mistral import SIM_API_KEY
 
 from magent.core.export_plan import CONTENT_FIELD, entry_from_row, parse_time
 from magent.sandbox.mistral import FaultConfig
-from magent.services.export.runner import ExportOptions, run_export
-from magent.services.export.sinks import CsvSink, JsonlSink, PostgresSink
 from magent.services.mistral.conversations import open_source
 from magent.services.store.rollup import rollup_drift
+from magent.workflows.export.runner import ExportOptions, run_export
+from magent.workflows.export.sinks import CsvSink, JsonlSink, PostgresSink
 
 TIME_KEYS = ("created_at", "updated_at", "completed_at")
 

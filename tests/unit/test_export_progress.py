@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from magent.cli.conversations import _progress_line
-from magent.services.export.runner import ExportProgress
+from magent.workflows.export.runner import ExportProgress
 
 
 def progress(**fields) -> ExportProgress:

@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime
 
 from magent.core.export_plan import ExportBatch
-from magent.services.export.fetch import Fetched
-from magent.services.export.runner import ExportOptions, ExportProgress, _Run
+from magent.workflows.export.fetch import Fetched
+from magent.workflows.export.runner import ExportOptions, ExportProgress, _Run
 
 
 class NoSource:

@@ -29,10 +29,10 @@ from magent.core.export_plan import (
     entry_rows,
     parse_time,
 )
-from magent.services.export.fetch import Fetched, ProcessFetcher, ThreadFetcher
-from magent.services.export.sinks import Sink
 from magent.services.mistral.conversations import ConversationSource
 from magent.services.store.checkpoints import RunCounts
+from magent.workflows.export.fetch import Fetched, ProcessFetcher, ThreadFetcher
+from magent.workflows.export.sinks import Sink
 
 log = logging.getLogger(__name__)
 
