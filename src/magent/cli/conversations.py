@@ -13,8 +13,8 @@ from magent.core.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
-    from magent.services.export.runner import ExportProgress, ExportSummary
-    from magent.services.export.sinks import Sink
+    from magent.workflows.export.runner import ExportProgress, ExportSummary
+    from magent.workflows.export.sinks import Sink
 
 conversations_app = typer.Typer(
     name="conversations", help="Export Mistral agents and conversations.", no_args_is_help=True
@@ -87,8 +87,8 @@ def export(
     output: OutputOption = None,
 ) -> None:
     from magent.core.export_plan import parse_target
-    from magent.services.export.runner import ExportOptions
     from magent.services.mistral.client import normalize_base_url
+    from magent.workflows.export.runner import ExportOptions
 
     state = get_state()
     try:
@@ -129,7 +129,7 @@ def _api_key(state: AppState, key_from: str | None) -> str:
 
 
 def _sink(state: AppState, target: Any, data_dir: str | None, database_url: str | None) -> Sink:
-    from magent.services.export.sinks import CsvSink, JsonlSink, PostgresSink
+    from magent.workflows.export.sinks import CsvSink, JsonlSink, PostgresSink
 
     if target.kind == "jsonl":
         return JsonlSink(target.path)
@@ -141,8 +141,8 @@ def _sink(state: AppState, target: Any, data_dir: str | None, database_url: str 
 
 
 def _run(state: AppState, url: str, api_key: str, sink: Sink, options: Any, rate: float | None) -> ExportSummary:
-    from magent.services.export.runner import run_export
     from magent.services.mistral.conversations import open_source
+    from magent.workflows.export.runner import run_export
 
     source, client = open_source(url, api_key, rate_per_minute=rate, timeout_s=state.settings.mistral.timeout)
     state.err.print(f"exporting from {url} to {sink.description}", highlight=False, markup=False)
@@ -154,7 +154,7 @@ def _run(state: AppState, url: str, api_key: str, sink: Sink, options: Any, rate
 
 
 def _interrupted(sink: Sink) -> Interrupted:
-    from magent.services.export.sinks import CsvSink, JsonlSink
+    from magent.workflows.export.sinks import CsvSink, JsonlSink
 
     if isinstance(sink, (JsonlSink, CsvSink)):  # files are renamed into place only when complete
         return Interrupted(f"export to {sink.description} interrupted; no file was written",
