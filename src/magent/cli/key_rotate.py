@@ -264,7 +264,7 @@ def _table(data: dict[str, Any]) -> Any:
 def _record(state: AppState, plan: RotationPlan, events: list[dict[str, Any]], result: dict[str, Any]) -> None:
     """The store's audit trail (the deployments / deployment_events tables) and the webhook: best effort."""
     from magent.core.timeutil import isoformat, utcnow
-    from magent.services.kube.lease import identity
+    from magent.services.targets.lock import identity
     from magent.workflows.deploy.audit import AuditTrail, DeploymentRecord
 
     record = DeploymentRecord(plan.namespace or "", plan.deployment or "",

@@ -17,7 +17,7 @@ def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | No
                  reason: str | None, dry_run: bool, yes: bool, started: float, show: Any) -> None:
     from magent.cli.cluster import confirm
     from magent.cli.deploy_view import EventView
-    from magent.services.kube.lease import identity
+    from magent.services.targets.lock import identity
     from magent.workflows.deploy.ecs_rollback import SKIP, execute_ecs, plan_ecs_rollback
     from magent.workflows.deploy.rollback import audited
 

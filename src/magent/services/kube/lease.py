@@ -7,79 +7,21 @@ very host (same user@host, pid gone), without waiting for the expiry.
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from magent.core.canary import lease_name
 from magent.core.errors import InconsistentState
-from magent.core.timeutil import isoformat, utcnow
+from magent.core.timeutil import utcnow
 from magent.services.kube.client import Conflict, Kube, NotFound
 from magent.services.kube.objects import Obj
 
+# the lock's vocabulary is the port's (an ECS target holds its lock in tags); re-exported for this module's users
+from magent.services.targets.lock import LeaseHeld, LeaseInfo, LeaseLost, holder_is_dead_here, identity
+
+__all__ = ["LeaseHeld", "LeaseInfo", "LeaseLost", "acquire", "holder_is_dead_here", "identity", "read_lease",
+           "release", "renew"]
+
 _MICROTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def identity() -> str:
-    """`user@host pid`: who holds a deploy, as shown to the one refused."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()} {os.getpid()}"
-
-
-@dataclass(frozen=True)
-class LeaseInfo:
-    name: str
-    holder: str | None
-    duration_s: int
-    renewed_at: datetime | None
-    resource_version: str | None
-
-    def expired(self, now: datetime | None = None) -> bool:
-        if not self.holder or self.renewed_at is None:
-            return True
-        return (now or utcnow()) > self.renewed_at + timedelta(seconds=self.duration_s)
-
-    def describe(self) -> str:
-        renewed = isoformat(self.renewed_at) if self.renewed_at else "never"
-        return f"{self.holder} (lease {self.name}, renewed {renewed}, {self.duration_s}s)"
-
-
-class LeaseHeld(InconsistentState):
-    """Another live process holds the deploy lock."""
-
-    def __init__(self, deployment: str, lease: LeaseInfo) -> None:
-        super().__init__(
-            f"deployment {deployment} is being deployed by {lease.describe()}",
-            hint=f"wait for it to finish, or abort it with `magent rollback --deployment {deployment}`; "
-                 "`--resume` takes over once its lease has expired",
-        )
-        self.lease = lease
-
-
-class LeaseLost(InconsistentState):
-    """Our Lease was taken or removed (by `magent rollback`, or after it expired)."""
-
-
-def holder_is_dead_here(holder: str | None) -> bool:
-    """The holder is a process of this user on this host that no longer runs."""
-    if not holder:
-        return True
-    who, _, pid = holder.rpartition(" ")
-    mine = identity().rpartition(" ")[0]
-    if who != mine or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _parse(raw: Obj) -> LeaseInfo:

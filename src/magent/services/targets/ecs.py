@@ -29,8 +29,8 @@ from magent.core.rollout import RolloutStatus
 from magent.core.tag_chunks import TagChunksError, from_tags, stale_keys, to_tags
 from magent.core.timeutil import isoformat, parse_instant, utcnow
 from magent.services import ecs as es
-from magent.services.kube.lease import LeaseHeld, LeaseInfo, LeaseLost, holder_is_dead_here
 from magent.services.targets import Canary, StableVersion, StateGuard, UndoneTo
+from magent.services.targets.lock import LeaseHeld, LeaseInfo, LeaseLost, holder_is_dead_here
 
 STATE_TAG = "magent.dev/state"
 LOCK_HOLDER_TAG = "magent.dev/lock-holder"

@@ -37,8 +37,7 @@ from magent.core.canary import (
 from magent.core.canary_manifest import pick_container
 from magent.core.errors import InconsistentState, MagentError, Unreachable, UsageError
 from magent.core.timeutil import human_duration, isoformat, utcnow
-from magent.services.kube import lease as kl
-from magent.services.targets import Canary, DeployTarget, StableVersion
+from magent.services.targets import Canary, DeployTarget, StableVersion, lock
 from magent.workflows.deploy.analysis import StepAnalysis, build_target
 from magent.workflows.deploy.api_retry import ApiOutage, ApiRetry
 from magent.workflows.deploy.finish import Finisher
@@ -80,7 +79,7 @@ class Deployer:
 
         self.target, self.settings, self.options = target, settings, options
         self.analysis_settings = parse_analysis(settings.deploy.analysis, aws=settings.aws)
-        self.session = DeploySession(target, settings, holder=holder or kl.identity(), on_event=on_event, sleep=sleep)
+        self.session = DeploySession(target, settings, holder=holder or lock.identity(), on_event=on_event, sleep=sleep)
         self.finisher = Finisher(self.session)
         self.api_retry = ApiRetry(settings.deploy.api_retry_window, sleep=sleep, on_down=self._api_down,
                                   on_up=self._api_up)
@@ -150,8 +149,8 @@ class Deployer:
 
     def _refuse_unfinished(self, state: CanaryState) -> None:
         lease = self.target.lock_holder()
-        if lease is not None and not lease.expired() and not kl.holder_is_dead_here(lease.holder):
-            raise kl.LeaseHeld(self.options.deployment, lease)
+        if lease is not None and not lease.expired() and not lock.holder_is_dead_here(lease.holder):
+            raise lock.LeaseHeld(self.options.deployment, lease)
         name = self.options.deployment
         raise InconsistentState(
             f"an unfinished deploy of {state.image} ({state.deploy_id}, {state.phase.value}, step {state.step + 1}) "
@@ -170,7 +169,7 @@ class Deployer:
             return self._walk(self._start(prepared))
         except KeyboardInterrupt:
             raise self.finisher.interrupted(self.current) from None
-        except (Preempted, kl.LeaseLost) as exc:
+        except (Preempted, lock.LeaseLost) as exc:
             return self.finisher.preempted(self.current, exc)
         except MagentError as exc:
             self.finisher.failed(self.current, exc)

@@ -14,8 +14,7 @@ from typing import Any
 from magent.core.canary import CanaryState, Plan, event
 from magent.core.errors import CheckFailed
 from magent.core.timeutil import isoformat, utcnow
-from magent.services.kube import lease as kl
-from magent.services.targets import DeployTarget
+from magent.services.targets import DeployTarget, lock
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[dict[str, Any]], None]
@@ -78,7 +77,7 @@ class DeploySession:
         def conflict(current: CanaryState | None) -> Exception | None:
             if new:
                 if current is not None and not current.phase.terminal:
-                    return kl.LeaseLost(f"another deploy ({current.deploy_id}) started on {name}")
+                    return lock.LeaseLost(f"another deploy ({current.deploy_id}) started on {name}")
                 return None
             if current is None or current.deploy_id != state.deploy_id:
                 return Preempted(f"the deploy of {state.image} on {name} was replaced")
