@@ -281,13 +281,17 @@ class Deployer:
 
     def _outage(self, state: CanaryState, desired: int, exc: Unreachable, seconds: float) -> ApiOutage:
         name, step = self.options.deployment, f"step {state.step + 1}/{len(state.weights)} ({state.weight}%)"
+        on_ecs = self.target.kind == "ecs"
+        api, units = ("the ECS API", "task(s)") if on_ecs else ("the Kubernetes API", "pod(s)")
+        # the commands the hint names must select the same workload again
+        which = f"--target ecs --cluster {self.target.scope} --service {name}" if on_ecs else f"--deployment {name}"
         return ApiOutage(
-            f"the Kubernetes API did not answer for {human_duration(seconds)} ({exc.message}); the canary "
-            f"{canary_name(name)} may still serve traffic: {desired} pod(s) of {state.image} next to {name} "
+            f"{api} did not answer for {human_duration(seconds)} ({exc.message}); the canary "
+            f"{canary_name(name)} may still serve traffic: {desired} {units} of {state.image} next to {name} "
             f"({state.previous_image}), {step} of deploy {state.deploy_id}, unfinished",
-            hint=f"once the cluster answers: `magent rollback --deployment {name}` takes the canary down, or "
-                 f"`magent deploy {state.image} --deployment {name} --resume` continues; "
-                 f"`magent status --deployment {name}` shows it (deploy.api_retry_window sets how long magent waits)")
+            hint=f"once it answers: `magent rollback {which}` takes the canary down, or "
+                 f"`magent deploy {state.image} {which} --resume` continues; "
+                 f"`magent status {which}` shows it (deploy.api_retry_window sets how long magent waits)")
 
     # --- shared with the CLI and tests ------------------------------------------------------------------------
 
