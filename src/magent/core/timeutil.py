@@ -14,13 +14,17 @@ LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_DURATION_S = 100 * 365 * 86400
 
 
+class DurationTooLong(ValueError):
+    """A well-formed duration past MAX_DURATION_S: `parse_instant` reads it as an age that is too old."""
+
+
 def parse_duration(text: str | int | float) -> float:
     """'90s', '5m', '1h30m', '250ms' or a bare number of seconds → seconds (float), at most MAX_DURATION_S."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise ValueError(f"invalid duration {_shown(text)} (use e.g. 30s, 5m, 1h30m)")
     if isinstance(text, (int, float)):
         if isinstance(text, int) and text > MAX_DURATION_S:
-            raise ValueError(f"duration {_shown(text)} is too long (at most 100 years)")
+            raise DurationTooLong(f"duration {_shown(text)} is too long (at most 100 years)")
         if not math.isfinite(text) or text < 0:
             raise ValueError(f"invalid duration {_shown(text)} (use a number of seconds ≥ 0, or e.g. 30s, 5m)")
         return _bounded(float(text), text)
@@ -41,7 +45,7 @@ def parse_duration(text: str | int | float) -> float:
 def _bounded(seconds: float, text: object) -> float:
     # a duration becomes a deadline (monotonic() + seconds) or a timedelta: 1e31 s overflows both
     if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
-        raise ValueError(f"duration {_shown(text)} is too long (at most 100 years)")
+        raise DurationTooLong(f"duration {_shown(text)} is too long (at most 100 years)")
     return seconds
 
 
@@ -84,9 +88,10 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
         raise ValueError(f"invalid time {text!r}: a number needs a unit (7d, 12h, 30m) or write a date (2026-11-01)")
     try:
         seconds = parse_duration(stripped)
-    except ValueError as exc:
-        if "too long" in str(exc):
-            raise ValueError(f"invalid time {_shown(text)}: an age of more than 100 years") from None
+    except DurationTooLong:
+        raise ValueError(f"invalid time {_shown(text)}: an age of more than 100 years") from None
+    except ValueError:
+        pass  # not an age: an ISO 8601 instant, read below
     else:
         try:
             return now - timedelta(seconds=seconds)
