@@ -16,7 +16,7 @@ from magent.core.canary import Phase
 from magent.core.config import Settings
 from magent.core.ecs_health import AlbCheck
 from magent.sandbox.alb_traffic import AlbTraffic
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 from magent.services.kube.lease import LeaseHeld
 from magent.services.targets.ecs import EcsTarget
 from magent.workflows.deploy.driver import Deployer, DeployOptions

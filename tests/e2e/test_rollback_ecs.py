@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from magent.core.canary import CanaryState, Phase, new_deploy_id
 from magent.core.config import Settings
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 from magent.services.targets.ecs import EcsTarget
 from magent.workflows.deploy.driver import Deployer, DeployOptions
 from magent.workflows.deploy.ecs_rollback import ABORT_CANARY, SKIP, UNDO, execute_ecs, plan_ecs_rollback

@@ -6,7 +6,7 @@ import pytest
 from fixtures.ecs import IMAGE
 
 from magent.core.errors import UsageError
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 
 
 @pytest.fixture

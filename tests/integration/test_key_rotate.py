@@ -20,7 +20,7 @@ from magent.core.errors import (
 from magent.core.rotation import SecretRef
 from magent.sandbox.mistral import KeySpec
 from magent.services.app_health import HealthEndpoint
-from magent.services.aws_versions import SecretVersions
+from magent.services.aws.versions import SecretVersions
 from magent.services.kube.client import connect
 from magent.services.kube.restart import Restarter
 from magent.services.mistral.verify import key_verifier

@@ -21,7 +21,7 @@ def ecs_service(ctx: CheckContext) -> tuple[dict[str, Any], dict[str, Any]] | No
         return None
 
     def build() -> tuple[dict[str, Any], dict[str, Any]]:
-        from magent.services import ecs as es
+        from magent.services.aws import ecs as es
 
         aws = ctx.settings.aws
         client = es.Ecs(region=aws.region, endpoint_url=aws.endpoint_url, timeout_s=min(10.0, ctx.options.timeout_s))

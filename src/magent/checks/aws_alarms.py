@@ -37,7 +37,7 @@ class AlarmsParams(BaseModel):
 
 
 def run(ctx: CheckContext) -> CheckResult:
-    from magent.services.cloudwatch import describe_alarms
+    from magent.services.aws.cloudwatch import describe_alarms
 
     params = ctx.params or AlarmsParams()
     table = ctx.settings.alerts

@@ -135,7 +135,7 @@ def _cloudwatch(ctx: CheckContext, analysis: AnalysisSettings) -> Probe:
     namespace = section.namespace or next((m.namespace for m in section.metrics if m.namespace), None)
 
     def probe() -> str:
-        from magent.services.cloudwatch import probe_metrics
+        from magent.services.aws.cloudwatch import probe_metrics
 
         count, seconds = probe_metrics(namespace, region=section.region, endpoint_url=section.endpoint_url,
                                        timeout_s=analysis.timeout)

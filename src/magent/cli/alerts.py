@@ -112,7 +112,7 @@ def apply(
     output: OutputOption = None,
 ) -> None:
     from magent.cli.cluster import confirm
-    from magent.services.cloudwatch import AlarmStore, caller_account
+    from magent.services.aws.cloudwatch import AlarmStore, caller_account
     from magent.workflows import alerts as workflow
 
     state = get_state()

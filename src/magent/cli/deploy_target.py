@@ -84,7 +84,7 @@ def _ecs(state: Any, cluster: str | None, service: str | None) -> ChosenTarget:
     if not cluster or not service:
         raise UsageError("an ECS deploy needs the cluster and the service",
                          hint="--cluster C --service S, or deploy.ecs.cluster / deploy.ecs.service in magent.yaml")
-    from magent.services import ecs as es
+    from magent.services.aws import ecs as es
     from magent.services.targets.ecs import EcsTarget
 
     aws, settings = state.settings.aws, state.settings.deploy.ecs

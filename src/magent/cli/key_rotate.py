@@ -185,7 +185,7 @@ def _check_target(deployment: str | None, namespace: str | None, context: str | 
 def _adapters(state: AppState, ref: SecretRef, deployment: str | None, namespace: str | None, context: str | None,
               health_url: str | None, timeouts: tuple[float, float], base_url: str | None, spend: bool,
               source: str) -> Adapters:
-    from magent.services.aws_versions import SecretVersions
+    from magent.services.aws.versions import SecretVersions
     from magent.services.mistral.client import normalize_base_url
     from magent.services.mistral.verify import key_verifier
     from magent.workflows.rotate import Adapters

@@ -204,7 +204,7 @@ def _publish(state: AppState, settings: Any, target: EmitTarget, textfile: str |
     try:
         with store.connection() as conn:
             if target is EmitTarget.cloudwatch:
-                from magent.services.cloudwatch import cloudwatch_client
+                from magent.services.aws.cloudwatch import cloudwatch_client
 
                 client = cloudwatch_client(region=aws.region, endpoint_url=aws.endpoint_url)
                 done = usage_metrics.to_cloudwatch(conn, alerts, table, start, end, now=utcnow(), client=client,

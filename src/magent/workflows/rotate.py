@@ -44,7 +44,7 @@ from magent.core.timeutil import isoformat, utcnow
 if TYPE_CHECKING:
     from magent.core.keycheck import KeyReport
     from magent.services.app_health import HealthAnswer
-    from magent.services.aws_versions import Staging
+    from magent.services.aws.versions import Staging
 
 STEPS = ("pending", "verified", "promoted", "restarted", "rolled_out", "healthy", "finished")
 _DOING = {"pending": "storing the new key as AWSPENDING", "verified": "verifying the new key",

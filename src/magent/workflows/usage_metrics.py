@@ -35,7 +35,7 @@ def start_of_hour(moment: datetime) -> datetime:
 def to_cloudwatch(conn: Any, alerts: AlertsSettings, table: PricingTable, since: datetime, until: datetime | None,
                   *, now: datetime, client: Any, endpoint_url: str | None = None) -> Published:
     """Every whole UTC hour from the one holding `since` to `until` (or now): spend per model, and the total."""
-    from magent.services.cloudwatch import put_metric_data
+    from magent.services.aws.cloudwatch import put_metric_data
     from magent.services.store.usage import fetch_hourly_usage
 
     rows = fetch_hourly_usage(conn, start_of_hour(since), until)

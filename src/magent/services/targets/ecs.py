@@ -28,7 +28,7 @@ from magent.core.judge import MetricResult
 from magent.core.rollout import RolloutStatus
 from magent.core.tag_chunks import TagChunksError, from_tags, stale_keys, to_tags
 from magent.core.timeutil import isoformat, parse_instant, utcnow
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 from magent.services.targets import Canary, StableVersion, StateGuard, UndoneTo
 from magent.services.targets.lock import LeaseHeld, LeaseInfo, LeaseLost, holder_is_dead_here
 
@@ -251,7 +251,7 @@ class EcsTarget:
 
     def _alb_health(self, since: datetime | None) -> list[MetricResult]:
         """What the ALB saw of the canary target group since the step began (its share of 5xx, its latency)."""
-        from magent.services.cloudwatch import target_group_metrics
+        from magent.services.aws.cloudwatch import target_group_metrics
 
         assert self.alb is not None
         traffic, now = self.traffic(), utcnow()

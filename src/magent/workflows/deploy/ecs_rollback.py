@@ -15,7 +15,7 @@ from typing import Any
 
 from magent.core.canary import CanaryState, Phase, event
 from magent.core.errors import InconsistentState, UsageError
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 from magent.services.targets.ecs import PREVIOUS_TASK_DEFINITION_TAG, EcsStable, EcsTarget
 
 ABORT_CANARY, UNDO, SKIP = "abort-canary", "undo", "skip"

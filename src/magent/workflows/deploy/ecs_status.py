@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from magent.core.timeutil import isoformat
-from magent.services import ecs as es
+from magent.services.aws import ecs as es
 from magent.services.targets.ecs import EcsTarget
 
 

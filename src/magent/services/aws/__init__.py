@@ -1,10 +1,11 @@
-"""AWS Secrets Manager: read a secret's string, with botocore's errors translated to magent's.
+"""AWS: Secrets Manager here, and botocore's errors translated to magent's for every AWS module of the package.
 
     ResourceNotFoundException, InvalidRequest…, no region       → UsageError (2)
     AccessDenied, bad/expired/missing credentials, KMS refusal  → CredentialsRefused (3)
     endpoint unreachable, timeouts, throttling, AWS 5xx         → Unreachable (3)
 
-boto3 is imported inside the functions. CloudWatch lives in its own module.
+boto3 is imported inside the functions. The rest of AWS: `versions` (a secret's versions and stages, for
+rotation), `cloudwatch` (alarms, metrics), `ecs` (ECS services and the ALB in front of them).
 """
 
 from __future__ import annotations
