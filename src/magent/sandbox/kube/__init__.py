@@ -9,11 +9,15 @@
         sim.get("apps/v1", "Deployment", "demo", "web")
         sim.list("v1", "Pod", "demo", label_selector="app=web")
 
-It serves discovery, namespaces, Deployments (status, scale) and ReplicaSets, Pods (status, log), Events,
-Services and their EndpointSlices (discovery.k8s.io/v1, kept by a controller), Secrets, ConfigMaps,
-ServiceAccounts, Leases, HorizontalPodAutoscalers (autoscaling/v2), PodDisruptionBudgets (policy/v1) and
-StatefulSets (stored, no controller), Jobs (batch/v1, with a Job controller: see jobs.py; a test ends a
-Job's pods with `finish_pod`), and answers SelfSubjectAccessReview (`kubectl auth can-i`; everything is
+It serves discovery, namespaces, one Node (`magent-sandbox-node`, where every pod runs), Deployments (status,
+scale) and ReplicaSets, ReplicationControllers (the ReplicaSet controller runs them too), DaemonSets (one pod on
+the node, replaced on a template change), Pods (status, log), Events, Services and their EndpointSlices
+(discovery.k8s.io/v1, kept by a controller), Secrets, ConfigMaps, ServiceAccounts, Leases,
+HorizontalPodAutoscalers (autoscaling/v2), PodDisruptionBudgets (policy/v1), StatefulSets, RBAC Roles,
+ClusterRoles and their bindings, and APIServices (stored, no controller, not enforced), Jobs (batch/v1, with a
+Job controller: see jobs.py; a test ends a Job's pods with `finish_pod`), the resource metrics API
+(metrics.k8s.io/v1beta1, `kubectl top`; made-up steady usage of running containers), and answers
+SelfSubjectAccessReview (`kubectl auth can-i`; everything is
 allowed unless `deny()` says otherwise); verbs get, list (label/field selectors, limit/continue), watch (chunked
 newline-delimited JSON from a resourceVersion, with bookmarks), create, update, patch (strategic merge, JSON
 merge, JSON patch, server-side apply approximated by a strategic merge), delete (owned objects are collected)
@@ -40,6 +44,7 @@ from typing import Any
 from magent.sandbox.kube.authz import Authorizer, Denial
 from magent.sandbox.kube.discovery import by_kind
 from magent.sandbox.kube.errors import ApiError
+from magent.sandbox.kube.nodes import register_node
 from magent.sandbox.kube.selectors import object_matcher
 from magent.sandbox.kube.store import ObjectStore
 from magent.sandbox.server import ServedApp
@@ -86,6 +91,7 @@ class KubeSimulator(ServedApp):
         self._host, self._port = host, port
         for name in _SYSTEM_NAMESPACES:
             self.create_namespace(name)
+        register_node(self.store)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def _asgi(self) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 from magent.sandbox.kube import discovery, resources
 from magent.sandbox.kube.authz import Authorizer, forbidden, request_verb, review
-from magent.sandbox.kube.errors import ApiError, bad_request, unauthorized
+from magent.sandbox.kube.errors import ApiError, bad_request, no_containers, unauthorized
 from magent.sandbox.kube.fields import field_validation
 from magent.sandbox.kube.patch import APPLY, PatchError
 from magent.sandbox.kube.selectors import object_matcher
@@ -136,6 +136,11 @@ class KubeApi:
         if target.rtype.virtual:
             return await self._review(request, target)
         self._authorize(request, target)
+        if target.subresource in discovery.STREAMING_SUBRESOURCES:
+            resources.read(self.store, target.rtype, target.namespace, target.name or "")  # a missing pod: 404
+            raise no_containers(target.subresource)
+        if target.rtype.computed:
+            return self._computed(request, target)
         handler = {"GET": self._get, "POST": self._post, "PUT": self._put,
                    "PATCH": self._patch, "DELETE": self._delete}[request.method]
         return await handler(request, target)
@@ -152,6 +157,16 @@ class KubeApi:
         if request.method != "POST" or target.name is not None:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         return _json(review(self.authorizer, await _body(request)), 201)
+
+    def _computed(self, request, target: Target):
+        """metrics.k8s.io: get and list only (no watch), computed from the pods at each request."""
+        from magent.sandbox.kube.metrics import read_metrics, refuse_write
+
+        if request.method != "GET" or _flag(request.query_params.get("watch")):
+            raise refuse_write()
+        query = request.query_params
+        return _json(read_metrics(self.store, target.rtype, target.namespace, target.name,
+                                  query.get("labelSelector"), query.get("fieldSelector")))
 
     # --- verbs ---------------------------------------------------------------------------------------
     async def _get(self, request, target: Target):

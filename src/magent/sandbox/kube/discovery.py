@@ -22,6 +22,8 @@ SERVER_VERSION = {
 }
 
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+# A pod's streams into its running containers: discovered as on a cluster, refused (no container runs here).
+STREAMING_SUBRESOURCES = ("exec", "attach", "portforward")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ResourceType:
     has_spec_generation: bool = False  # metadata.generation bumps on spec changes
     verbs: tuple[str, ...] = field(default=tuple(_VERBS))
     virtual: bool = False  # a review API (create only, answered, never stored)
+    computed: bool = False  # read-only, computed from other objects on each request (metrics.k8s.io)
 
     @property
     def api_version(self) -> str:
@@ -59,19 +62,25 @@ class ResourceType:
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  subresources=("status",), verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    ResourceType("", "v1", "pods", "Pod", short_names=("po",), subresources=("status", "log"), categories=("all",)),
+    ResourceType("", "v1", "pods", "Pod", short_names=("po",),
+                 subresources=("status", "log", *STREAMING_SUBRESOURCES), categories=("all",)),
     ResourceType("", "v1", "events", "Event", short_names=("ev",)),
     ResourceType("", "v1", "services", "Service", short_names=("svc",), subresources=("status",),
                  categories=("all",)),
     ResourceType("", "v1", "secrets", "Secret"),
     ResourceType("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     ResourceType("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    ResourceType("", "v1", "replicationcontrollers", "ReplicationController", short_names=("rc",),
+                 subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
+    ResourceType("", "v1", "nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
     ResourceType("apps", "v1", "deployments", "Deployment", short_names=("deploy",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",),
                  subresources=("status", "scale"), categories=("all",), has_spec_generation=True),
+    ResourceType("apps", "v1", "daemonsets", "DaemonSet", short_names=("ds",), subresources=("status",),
+                 categories=("all",), has_spec_generation=True),
     ResourceType("batch", "v1", "jobs", "Job", subresources=("status",), categories=("all",),
                  has_spec_generation=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
@@ -83,6 +92,16 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=("status",), categories=("all",), has_spec_generation=False),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),
                  subresources=("status",), has_spec_generation=True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
+    ResourceType("apiregistration.k8s.io", "v1", "apiservices", "APIService", namespaced=False,
+                 subresources=("status",)),
+    # metrics-server's API (an aggregated APIService on a cluster): `kubectl top`
+    ResourceType("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", namespaced=False, verbs=("get", "list"),
+                 computed=True),
+    ResourceType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=("get", "list"), computed=True),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
                  namespaced=False, verbs=("create",), virtual=True),
 )
@@ -159,6 +178,9 @@ def _resource_entries(resource: ResourceType) -> list[dict]:
             entry.update(group="autoscaling", version="v1", kind="Scale")
         elif sub == "log":
             entry["verbs"] = ["get"]
+        elif sub in STREAMING_SUBRESOURCES:
+            entry.update(kind="PodExecOptions" if sub == "exec" else
+                         "PodAttachOptions" if sub == "attach" else "PodPortForwardOptions", verbs=["create", "get"])
         entries.append(entry)
     return entries
 
@@ -182,13 +204,14 @@ def _gv_path(group: str, version: str) -> str:
 
 
 def openapi_v3_index() -> dict:
-    versions = {(r.group, r.version) for r in RESOURCES if not r.virtual}
+    versions = {(r.group, r.version) for r in RESOURCES if not r.virtual and not r.computed}
     return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=magent-sandbox"}
                       for g, v in sorted(versions)}}
 
 
 def openapi_v3_document(path: str) -> dict | None:
-    selected = [r for r in RESOURCES if _gv_path(r.group, r.version) == path.strip("/") and not r.virtual]
+    selected = [r for r in RESOURCES
+                if _gv_path(r.group, r.version) == path.strip("/") and not r.virtual and not r.computed]
     if not selected:
         return None
     paths = {}

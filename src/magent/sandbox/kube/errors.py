@@ -86,3 +86,10 @@ def unauthorized() -> ApiError:
 
 def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
+
+
+def no_containers(subresource: str) -> ApiError:
+    """exec, attach and port-forward reach a container's processes; the sandbox runs none. The 400 says so,
+    where a bare 404 would read as "no such pod"."""
+    return bad_request(f"the magent sandbox runs no containers: pods/{subresource} (kubectl exec, attach and "
+                       "port-forward) needs a real cluster")

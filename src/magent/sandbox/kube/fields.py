@@ -51,6 +51,10 @@ _TOP: _Schema = {"apiVersion": None, "kind": None, "metadata": _OBJECT_META, "st
 SCHEMAS: dict[str, _Schema] = {
     "Deployment": {**_TOP, "spec": _DEPLOYMENT_SPEC},
     "ReplicaSet": {**_TOP, "spec": dict.fromkeys(("replicas", "selector", "minReadySeconds", "template"))},
+    "ReplicationController": {**_TOP, "spec": {**dict.fromkeys(("replicas", "minReadySeconds", "selector")),
+                                               "template": _POD_TEMPLATE}},
+    "DaemonSet": {**_TOP, "spec": {**dict.fromkeys(("selector", "updateStrategy", "minReadySeconds",
+                                                    "revisionHistoryLimit")), "template": _POD_TEMPLATE}},
     "Pod": {**_TOP, "spec": _POD_SPEC},
     "Job": {**_TOP, "spec": _JOB_SPEC},
     "ConfigMap": {**_TOP, "data": None, "binaryData": None, "immutable": None},
@@ -69,6 +73,7 @@ _MICRO_TIME = ("MicroTime", lambda v: isinstance(v, str) and bool(_RFC3339.match
 _STRING = ("string", lambda v: isinstance(v, str))
 _TYPED: dict[tuple[str, str], tuple[str, Any]] = {
     ("Deployment", "spec.replicas"): _INT32, ("ReplicaSet", "spec.replicas"): _INT32,
+    ("ReplicationController", "spec.replicas"): _INT32, ("DaemonSet", "spec.minReadySeconds"): _INT32,
     ("Deployment", "spec.minReadySeconds"): _INT32, ("Deployment", "spec.progressDeadlineSeconds"): _INT32,
     ("Lease", "spec.holderIdentity"): _STRING, ("Lease", "spec.leaseDurationSeconds"): _INT32,
     ("Lease", "spec.leaseTransitions"): _INT32,

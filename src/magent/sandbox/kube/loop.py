@@ -1,5 +1,6 @@
 """The controller thread: every tick (and right after any write to a workload or Service) it runs the
-deployment controller, then the ReplicaSet controller, then the Job controller, then the pretend kubelet, then the EndpointSlice
+deployment controller, then the ReplicaSet controller (and the same for ReplicationControllers), the DaemonSet
+controller, then the Job controller, then the pretend kubelet, then the EndpointSlice
 controller."""
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ import threading
 import time
 
 from magent.sandbox.kube.controller import DEPLOYMENT, DeploymentController
+from magent.sandbox.kube.daemonset import DAEMONSET, DaemonSetController
 from magent.sandbox.kube.endpointslices import EndpointSliceController, list_services
 from magent.sandbox.kube.events import EventRecorder
 from magent.sandbox.kube.jobs import JOB, JobController
 from magent.sandbox.kube.pods import POD, PodLifecycle
-from magent.sandbox.kube.replicaset import REPLICASET, ReplicaSetController, by_controller
+from magent.sandbox.kube.replicaset import REPLICASET, REPLICATION_CONTROLLER, ReplicaSetController, by_controller
 from magent.sandbox.kube.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
-_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "Job", "Pod", "Service"})
+_WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "ReplicationController", "DaemonSet", "Job", "Pod",
+                            "Service"})
 _IDLE_WAIT_S = 0.5
 
 
@@ -30,6 +33,8 @@ class ControlLoop:
         self.pods = PodLifecycle(store, self.events, ready_delay=ready_delay, restart_interval=restart_interval,
                                  grace_scale=grace_scale)
         self.replicasets = ReplicaSetController(store, self.events)
+        self.replication_controllers = ReplicaSetController(store, self.events, REPLICATION_CONTROLLER)
+        self.daemonsets = DaemonSetController(store, self.events)
         self.deployments = DeploymentController(store, self.events)
         self.jobs = JobController(store, self.events)
         self.endpoints = EndpointSliceController(store)
@@ -52,6 +57,7 @@ class ControlLoop:
         self.deployments.sync(deployments, replicasets, by_controller(pods))
         replicasets, _ = self.store.list(REPLICASET)
         self.replicasets.sync(replicasets, pods)
+        self._sync_other_workloads()
         jobs, _ = self.store.list(JOB)
         if jobs:
             pods, _ = self.store.list(POD)
@@ -60,6 +66,15 @@ class ControlLoop:
         self.pods.sync(pods)
         pods, _ = self.store.list(POD)
         self.endpoints.sync(list_services(self.store), pods)
+
+    def _sync_other_workloads(self) -> None:
+        """ReplicationControllers and DaemonSets: rare next to Deployments, so listed pods only when present."""
+        controllers, _ = self.store.list(REPLICATION_CONTROLLER)
+        daemonsets, _ = self.store.list(DAEMONSET)
+        if controllers or daemonsets:
+            pods, _ = self.store.list(POD)
+            self.replication_controllers.sync(controllers, pods)
+            self.daemonsets.sync(daemonsets, pods)
 
     def pause(self) -> None:
         """Stop reconciling (as if kube-controller-manager and the kubelet were down) until `resume()`."""

@@ -24,7 +24,7 @@ _WORKLOADS = ("Deployment", "ReplicaSet")
 # Kinds whose `status` is written only through the status subresource.
 STATUS_SUBRESOURCE_KINDS = frozenset(
     {"Deployment", "ReplicaSet", "Pod", "Service", "Namespace", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-     "Job"}
+     "Job", "Node", "ReplicationController", "DaemonSet", "APIService"}
 )
 
 
@@ -104,6 +104,29 @@ def _default_workload(kind: str, spec: dict[str, Any]) -> None:
         rolling.setdefault("maxSurge", "25%")
 
 
+def _default_replication_controller(obj: dict[str, Any]) -> None:
+    """An RC's selector, and its own labels, default to its template's labels (SetDefaults_ReplicationController)."""
+    spec = obj["spec"]
+    _default_workload("ReplicationController", spec)
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+    if isinstance(labels, dict) and labels:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not obj["metadata"].get("labels"):
+            obj["metadata"]["labels"] = dict(labels)
+
+
+def _default_daemonset(spec: dict[str, Any]) -> None:
+    _default_workload("DaemonSet", spec)
+    spec.pop("replicas", None)  # a DaemonSet has none: one pod per node
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            strategy.setdefault("rollingUpdate", {"maxUnavailable": 1, "maxSurge": 0})
+
+
 def _default_service(spec: dict[str, Any], uid: str) -> None:
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
@@ -143,6 +166,10 @@ def apply_defaults(rtype: ResourceType, obj: dict[str, Any]) -> None:
     elif kind == "Service" and isinstance(obj.setdefault("spec", {}), dict):
         _default_service(obj["spec"], obj["metadata"].get("uid") or "0000")
         obj.setdefault("status", {"loadBalancer": {}})
+    elif kind == "ReplicationController" and isinstance(obj.setdefault("spec", {}), dict):
+        _default_replication_controller(obj)
+    elif kind == "DaemonSet" and isinstance(obj.setdefault("spec", {}), dict):
+        _default_daemonset(obj["spec"])
     elif kind == "Job":
         jobspec.default_job(obj, default_pod_spec)
     elif kind == "Secret":
@@ -261,9 +288,14 @@ def prepare_create(rtype: ResourceType, obj: dict[str, Any]) -> None:
         obj["status"] = copy.deepcopy(_INITIAL_STATUS.get(rtype.kind, {}))
 
 
+# Status fields without `omitempty` in the Go types are served from the start (clients require them).
 _INITIAL_STATUS: dict[str, dict[str, Any]] = {
     "Pod": {"phase": "Pending", "qosClass": "BestEffort"},
     "Service": {"loadBalancer": {}},
+    "ReplicaSet": {"replicas": 0},
+    "ReplicationController": {"replicas": 0},
+    "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                  "numberReady": 0},
 }
 
 

@@ -1,4 +1,7 @@
-"""The ReplicaSet controller: keeps `spec.replicas` pods per ReplicaSet and reports their readiness."""
+"""The ReplicaSet controller: keeps `spec.replicas` pods per ReplicaSet and reports their readiness.
+
+The same controller runs ReplicationControllers (core/v1), as kube-controller-manager does: they differ only
+in their selector (a plain label map), which this controller does not read: it goes by owner references."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from magent.sandbox.kube.discovery import by_kind
+from magent.sandbox.kube.discovery import ResourceType, by_kind
 from magent.sandbox.kube.errors import ApiError
 from magent.sandbox.kube.events import EventRecorder
 from magent.sandbox.kube.graceful import is_terminating
@@ -15,7 +18,8 @@ from magent.sandbox.kube.pods import NODE_NAME, POD
 from magent.sandbox.kube.store import ObjectStore
 
 REPLICASET = by_kind("apps/v1", "ReplicaSet")
-_COMPONENT = "replicaset-controller"
+REPLICATION_CONTROLLER = by_kind("v1", "ReplicationController")
+_COMPONENTS = {"ReplicaSet": "replicaset-controller", "ReplicationController": "replication-controller"}
 
 
 def controller_uid(obj: dict[str, Any]) -> str | None:
@@ -56,9 +60,11 @@ def pod_available(pod: dict[str, Any], min_ready_seconds: int, now: datetime) ->
 
 
 class ReplicaSetController:
-    def __init__(self, store: ObjectStore, events: EventRecorder) -> None:
+    def __init__(self, store: ObjectStore, events: EventRecorder, rtype: ResourceType = REPLICASET) -> None:
         self.store = store
         self.events = events
+        self.rtype = rtype
+        self.component = _COMPONENTS[rtype.kind]
 
     def sync(self, replicasets: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
         owned = by_controller(pods)
@@ -79,7 +85,7 @@ class ReplicaSetController:
             for pod in _deletion_order(pods)[: len(pods) - want]:
                 self.store.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
                 self.events.record(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
-                                   component=_COMPONENT)
+                                   component=self.component)
                 pods.remove(pod)
         self._write_status(rs, pods)
 
@@ -98,7 +104,7 @@ class ReplicaSetController:
             pod["metadata"]["annotations"] = meta["annotations"]
         created = self.store.create(POD, pod)
         self.events.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
-                           component=_COMPONENT)
+                           component=self.component)
         return created
 
     def _write_status(self, rs: dict[str, Any], pods: list[dict[str, Any]]) -> None:
@@ -116,7 +122,7 @@ class ReplicaSetController:
         status["observedGeneration"] = rs["metadata"].get("generation", 1)
         if rs.get("status") != status:
             rs["status"] = status
-            self.store.update(REPLICASET, rs, subresource="status")
+            self.store.update(self.rtype, rs, subresource="status")
 
 
 def _deletion_order(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:

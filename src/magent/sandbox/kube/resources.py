@@ -28,8 +28,15 @@ def to_scale(obj: dict[str, Any]) -> dict[str, Any]:
                      if k in meta},
         "spec": {"replicas": obj["spec"].get("replicas", 1)},
         "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                   "selector": selector_string(obj["spec"].get("selector"))},
+                   "selector": selector_string(_label_selector(obj))},
     }
+
+
+def _label_selector(obj: dict[str, Any]) -> dict[str, Any] | None:
+    selector = obj["spec"].get("selector")
+    if obj.get("kind") == "ReplicationController" and isinstance(selector, dict):
+        return {"matchLabels": selector}  # an RC's selector is a plain label map
+    return selector
 
 
 def write_scale(store: ObjectStore, rtype: ResourceType, namespace: str | None, scale: Any,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from magent.sandbox.kube.nodes import node_ready, node_roles
 from magent.sandbox.kube.selectors import selector_string
 
 Obj = dict[str, Any]
@@ -246,6 +247,41 @@ _COLUMNS["Job"] = [
     ("Containers", "string", 1, lambda j: ",".join(c["name"] for c in _containers(j))),
     ("Images", "string", 1, lambda j: ",".join(c.get("image", "") for c in _containers(j))),
     ("Selector", "string", 1, lambda j: selector_string(j["spec"].get("selector"))),
+]
+_COLUMNS["ReplicationController"] = [
+    ("Name", "string", 0, _name),
+    ("Desired", "integer", 0, lambda r: r["spec"].get("replicas", 1)),
+    ("Current", "integer", 0, lambda r: _status(r, "replicas")),
+    ("Ready", "integer", 0, lambda r: _status(r, "readyReplicas")),
+    ("Age", "string", 0, _created),
+    ("Containers", "string", 1, lambda r: ",".join(c["name"] for c in _containers(r))),
+    ("Images", "string", 1, lambda r: ",".join(c.get("image", "") for c in _containers(r))),
+    ("Selector", "string", 1, lambda r: ",".join(f"{k}={v}" for k, v in (r["spec"].get("selector") or {}).items())),
+]
+_COLUMNS["DaemonSet"] = [
+    ("Name", "string", 0, _name),
+    ("Desired", "integer", 0, lambda d: _status(d, "desiredNumberScheduled")),
+    ("Current", "integer", 0, lambda d: _status(d, "currentNumberScheduled")),
+    ("Ready", "integer", 0, lambda d: _status(d, "numberReady")),
+    ("Up-to-date", "integer", 0, lambda d: _status(d, "updatedNumberScheduled")),
+    ("Available", "integer", 0, lambda d: _status(d, "numberAvailable")),
+    ("Node Selector", "string", 0, lambda d: ",".join(
+        f"{k}={v}" for k, v in ((d["spec"].get("template") or {}).get("spec") or {}).get("nodeSelector", {}).items())
+        or "<none>"),
+    ("Age", "string", 0, _created),
+    ("Containers", "string", 1, lambda d: ",".join(c["name"] for c in _containers(d))),
+    ("Images", "string", 1, lambda d: ",".join(c.get("image", "") for c in _containers(d))),
+    ("Selector", "string", 1, lambda d: selector_string(d["spec"].get("selector"))),
+]
+_COLUMNS["Node"] = [
+    ("Name", "string", 0, _name),
+    ("Status", "string", 0, node_ready),
+    ("Roles", "string", 0, node_roles),
+    ("Age", "string", 0, _created),
+    ("Version", "string", 0, lambda n: _status(n, "nodeInfo", {}).get("kubeletVersion", "")),
+    ("Internal-IP", "string", 1, lambda n: next((a["address"] for a in _status(n, "addresses", [])
+                                                  if a.get("type") == "InternalIP"), "<none>")),
+    ("OS-Image", "string", 1, lambda n: _status(n, "nodeInfo", {}).get("osImage", "")),
 ]
 _DEFAULT: list[Column] = [("Name", "string", 0, _name), ("Age", "string", 0, _created)]
 
