@@ -20,6 +20,7 @@ export maintains incrementally), then times, warm, as the median of --runs runs:
      and 500 k conversations: ≤ 3 s and ≤ 150 MB                  → ratio measured / target
      then `--by conversation`'s query, pricing and reading of every line in process, from the rollup by
      conversation (`usage_conversation_daily`) and from the entries                    → ratio entries / rollup
+     and the same with the lines formatted by Postgres (what csv and a piped table run) → ratio folded / formatted
 
 --by-runs N times each combination (default 1, the median is printed); --skip-classic runs part 5 only;
 --by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run).
@@ -240,9 +241,17 @@ def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = Non
     print(f"  --by conversation, query + pricing + reading every line, in process: "
           f"{rollup:.2f} s from usage_conversation_daily, {entries_only:.2f} s from the entries "
           f"({entries_only / rollup:.1f}×)")
+    # What the CLI runs for csv and a piped table: the groups folded and formatted by Postgres, read as text.
+    from magent.services.store.usage_lines import TableBox
+
+    for label, lines in (("csv", "csv"), ("piped table", TableBox("│ ", " │ ", " │\n"))):
+        formatted, _ = _median(lambda lines=lines: _streamed(url, ("conversation",), use_rollup=True, lines=lines),
+                               max(1, runs))
+        print(f"  --by conversation, the same with the lines formatted by Postgres ({label}): {formatted:.2f} s "
+              f"(reading the folded lines / this: {rollup / formatted:.1f}×)")
 
 
-def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool) -> None:
+def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool, lines=None) -> None:
     import psycopg
 
     from magent.core.cost import default_since, plan_window
@@ -251,8 +260,9 @@ def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool) -> None:
     from magent.services.store.usage_priced import priced_usage
 
     plan = plan_window(default_since(utcnow()), None)
-    with psycopg.connect(url) as conn, priced_usage(conn, by, plan, load_pricing(), use_rollup=use_rollup) as priced:
-        assert sum(1 for _ in priced.report.lines) > 0
+    with psycopg.connect(url) as conn, priced_usage(conn, by, plan, load_pricing(), use_rollup=use_rollup,
+                                                    label_widths=lines is not None, lines=lines) as priced:
+        assert sum(1 for _ in (priced.report.lines if lines is None else priced.formatted)) > 0
 
 
 def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:

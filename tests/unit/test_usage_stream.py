@@ -74,3 +74,21 @@ def test_a_table_in_pieces_is_the_one_rich_table(count, console_width):
         console, lambda first, last: _table(first, last, widths), widths, iter(rows), piece_rows=3))
     assert pieces == printed(whole)
     assert all(label.split("\t")[0] in pieces for label, _ in rows) or console_width < 100
+
+
+def test_lines_formatted_by_the_store_are_written_as_they_come():
+    """A str row (thousands of lines from the store) is written once the next row comes: one text held at most."""
+    console = Console(file=io.StringIO(), width=100_000, soft_wrap=False, no_color=True, highlight=False)
+    widths = [len("Conversation"), len("$9,999.0000")]
+    body = [f"│ {f'c{n}':<12} │ {'$1.0000':>11} │\n" for n in range(3)]
+
+    def rows():
+        yield "first", "$1.0000"
+        for n, line in enumerate(body):
+            yield line * 2_000  # one text of many lines
+            assert n == 0 or console.file.getvalue().endswith(body[n - 1] * 2_000), "held back"
+        yield "last", "$2.0000"
+
+    print_table_in_pieces(console, lambda first, last: _table(first, last, widths), widths, rows())
+    out = console.file.getvalue()
+    assert out.count("│ c1 ") == 2_000 and out.index("first") < out.index("│ c0 ") < out.index("last")

@@ -154,18 +154,20 @@ def _check_budget(cost_report: CostReport, limit: Decimal) -> None:
 def _report(state: AppState, settings: Any, fmt: ReportFormat, dims: tuple[str, ...], plan: WindowPlan,
             table: PricingTable) -> CostReport:
     """Print the report as the store prices it and streams its groups (memory independent of their number)."""
-    from magent.cli.usage_view import build_document, render
+    from magent.cli.usage_view import build_document, formatted_lines, render
     from magent.core.timeutil import utcnow
     from magent.services.store import open_store
     from magent.services.store.usage_priced import priced_usage
 
     store = open_store(settings)
     try:
-        with store.connection() as conn, priced_usage(conn, dims, plan, table,
-                                                      label_widths=fmt is ReportFormat.table) as priced:
+        lines = formatted_lines(state, fmt.value)
+        with store.connection() as conn, priced_usage(conn, dims, plan, table, label_widths=fmt is ReportFormat.table,
+                                                      lines=lines) as priced:
             document = build_document(priced.report, priced.data, plan, table, store=store.description,
                                       now=utcnow())
-            render(state, fmt.value, priced.report, priced.data, document, label_widths=priced.label_widths)
+            render(state, fmt.value, priced.report, priced.data, document, label_widths=priced.label_widths,
+                   formatted=None if lines is None else priced.formatted)
             return priced.report
     finally:
         store.close()

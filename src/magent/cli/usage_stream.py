@@ -103,13 +103,15 @@ def _plain(data: Any) -> Any:
 
 
 def print_table_in_pieces(console: Console, make_table: Callable[[bool, bool], Table], widths: list[int],
-                          rows: Iterable[tuple[str, ...]], piece_rows: int = TABLE_PIECE_ROWS) -> None:
+                          rows: Iterable[tuple[str, ...] | str], piece_rows: int = TABLE_PIECE_ROWS) -> None:
     """Print one table of `rows` as they come; `make_table(first, last)` builds an empty piece of it.
 
     `widths` are the columns' content widths, which `make_table` must give as `min_width`, at least as wide as
     any cell, so that every piece lines up. Rich draws the first row with the title and header and the last
     with the footer; when the table fits the console (always off a terminal) the rows between are formatted
     here as Rich formats them, which is ~50× faster; otherwise Rich draws them too, `piece_rows` at a time.
+    A row may also come as its whole line (a str, formatted by the store as `_plain_rows` would: see
+    `services/store/usage_lines.py`), except the first and the last.
     """
     rows = iter(rows)
     first_row = next(rows, None)
@@ -124,19 +126,25 @@ def print_table_in_pieces(console: Console, make_table: Callable[[bool, bool], T
         if head:
             _print_piece(console, make_table(True, False), pending[:-1], first=True, last=False)
             pending, head = pending[-1:], False
-        elif len(pending) > piece_rows:
+        elif len(pending) > piece_rows or isinstance(row, str):  # a str may hold thousands of lines
             middle, pending = pending[:-1], pending[-1:]
-            if fits:
-                console.file.write(_plain_rows(console, make_table, widths, middle))
-            else:
-                _print_piece(console, make_table(False, False), middle, first=False, last=False)
+            _print_middle(console, make_table, widths, middle, fits)
     if len(pending) > 1:
         middle, pending = pending[:-1], pending[-1:]
-        if fits:
-            console.file.write(_plain_rows(console, make_table, widths, middle))
-        else:
-            _print_piece(console, make_table(False, False), middle, first=False, last=False)
+        _print_middle(console, make_table, widths, middle, fits)
     _print_piece(console, make_table(head, True), pending, first=head, last=True)
+
+
+def _print_middle(console: Console, make_table: Callable[[bool, bool], Table], widths: list[int],
+                  rows: list[tuple[str, ...] | str], fits: bool) -> None:
+    if fits:
+        console.file.write(_plain_rows(console, make_table, widths, rows))
+        return
+    for row in rows:  # wider than the terminal: Rich wraps the cells (the store formats lines only when piped)
+        if isinstance(row, str):
+            console.file.write(row)
+        else:
+            _print_piece(console, make_table(False, False), [row], first=False, last=False)
 
 
 def _print_piece(console: Console, table: Table, rows: list[tuple[str, ...]], *, first: bool, last: bool) -> None:
@@ -152,19 +160,27 @@ def _print_piece(console: Console, table: Table, rows: list[tuple[str, ...]], *,
     console.print(Segments(segment for line in lines for segment in line), end="")
 
 
+def body_row_separators(console: Console, table: Table) -> tuple[str, str, str]:
+    """What Rich draws before, between and after the cells of a body row of `table` (with the newline)."""
+    box = table.box.substitute(console.options, safe=table.safe_box if table.safe_box is not None
+                               else console.safe_box).get_plain_headed_box()
+    return f"{box.mid_left} ", f" {box.mid_vertical} ", f" {box.mid_right}\n"
+
+
 def _plain_rows(console: Console, make_table: Callable[[bool, bool], Table], widths: list[int],
-                rows: list[tuple[str, ...]]) -> str:
+                rows: list[tuple[str, ...] | str]) -> str:
     """`rows` as Rich draws a table's unstyled, unwrapped body rows (padding 1, the table's box)."""
     from rich.cells import cell_len
 
     table = make_table(False, False)
-    box = table.box.substitute(console.options, safe=table.safe_box if table.safe_box is not None
-                               else console.safe_box).get_plain_headed_box()
     justify = [column.justify for column in table.columns]
-    left, middle, right = f"{box.mid_left} ", f" {box.mid_vertical} ", f" {box.mid_right}\n"
+    left, middle, right = body_row_separators(console, table)
     columns = list(zip(widths, justify, strict=True))
     lines = []
     for row in rows:
+        if isinstance(row, str):  # already formatted
+            lines.append(row)
+            continue
         if not all(cell.isprintable() for cell in row):  # a line break or a tab in a name: Rich lays it out
             lines.append(_rich_rows(console, make_table(False, False), row))
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -126,8 +126,9 @@ def _number(value: Decimal) -> float | int:
 
 
 def render(state: AppState, fmt: str, report: CostReport, data: UsageData, document: dict[str, Any], *,
-           label_widths: dict[str, int] | None = None) -> None:
-    """Print the report; its rows are written as they stream (`label_widths`: widest agent/conversation label)."""
+           label_widths: dict[str, int] | None = None, formatted: Iterable[str | tuple[str, ...]] | None = None) -> None:
+    """Print the report; its rows are written as they stream (`label_widths`: widest agent/conversation label;
+    `formatted`: the groups as the store formatted them for this format, see `formatted_lines`)."""
     from magent.cli.usage_stream import write_json, write_yaml
 
     message = document.get("message")
@@ -137,9 +138,9 @@ def render(state: AppState, fmt: str, report: CostReport, data: UsageData, docum
     elif fmt == "yaml":
         write_yaml(document, rows, sys.stdout)
     elif fmt == "csv":
-        write_csv({**document, "rows": rows}, sys.stdout)
+        write_csv({**document, "rows": rows}, sys.stdout, formatted)
     else:
-        for n, renderable in enumerate(report_view(state, report, data, document, label_widths or {})):
+        for n, renderable in enumerate(report_view(state, report, data, document, label_widths or {}, formatted)):
             if n > 2:  # a blank line between the sections that follow the three header lines
                 state.out.print()
             if callable(renderable):
@@ -157,11 +158,17 @@ _CSV_DIMS = {"model": ("model", "priced_as"), "agent": ("agent_id", "agent_name"
              "conversation": ("conversation_id", "conversation_name")}
 
 
-def write_csv(document: dict[str, Any], stream: Any) -> None:
-    """One row per group (no totals row, so that the file sums cleanly); costs as exact decimals."""
+def write_csv(document: dict[str, Any], stream: Any, lines: Iterable[str] | None = None) -> None:
+    """One row per group (no totals row, so that the file sums cleanly); costs as exact decimals.
+
+    `lines`: the rows' lines as the store wrote them (`services/store/usage_lines.py`), instead of the document's."""
     columns = [column for dim in document["group_by"] for column in _CSV_DIMS[dim]] + list(CSV_MEASURES)
     writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
+    if lines is not None:
+        for text in lines:  # thousands of lines each
+            stream.write(text)
+        return
     for row in document["rows"]:
         writer.writerow({key: _csv_cell(row.get(key)) for key in columns})
 
@@ -177,7 +184,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def report_view(state: AppState, report: CostReport, data: UsageData, document: dict[str, Any],
-                label_widths: dict[str, int]) -> list[RenderableType | Callable[[], None]]:
+                label_widths: dict[str, int], formatted: Iterable[str | tuple[str, ...]] | None = None,
+                ) -> list[RenderableType | Callable[[], None]]:
     from rich.text import Text
 
     window = document["window"]
@@ -190,7 +198,8 @@ def report_view(state: AppState, report: CostReport, data: UsageData, document: 
     ]
     if report.is_empty:
         return [*parts, Text(document["message"])]
-    parts += [lambda: _print_groups(state, report, data, label_widths), _daily_chart(state, report, document),
+    parts += [lambda: _print_groups(state, report, data, label_widths, formatted),
+              _daily_chart(state, report, document),
               _prices_table(report, document)]
     notes = Text(_counts_line(report.total))
     if report.unpriced_models:
@@ -200,7 +209,8 @@ def report_view(state: AppState, report: CostReport, data: UsageData, document: 
     return [*parts, notes]
 
 
-def _print_groups(state: AppState, report: CostReport, data: UsageData, label_widths: dict[str, int]) -> None:
+def _print_groups(state: AppState, report: CostReport, data: UsageData, label_widths: dict[str, int],
+                  formatted: Iterable[str | tuple[str, ...]] | None = None) -> None:
     """The groups table, drawn in pieces as the groups stream in, every piece with the same column widths."""
     from magent.cli.usage_stream import print_table_in_pieces
 
@@ -229,13 +239,30 @@ def _print_groups(state: AppState, report: CostReport, data: UsageData, label_wi
             table.add_column(heading, footer=footer, justify="right", no_wrap=True, min_width=width)
         return table
 
-    rows = (
+    rows = formatted if formatted is not None else (
         (*(_label(dim, value, data, line) for dim, value in zip(report.by, line.key, strict=True)),
          f"{line.outputs:,}", f"{line.prompt_tokens:,}", f"{line.completion_tokens:,}", f"{line.total_tokens:,}",
          _cost_cell(line))
         for line in report.lines
     )
     print_table_in_pieces(state.out, piece, [*dim_widths, *widths], rows)
+
+
+def formatted_lines(state: AppState, fmt: str) -> Any:
+    """What the store should format the groups as for `fmt` (`priced_usage(lines=…)`), or None: "csv", or the
+    table's box when the table is piped (never wrapped: a line a group); JSON, YAML and a terminal's table get
+    the groups as values."""
+    from rich.table import Table
+
+    from magent.cli.state import UNBOUNDED_WIDTH
+    from magent.cli.usage_stream import body_row_separators
+    from magent.services.store.usage_lines import TableBox
+
+    if fmt == "csv":
+        return "csv"
+    if fmt == "table" and state.out.width >= UNBOUNDED_WIDTH:
+        return TableBox(*body_row_separators(state.out, Table()))  # the box of `_print_groups`' pieces
+    return None
 
 
 def _label_width(dim: str, report: CostReport, label_widths: dict[str, int]) -> int:

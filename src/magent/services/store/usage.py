@@ -111,9 +111,12 @@ def _rollup_segment(grain: Sequence[str], rollup: Rollup, first: date, end: date
     where = "day >= %s" + ("" if end is None else " AND day < %s")
     params.extend([first] if end is None else [first, end])
     exprs = [f"{_COLUMNS[dim][1]} AS {_COLUMNS[dim][0]}" for dim in grain]
+    # In the order of the rollup's primary key (day first): the server can then group in one ordered pass
+    # over the index instead of hashing every group (`usage_priced` prefers that for a report of many groups).
+    positions = sorted(range(len(grain)), key=lambda n: rollup.keys.index(_COLUMNS[grain[n]][1]))
     return sql.SQL(  # noqa: S608 - fixed expressions from _COLUMNS; values are parameters
         f"SELECT {', '.join(exprs)}, {_SUMS_ROLLUP} FROM {rollup.table} WHERE {where} "
-        f"GROUP BY {', '.join(str(n + 1) for n in range(len(grain)))}"
+        f"GROUP BY {', '.join(str(n + 1) for n in positions)}"
     )
 
 
