@@ -62,6 +62,11 @@ SMOKES = [
         r"  paced by .*bound 100 req/s  →  +[\d.]+% \(target ≥ 85 %\)",
         r"ingest: 1,000 entries in [\d.]+ s  →  [\d,]+ entries/s \(target ≥ 50,000/s; [\d.]+× the target\)",
     ]),
+    Smoke("bench_export_workers.py", ["--conversations", "30", "--rate-limit", "6000", "--workers", "1"], [
+        r"export workers: 30 conversations, limit 6,000 requests/min \(bound 100\.0 req/s\), .*",
+        r"  1 worker\(s\): +[\d.]+ conv/s of 100\.0 req/s = +[\d.]+% of the bound \(target ≥ 85 %\), 429s "
+        r"[\d.]+% of [\d,]+ requests \(target < 5 %\), [\d.]+ s",
+    ]),
     Smoke("bench_usage_report.py", ["--entries", "2000", "--runs", "1", "--by-only", "conversation"], [
         r"  whole command, default window \(30 whole UTC days\) +[\d.]+ s \(best [\d.]+ s\)   "
         r"target < 1 s: (met|NOT met)",
@@ -71,6 +76,8 @@ SMOKES = [
         r"  worst: [\d.]+ s \([\d.]+× the target\), \d+ MB \([\d.]+× the target\)",
         r"  --by conversation, query \+ pricing \+ reading every line, in process: [\d.]+ s from "
         r"usage_conversation_daily, [\d.]+ s from the entries \([\d.]+×\)",
+        *(rf"  --by conversation, the same with the lines formatted by Postgres \({label}\): [\d.]+ s \(reading "
+          r"the folded lines / this: [\d.]+×\)" for label in ("csv", "piped table")),
     ]),
     Smoke("bench_mistral_sim.py", ["--conversations", "50", "--threads", "2", "--chat-calls", "20"], [
         r"generate 50 conversations, \d+ entries: [\d.]+ s \(target 2 s, ratio [\d.]+\)",

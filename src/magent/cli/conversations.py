@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from magent.cli import export_job
 from magent.cli.db import DatabaseUrlOption, DataDirOption
+from magent.cli.export_shards import check_modes, check_worker_flags
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import Interrupted, UsageError
 
@@ -37,6 +39,11 @@ Requests are paced (--rate, else the server's x-ratelimit-* headers) and retried
 spreads the fetching over N worker processes (the pace and --concurrency are shared by all of them;
 only this process writes; the workers exit with it).
 
+Beyond one machine, as a Kubernetes Indexed Job with the store as the coordination point: --plan lists
+the conversations to export into a plan of --shards shards; each --worker (a pod, JOB_COMPLETION_INDEX its
+shard) claims rows under a lease, so rows of a worker that dies go to the others, and all workers share the
+key's advertised rate limit; the worker that finds the plan drained marks it done.
+
 Exit codes: 0 done; 1 some conversations could not be exported (run again to retry them); 2 bad input;
 3 Mistral or Postgres unreachable, or the key refused; 130 interrupted (the next run resumes).
 
@@ -47,6 +54,8 @@ Examples:
   magent conversations export --full --processes 4 --concurrency 32
   magent conversations export --to jsonl:export.jsonl --redact-content
   magent conversations export --to csv:out/ --full -o json
+  magent conversations export --plan --shards 8
+  JOB_COMPLETION_INDEX=3 magent conversations export --worker
 """
 
 _PLAIN_PROGRESS_EVERY_S = 5.0
@@ -82,10 +91,46 @@ def export(
         "--key-from", metavar="SPEC", show_default=False,
         help="Where the API key is: env:VAR, file:PATH[#field], aws:SECRET_ID[#field] "
              "[default: mistral.key_from, i.e. env:MISTRAL_API_KEY].")] = None,
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="List the conversations to export into a plan in the store, by shard, for --worker "
+                       "processes (an Indexed Job); prints the plan id.")] = False,
+    shards: Annotated[Optional[int], typer.Option(
+        "--shards", min=1, max=10_000, metavar="N", show_default=False,
+        help="With --plan: shards of the plan (the Job's completions) [default: 8].")] = None,
+    worker: Annotated[bool, typer.Option(
+        "--worker", help="Export rows of a plan (its shard first, then any left), until the plan is done: "
+                         "what each pod of the Job runs.")] = False,
+    shard: Annotated[Optional[str], typer.Option(
+        "--shard", metavar="I/N", show_default=False,
+        help="With --worker: the shard to take first [default: env JOB_COMPLETION_INDEX, of the plan's N].")] = None,
+    plan_id: Annotated[Optional[int], typer.Option(
+        "--plan-id", min=1, metavar="ID", show_default=False,
+        help="The plan to work on [default: the newest open plan].")] = None,
+    cancel_plan: Annotated[Optional[int], typer.Option(
+        "--cancel-plan", min=1, metavar="ID", show_default=False,
+        help="Cancel an open plan (its workers stop at their next claim).")] = None,
+    lease: Annotated[float, typer.Option(
+        "--lease", min=5, max=3600, metavar="SECONDS",
+        help="With --worker: rows a worker claimed go to the others once it has not renewed them for this "
+             "long (it died).")] = 60.0,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     output: OutputOption = None,
+    emit_job: export_job.EmitJobOption = False,
+    submit: export_job.SubmitOption = False,
+    parallelism: export_job.ParallelismOption = None,
+    image: export_job.ImageOption = None,
+    namespace: export_job.NamespaceOption = None,
+    key_secret: export_job.KeySecretOption = None,
+    database_secret: export_job.DatabaseSecretOption = None,
+    kube_version: export_job.KubeVersionOption = None,
 ) -> None:
+    if emit_job or submit:
+        return export_job.run(
+            get_state(), to=to, emit_job=emit_job, submit=submit, shards=shards, shard=shard, plan_id=plan_id,
+            other_modes={"--plan": plan, "--worker": worker, "--cancel-plan": cancel_plan is not None},
+            flags=export_job.JobFlags(parallelism, image, namespace, key_secret, database_secret, kube_version),
+            data_dir=data_dir, database_url=database_url, output=output)
     from magent.core.export_plan import parse_target
     from magent.services.mistral.client import normalize_base_url
     from magent.workflows.export.runner import ExportOptions
@@ -95,12 +140,42 @@ def export(
         target = parse_target(to)
     except ValueError as exc:
         raise UsageError(str(exc), hint="e.g. --to jsonl:export.jsonl or --to csv:export/") from None
+    mode = check_modes(target.kind, {"--plan": plan, "--worker": worker, "--cancel-plan": cancel_plan is not None})
+    shard_given = check_worker_flags(mode, shards=shards, shard=shard)
+    if mode is not None:
+        _run_shard_mode(state, mode, data_dir, database_url, output, plan_id=plan_id, cancel_plan=cancel_plan,
+                        shards=shards, shard=shard_given, lease=lease, since=since, full=full,
+                        redact_content=redact_content, rate=rate, concurrency=concurrency, batch_size=batch_size,
+                        base_url=base_url, key_from=key_from)
+        return
     options = ExportOptions(since=_since(since), full=full, concurrency=concurrency, processes=processes,
                             redact_content=redact_content, batch_conversations=batch_size)
     url = normalize_base_url(base_url or state.settings.mistral.base_url)
     api_key = _api_key(state, key_from)
     sink = _sink(state, target, data_dir, database_url)
     summary = _run(state, url, api_key, sink, options, rate)
+    _report(state, summary, output)
+
+
+def _run_shard_mode(state: AppState, mode: str, data_dir: str | None, database_url: str | None, output: Any, *,
+                    plan_id: int | None, cancel_plan: int | None, **flags: Any) -> None:
+    from magent.cli.db import open_for
+    from magent.cli.export_shards import run_cancel, run_plan, run_worker_mode
+    from magent.services.mistral.client import normalize_base_url
+
+    if mode == "--cancel-plan":
+        run_cancel(state, open_for(state, data_dir, database_url), cancel_plan, output)
+        return
+    url = normalize_base_url(flags["base_url"] or state.settings.mistral.base_url)
+    api_key = _api_key(state, flags["key_from"])
+    store = open_for(state, data_dir, database_url)
+    if mode == "--plan":
+        run_plan(state, store, url, api_key, shards=flags["shards"], since=_since(flags["since"]), full=flags["full"],
+                 redact_content=flags["redact_content"], rate=flags["rate"], output=output)
+        return
+    summary = run_worker_mode(state, store, url, api_key, plan_id=plan_id, shard=flags["shard"],
+                              concurrency=flags["concurrency"], batch_size=flags["batch_size"], lease_s=flags["lease"],
+                              rate=flags["rate"])
     _report(state, summary, output)
 
 

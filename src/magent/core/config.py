@@ -28,6 +28,7 @@ from magent.core.alert_config import AlertsSettings
 from magent.core.config_file import find_config_file
 from magent.core.config_yaml import parse_config_yaml
 from magent.core.errors import ConfigError
+from magent.core.export_job import IMAGE_REPOSITORY, check_namespace, check_quantity, parse_secret_ref
 from magent.core.redact import register_secrets_in
 from magent.core.timeutil import human_duration, parse_duration
 
@@ -171,6 +172,50 @@ class PreflightSettings(_Section):
         return parse_duration(value)
 
 
+class ExportJobRequests(_Section):
+    """Per key, so that setting one keeps the other's default (null removes it)."""
+
+    cpu: str | None = "250m"
+    memory: str | None = "256Mi"
+
+    @field_validator("cpu", "memory", mode="before")
+    @classmethod
+    def _quantity(cls, value: Any) -> str | None:
+        return None if value is None else check_quantity(str(value))
+
+
+class ExportJobLimits(ExportJobRequests):
+    cpu: str | None = None  # a CPU limit only throttles a worker whose pace is the API's rate limit
+    memory: str | None = "1Gi"
+
+
+class ExportJobSettings(_Section):
+    """`conversations export --emit-job / --submit`: the Indexed Job's pods. Flags override each key."""
+
+    image: str | None = Field(default=None, description=f"[default: {IMAGE_REPOSITORY}:<magent version>]")
+    namespace: str | None = Field(default=None, description="[default: kubernetes.namespace]")
+    key_secret: str = Field(default="magent-mistral#api-key", description="NAME[#KEY] holding the Mistral API key")
+    database_secret: str = Field(default="magent-database#url", description="NAME[#KEY] holding the database URL")
+    requests: ExportJobRequests = Field(default_factory=ExportJobRequests)
+    limits: ExportJobLimits = Field(default_factory=ExportJobLimits)
+    service_account: str | None = None
+
+    @field_validator("key_secret", "database_secret")
+    @classmethod
+    def _secret_ref(cls, value: str) -> str:
+        parse_secret_ref(value, "key")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return None if value is None else check_namespace(value)
+
+
+class ExportSettings(_Section):
+    job: ExportJobSettings = Field(default_factory=ExportJobSettings)
+
+
 class Settings(_Section):
     """One resolved profile."""
 
@@ -182,6 +227,7 @@ class Settings(_Section):
     deploy: DeploySettings = Field(default_factory=DeploySettings)
     preflight: PreflightSettings = Field(default_factory=PreflightSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
 
 
 _FILE_ONLY_KEYS = ("profiles", "default_profile")

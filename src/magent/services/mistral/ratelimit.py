@@ -11,6 +11,10 @@ limit; and every 429 it draws is retried, which adds to the load. The adaptive p
   the key, or the window is fuller than our pace explains);
 - after a 429, holds every request until its Retry-After has passed.
 
+The workers of an export plan (separate machines, sharing nothing but the store) each pace at 1/N of that
+(`set_share(N)`, N the live workers they count in the store), and start at the limit another worker learned
+(`learn_limit`) instead of probing.
+
 Every HTTP request goes through `acquire()`, the SDK's retries included (the client calls it from its
 request hook), so retries are paced too, and counted: `stats()` gives requests sent, 429s and retries.
 """
@@ -31,7 +35,7 @@ PROBE_WAIT_S = 30.0  # how long requests wait for the probe's answer before goin
 _POLL_S = 0.005
 
 # slots of the shared state (one array of doubles: shared memory when the limiter is shared)
-_INTERVAL, _NEXT, _KNOWN, _PROBING, _SENT, _CALLS, _REFUSED, _LIMIT = range(8)
+_INTERVAL, _NEXT, _KNOWN, _PROBING, _SENT, _CALLS, _REFUSED, _LIMIT, _SHARE = range(9)
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,9 @@ class RequestRateLimiter:
                  context: Any = None) -> None:
         interval = 60.0 / per_minute if per_minute else 0.0
         self._adaptive = adaptive and not per_minute
-        state = [0.0] * 8
+        state = [0.0] * 9
         state[_INTERVAL] = interval
+        state[_SHARE] = 1.0
         state[_KNOWN] = 0.0 if self._adaptive else 1.0
         # time.monotonic is one clock for every process
         self._state: Any = state
@@ -135,10 +140,28 @@ class RequestRateLimiter:
                 if retry_after_s:
                     self._state[_NEXT] = max(self._state[_NEXT], now + retry_after_s)
             if limit and limit > 0:
-                self._state[_LIMIT] = limit
-                self._state[_INTERVAL] = 60.0 / (limit * HEADROOM)
+                self._set_limit(limit)
             if remaining is not None and self._state[_LIMIT]:
                 self._slow_down(now, remaining)
+
+    def set_share(self, clients: int) -> None:
+        """Pace at 1/`clients` of the headroom: `clients` processes that cannot share memory (the workers of an
+        export Job, each counting the others through the store) share one key's advertised limit."""
+        with self._lock:
+            self._state[_SHARE] = float(max(1, clients))
+            if self._state[_LIMIT]:
+                self._set_limit(self._state[_LIMIT])
+
+    def learn_limit(self, per_minute: float) -> None:
+        """The advertised limit, as another client learned it: pace at once, without a probe."""
+        if self._adaptive and per_minute > 0:
+            with self._lock:
+                self._set_limit(per_minute)
+                self._state[_KNOWN] = 1.0
+
+    def _set_limit(self, limit: float) -> None:
+        self._state[_LIMIT] = limit
+        self._state[_INTERVAL] = 60.0 * self._state[_SHARE] / (limit * HEADROOM)
 
     def _slow_down(self, now: float, remaining: float) -> None:
         """Under the headroom's margin of remaining requests, push the next start out in proportion."""

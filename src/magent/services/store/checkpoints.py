@@ -3,7 +3,8 @@
 A conversation is exported again only when the API reports an `updated_at` different from its checkpoint,
 which makes the default export incremental and a killed export resumable (checkpoints are committed in
 the same transaction as the rows they describe). One export at a time writes to a database: the run holds
-a session advisory lock, released by Postgres even when the process is killed.
+a session advisory lock, released by Postgres even when the process is killed. The workers of an export plan
+(`--worker`) hold it shared: any number of them together, never beside an export or a `--plan`.
 """
 
 from __future__ import annotations
@@ -37,8 +38,16 @@ class RunCounts:
 def take_export_lock(conn: Connection) -> None:
     """Hold the export lock for the life of `conn` (an autocommit session); fail at once if it is taken."""
     if not conn.execute("SELECT pg_try_advisory_lock(%s)", (_EXPORT_LOCK_KEY,)).fetchone()[0]:
-        raise ExportRunning("another `magent conversations export` is writing to this database",
+        raise ExportRunning("another `magent conversations export` (or its --worker processes) is writing to this "
+                            "database",
                             hint="wait for it to finish, then run again")
+
+
+def take_shared_export_lock(conn: Connection) -> None:
+    """The export lock shared, for the life of `conn`: the workers of a plan together, no export beside them."""
+    if not conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (_EXPORT_LOCK_KEY,)).fetchone()[0]:
+        raise ExportRunning("a `magent conversations export` (or --plan) is writing to this database",
+                            hint="wait for it to finish, then start the workers again")
 
 
 def begin_run(conn: Connection, since: datetime | None) -> int:

@@ -252,3 +252,42 @@ def _usage_conversation_daily(conn: Connection) -> None:
     rebuild_usage_daily(conn, rollups=(BY_CONVERSATION,))
     # statistics now, not at autovacuum's pleasure: the planner otherwise guesses a tenth of the rows
     conn.execute("ANALYZE usage_conversation_daily")
+
+
+@migration("0008_export_work")
+def _export_work(conn: Connection) -> None:
+    """The export as an Indexed Job: plans, their conversations by shard (claimed under a lease by the
+    workers), and each worker's heartbeat and counts (`services/store/work_queue.py`)."""
+    conn.execute("""
+        CREATE TABLE export_plans (
+            id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), shards int NOT NULL,
+            since timestamptz, full_export bool NOT NULL, redact_content bool NOT NULL,
+            status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+            rate_limit_per_min double precision, high_water timestamptz, finished_at timestamptz,
+            total int NOT NULL DEFAULT 0, run_id bigint REFERENCES export_runs
+        );
+        CREATE TABLE export_work (
+            plan_id bigint NOT NULL REFERENCES export_plans ON DELETE CASCADE, conversation_id text NOT NULL,
+            updated_at timestamptz, shard int NOT NULL, conversation jsonb,
+            state text NOT NULL DEFAULT 'todo' CHECK (state IN ('todo', 'done', 'failed', 'gone')),
+            claimed_by text, lease_until timestamptz, attempts int NOT NULL DEFAULT 0, error text,
+            PRIMARY KEY (plan_id, conversation_id)
+        );
+        CREATE INDEX export_work_todo_idx ON export_work (plan_id, shard) WHERE state = 'todo';
+        CREATE TABLE export_workers (
+            plan_id bigint NOT NULL REFERENCES export_plans ON DELETE CASCADE, worker text NOT NULL,
+            shard int, started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
+            requests bigint NOT NULL DEFAULT 0, refused bigint NOT NULL DEFAULT 0, retries bigint NOT NULL DEFAULT 0,
+            conversations bigint NOT NULL DEFAULT 0, entries bigint NOT NULL DEFAULT 0,
+            failed bigint NOT NULL DEFAULT 0, finished_at timestamptz,
+            PRIMARY KEY (plan_id, worker)
+        );
+    """)
+
+
+@migration("0009_deploy_context")
+def _deploy_context(conn: Connection) -> None:
+    """The kubeconfig context of each audited deploy and rollback: two clusters with the same namespace and
+    Deployment no longer share one history. NULL for the rows written before (and for ECS and key rotations)."""
+    # no index of its own: (namespace, deployment, started_at) already narrows a history to a few rows
+    conn.execute("ALTER TABLE deployments ADD COLUMN context text")

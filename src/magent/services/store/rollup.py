@@ -4,10 +4,11 @@ about a row per conversation, read by the reports grouped by conversation).
 
 The export keeps both exact incrementally: inside the transaction that rewrites a batch of conversations it
 subtracts the aggregate of their old entries and adds that of their new ones (`apply_delta`, one aggregate of
-the batch feeding both tables), so the cost is proportional to the batch, not to the days it touches. Writers
-are serialised by the export lock, which makes the read-then-write safe. `rebuild_usage_daily` recomputes whole
-days of both from `conversation_entries` (delete + insert … select) for data loaded by other means (for example
-rows generated in SQL).
+the batch feeding both tables), so the cost is proportional to the batch, not to the days it touches. An export
+holds the export lock alone; the workers of a plan hold it together and write distinct conversations, each
+delta an atomic `+=` upsert in key order (they queue rather than deadlock; the workers retry a deadlock left).
+`rebuild_usage_daily` recomputes whole days of both from `conversation_entries` (delete + insert … select) for
+data loaded by other means (for example rows generated in SQL).
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def _upsert(rollup: Rollup, select: str, sign: int) -> str:
     keys = ", ".join(rollup.keys)
     signed = ", ".join(f"{sign} * {measure}" for measure in _MEASURES)
     updates = ", ".join(f"{m} = {rollup.table}.{m} + excluded.{m}" for m in _MEASURES)
+    # rows locked in key order: concurrent writers (export workers) then wait for each other, not deadlock
     return (f"INSERT INTO {rollup.table} ({rollup.columns}) SELECT {keys}, {signed} FROM ({select}) AS d "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING {keys}, outputs")
+            f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING {keys}, outputs")
 
 
 def apply_delta(conn: Connection, where_sql: str, sign: int, source: str = "conversation_entries") -> None:
