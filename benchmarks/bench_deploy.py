@@ -237,6 +237,8 @@ def twin_comparison(sim: KubeSimulator, home: Path, runs: int) -> None:
         if not n % 2:
             kubectl_times.append(kubectl_undo(sim, home, n, kubectl_cpu))
     k = statistics.median(kubectl_times)
+    # on a shared machine the ratio follows the load: magent's CPU seconds (imports) wait their turn, kubectl's fewer
+    print(f"   machine load (1 min):    {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"   kubectl undo + status:   {_summary(kubectl_times)}")
     print(f"   magent rollback, exit:   {_summary(exit_times)}; ratio {statistics.median(exit_times) / k:.2f} "
           f"(target ≤ {TWIN_TARGET_RATIO})")

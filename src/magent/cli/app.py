@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from magent import __version__
-from magent.cli import param_coercion
+from magent.cli import fast_exit, param_coercion
 from magent.cli.flags import complete_profiles
 from magent.cli.interrupts import sigint_seen, tracking_sigint
 from magent.cli.lazy import COMPLETE_VAR, HELP_OPTION_NAMES, PROG_NAME, CtrlC, LazyGroup
@@ -58,15 +58,23 @@ def root(
 
 def main() -> None:
     """Console entry point: run the app and turn every MagentError into one clean line and its exit code."""
-    sys.exit(run(sys.argv[1:]))
+    from magent.cli.closed_stdout import tolerate_leaving_reader
+
+    tolerate_leaving_reader()  # `magent deploy … | head -1` must not stop the deploy at its second line
+    code = run(sys.argv[1:])
+    if sys._getframe(1).f_globals.get("__name__") == "__main__":  # the program itself, not a caller catching SystemExit
+        fast_exit.leave(code)  # a command that asked for it ends here, without the interpreter's teardown
+    sys.exit(code)
 
 
 def run(argv: list[str]) -> int:
     """Run `magent ARGV…` in this process and return its exit code (used by `main` and `magent demo`)."""
+    fast_exit.cancel()  # a request of an earlier in-process run is not this one's
+    if os.environ.get(COMPLETE_VAR):
+        fast_exit.request()  # the shell waits for the process to end, not only for its answer
+        return _complete(argv)
     command = typer.main.get_command(app)
     param_coercion.install(command, HELP_OPTION_NAMES)
-    if os.environ.get(COMPLETE_VAR):
-        return _complete(command, argv)
     undecodable = next((arg for arg in argv if not _is_utf8(arg)), None)
     if undecodable is not None:  # bytes that are not UTF-8 reach Python as lone surrogates; no output could show them
         print(f"Error: the argument {ascii(undecodable)[:80]} is not valid UTF-8", file=sys.stderr)
@@ -75,7 +83,10 @@ def run(argv: list[str]) -> int:
         return 2
     with tracking_sigint():
         try:
-            return _run_command(command, argv)
+            code = _run_command(command, argv)
+            if code == 0 and (not argv or set(argv) & set(HELP_OPTION_NAMES)):
+                fast_exit.request()  # help shown: the interpreter's teardown would take as long as the rest
+            return code
         except Exception:
             if not sigint_seen():
                 raise
@@ -91,13 +102,21 @@ def _is_utf8(arg: str) -> bool:
     return True
 
 
-def _complete(command: Any, argv: list[str]) -> int:
+def _complete(argv: list[str]) -> int:
     """Answer the shell's completion request (on stdout), or answer nothing: never a traceback in the prompt."""
     import contextlib
     import io
 
+    from magent.cli.quick_completion import quick_completion
+
     with contextlib.redirect_stderr(io.StringIO()):
         try:
+            quick = quick_completion(os.environ)
+            if quick is not None:
+                print(quick)
+                return 0
+            command = typer.main.get_command(app)
+            param_coercion.install(command, HELP_OPTION_NAMES)
             command.main(args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False)
         except SystemExit as exc:  # typer ends a completion with sys.exit
             return exc.code if isinstance(exc.code, int) else 0

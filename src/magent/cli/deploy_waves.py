@@ -72,12 +72,14 @@ def _rollback(state: Any, options: Any, image: str) -> Any:
     def roll_back(wave: Any, emit: Any) -> None:
         from magent.cli.cluster import open_cluster
         from magent.services.kube.lease import identity
-        from magent.workflows.deploy.rollback import execute, plan_rollback
+        from magent.workflows.deploy.rollback import audited, execute, plan_rollback
 
         kube = open_cluster(state, wave.namespace, wave.context)
         plan = plan_rollback(kube, options.deployment, 0)
-        execute(kube, plan, reason=f"the release of {image} failed in a later wave", actor=identity(),
-                timeout_s=state.settings.deploy.rollout_timeout, on_event=emit)
+        reason, actor = f"the release of {image} failed in a later wave", identity()
+        with audited(state.settings, plan, actor=actor, reason=reason, on_event=emit, context=kube.context) as sink:
+            execute(kube, plan, reason=reason, actor=actor, timeout_s=state.settings.deploy.rollout_timeout,
+                    on_event=sink)
 
     return roll_back
 

@@ -36,11 +36,13 @@ KUBE_COMPLETION_TIMEOUT_S = 1.5
 def _quietly() -> Iterator[None]:
     """Swallow any failure and any stray output of a completion callback (the caller then returns [])."""
     import io
-    import logging
+    import sys
     import warnings
     from contextlib import redirect_stderr
 
-    logging.disable(logging.CRITICAL)
+    logging = sys.modules.get("logging")  # silenced if loaded; not loaded for this (it costs a <TAB> 3 ms)
+    if logging:
+        logging.disable(logging.CRITICAL)
     try:
         with redirect_stderr(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -48,7 +50,8 @@ def _quietly() -> Iterator[None]:
     except Exception:  # a completion offers nothing rather than break the prompt with a traceback
         pass
     finally:
-        logging.disable(logging.NOTSET)
+        if logging:
+            logging.disable(logging.NOTSET)
 
 
 def complete_dimensions(incomplete: str) -> list[str]:
@@ -74,22 +77,22 @@ def complete_profiles(ctx: Any, incomplete: str) -> list[str]:
 
 def complete_deployments(ctx: Any, incomplete: str) -> list[str]:
     """`-d <TAB>`: the Deployments of the namespace and context the command would use (-n, --context, profile,
-    kubeconfig), as kubectl completes resource names; magent's own canaries are left out."""
+    kubeconfig), as kubectl completes resource names; magent's own canaries are left out. One light request
+    (services.kube_names), not the kubernetes package: the shell waits for this at every <TAB>."""
+    context = ctx.params.get("context")
+    context = context[0] if isinstance(context, (list, tuple)) and context else context  # waves: the first cluster
+    return names_of_deployments(incomplete, namespace=ctx.params.get("namespace"), context=context or None,
+                                config=_global_option(ctx, "config"), profile=_global_option(ctx, "profile"))
+
+
+def names_of_deployments(incomplete: str, *, namespace: str | None, context: str | None, config: str | None,
+                         profile: str | None) -> list[str]:
+    """The names, or none at all on any failure (within KUBE_COMPLETION_TIMEOUT_S)."""
     with _quietly():
-        from magent.services.kube.lazy_import import install
+        from magent.services.kube_names import deployment_names
 
-        install()  # the kubernetes package's initialisers would cost more than the answer
-        from magent.core.canary import CANARY_OF_ANNOTATION
-        from magent.core.config import load_settings
-        from magent.services.kube.client import connect
-
-        settings, _, _ = load_settings(_global_option(ctx, "config"), _global_option(ctx, "profile"))
-        with connect(settings.kubernetes, namespace=ctx.params.get("namespace"), context=ctx.params.get("context"),
-                     timeout_s=KUBE_COMPLETION_TIMEOUT_S) as kube:
-            listing = kube.call(kube.apps.list_namespaced_deployment, kube.namespace)
-        metadata = [item.get("metadata") or {} for item in (listing or {}).get("items") or []]
-        return sorted(meta["name"] for meta in metadata if meta.get("name", "").startswith(incomplete)
-                      and CANARY_OF_ANNOTATION not in (meta.get("annotations") or {}))
+        return deployment_names(incomplete, namespace=namespace, context=context, config=config, profile=profile,
+                                env=os.environ, timeout_s=KUBE_COMPLETION_TIMEOUT_S)
     return []
 
 

@@ -7,23 +7,30 @@ from typing import Any
 from magent.core.errors import Unreachable
 
 
-def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: int) -> None:
+def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: int, *,
+                       context: str | None = None) -> None:
+    """The trail of `deployment` in the kube's namespace; of one kubeconfig `context` if given, else of every one."""
     from magent.cli.render import emit, simple_table
     from magent.workflows.deploy.history import audit_history
 
     try:
-        records = audit_history(state.settings, kube.namespace, deployment, limit)
+        records = audit_history(state.settings, kube.namespace, deployment, limit, context=context)
     except Unreachable as exc:
         raise Unreachable(exc.message, hint=f"{exc.hint}; `magent history -d {deployment} --revisions` needs only "
                                             f"the cluster") from None
+    where = f"{kube.namespace}" + (f" (context {context})" if context else "")
     if not records:
-        state.err.print(f"no deploy or rollback of {deployment} in {kube.namespace} is recorded in the store; "
+        state.err.print(f"no deploy or rollback of {deployment} in {where} is recorded in the store; "
                         f"--revisions lists the Deployment's revisions", markup=False, highlight=False)
     rows = [(r["started_at"], r["kind"], r["actor"], f"{r['previous_image']} → {r['image']}", r["outcome"],
              _analyses(r["analyses"]), r["reason"] or "-") for r in records]
+    columns = ["started", "kind", "who", "image", "outcome", "analyses", "reason"]
+    if context is None and any(r["context"] for r in records):  # several clusters may share this history
+        rows = [(r["context"] or "-", *row) for r, row in zip(records, rows)]
+        columns.insert(0, "context")
     emit(state, fmt, records, table=lambda: simple_table(
-        f"deployment {kube.namespace}/{deployment} (audit trail, newest first)",
-        ["started", "kind", "who", "image", "outcome", "analyses", "reason"], rows))
+        f"deployment {kube.namespace}/{deployment}" + (f" in context {context}" if context else "")
+        + " (audit trail, newest first)", columns, rows))
 
 
 def _analyses(analyses: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ that each line here is the first line of the command's own help, so the two neve
 
 from __future__ import annotations
 
+import copy
 import importlib
 from difflib import get_close_matches
 from typing import Any
@@ -50,16 +51,47 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("magent.cli.completion", "Print the completion script for SHELL."),
 }
 
+# Commands whose -d/--deployment completes Deployment names, with -n/--namespace and --context beside it: `-d <TAB>`
+# is answered from this table without loading the command (cli.quick_completion; a test checks it against
+# the commands themselves).
+DEPLOYMENT_COMPLETING: tuple[tuple[str, ...], ...] = (("deploy",), ("rollback",), ("status",), ("history",),
+                                                      ("key", "rotate"))
 
-def load_command(name: str) -> Any:
-    """Import the module of command `name`, register it on a Typer app of its own and build its click command."""
+
+def load_command(name: str, subcommand: str | None = None) -> Any:
+    """Import the module of command `name`, register it on a Typer app of its own and build its click command;
+    of a group, only `subcommand` when it names one (`magent key verify …` never needs `key rotate`'s)."""
     module, _ = COMMANDS[name]
     holder = typer.Typer(rich_markup_mode=None)
     importlib.import_module(module).register(holder)
+    _only(holder, name)
+    if subcommand is not None:
+        _only_subcommand(holder, subcommand)
     command = typer.main.get_group(holder).commands[name]
     _accept_global_options(command)
     param_coercion.install(command, HELP_OPTION_NAMES)
     return command
+
+
+def _only(holder: typer.Typer, name: str) -> None:
+    """Keep only command `name` of those a module registered (rollout.py: rollback, status, history): Typer would
+    build every one of them, each costing as much as the one asked for."""
+    commands = [info for info in holder.registered_commands if info.name in (name, None)]
+    groups = [info for info in holder.registered_groups if info.name in (name, None)]
+    if commands or groups:
+        holder.registered_commands, holder.registered_groups = commands, groups
+
+
+def _only_subcommand(holder: typer.Typer, subcommand: str) -> None:
+    """The group with `subcommand` alone, on copies: the module's own Typer app keeps all of its commands."""
+    for index, info in enumerate(holder.registered_groups):
+        group = info.typer_instance
+        chosen = [command for command in getattr(group, "registered_commands", []) if command.name == subcommand]
+        if chosen:
+            narrowed = copy.copy(group)
+            narrowed.registered_commands, narrowed.registered_groups = chosen, []
+            holder.registered_groups[index] = copy.copy(info)
+            holder.registered_groups[index].typer_instance = narrowed
 
 
 def _accept_global_options(command: Any) -> None:
@@ -88,7 +120,7 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.commands[cmd_name] = load_command(cmd_name)
+            self.commands[cmd_name] = load_command(cmd_name, getattr(self, "_next_word", None))
         return super().get_command(ctx, cmd_name)
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
@@ -104,6 +136,7 @@ class LazyGroup(TyperGroup):
             formatter.write_dl([(name, short_help) for name, (_, short_help) in COMMANDS.items()])
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        self._next_word = args[1] if len(args) > 1 else None  # the subcommand, if the command is a group
         try:
             return self._click_resolve_command(ctx, args)
         except typer.TyperException as exc:  # "No such command": suggest from every name, loaded or not

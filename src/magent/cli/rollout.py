@@ -61,6 +61,7 @@ def rollback(
     from magent.services.kube.lazy_import import install
 
     install()  # before anything imports kubernetes: its package initialisers cost more than the rollback
+    from magent.cli import fast_exit
     from magent.cli.cluster import announce, confirm, open_cluster
     from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
@@ -70,6 +71,7 @@ def rollback(
 
     state = get_state()
     fmt = state.output_format(output)
+    fast_exit.request()  # once the outcome is shown and recorded, nothing is worth the interpreter's teardown
     if target_kind(state, target) == "ecs":
         from magent.cli.rollout_ecs import rollback_ecs
 
@@ -88,12 +90,41 @@ def rollback(
     started += time.monotonic() - asked  # the time a person took to answer is not the rollback's
     actor = identity()
     view = EventView(state, fmt)
-    with audited(state.settings, plan, actor=actor, reason=reason, on_event=view) as on_event:  # closed after _show
+    with audited(state.settings, plan, actor=actor, reason=reason, on_event=_warming_output(view, fmt),
+                 context=kube.context) as on_event:  # closed after _show
         with view:
             outcome = execute(kube, plan, reason=reason, actor=actor, timeout_s=state.settings.deploy.rollout_timeout,
                               on_event=on_event, started=started)
         _show(state, fmt, {**plan.to_dict(), "outcome": "rolled_back", "reason": reason,
                            "request_seconds": outcome.request_seconds, "health": outcome.health})
+
+
+def _warming_output(view: Any, fmt: Any) -> Any:
+    """`view`, which also loads and exercises Rich for the summary table once the rollback request is sent.
+
+    The rollout that follows takes a second or more with the main thread idle; without this, the summary
+    printed after "ROLLED BACK" would pay for Rich's imports (0.1-0.3 s) when the person wants the prompt back.
+    """
+    from magent.cli.state import OutputFormat
+
+    def on_event(record: dict) -> None:
+        view(record)
+        if record.get("event") == "rollback_requested" and fmt is OutputFormat.table:
+            import threading
+
+            threading.Thread(target=_render_sample_table, name="magent-warm-output", daemon=True).start()
+
+    return on_event
+
+
+def _render_sample_table() -> None:
+    import io
+
+    from rich.console import Console
+
+    from magent.cli.deploy_view import kv_table
+
+    Console(file=io.StringIO(), width=80).print(kv_table(None, [("deployment", "web"), ("images", "app:v1")]))
 
 
 def _request_timeout(state: Any, flag: str | None) -> float:
@@ -121,7 +152,9 @@ def _show(state: Any, fmt: Any, data: dict) -> None:
 def status(
     deployment: DeploymentOption = None,
     namespace: NamespaceOption = None,
-    context: ContextOption = None,
+    context: Annotated[Optional[list[str]], typer.Option(
+        "--context", metavar="CONTEXT", help="Kubeconfig context [default: the current one]; repeat it to see every "
+        "cluster of a release in waves [deploy.waves].", show_default=False)] = None,
     target: TargetOption = None,
     cluster: ClusterOption = None,
     service: ServiceOption = None,
@@ -138,9 +171,15 @@ def status(
     refreshed every second in a terminal; piped, one line per change (-o json: one object per change); it ends
     when no deploy is in progress and the stable Deployment is rolled out.
 
+    With two or more --context flags, or deploy.waves in magent.yaml and no --context, every cluster of the
+    release: one row per cluster (context, namespace, stable version, canary, deploy step and outcome, lock);
+    -o json: a list, each entry naming its context. A cluster that cannot be read is a row saying why, and the
+    others are still shown. --watch follows one cluster: name it with a single --context.
+
     Exit codes: 0 shown (--watch: promoted, or nothing in progress); 1 (--watch) the deploy was aborted or rolled
-    back; 2 unknown deployment; 3 cluster unreachable or credentials refused; 4 (--watch) the deploy stopped
-    without finishing (its lock lapsed), the rollout failed, or --timeout passed; 130 interrupted.
+    back, or (several clusters) some could not be read; 2 unknown deployment; 3 cluster unreachable or
+    credentials refused (several clusters: none could be read); 4 (--watch) the deploy stopped without
+    finishing (its lock lapsed), the rollout failed, or --timeout passed; 130 interrupted.
     """
     from magent.cli.cluster import open_cluster
     from magent.cli.render import emit
@@ -156,13 +195,31 @@ def status(
                           timeout_s=_watch_timeout(service or "NAME", watch, timeout))
     deployment = _required_deployment(deployment, "status")
     limit = _watch_timeout(deployment, watch, timeout)
-    kube = open_cluster(state, namespace, context)
+    contexts = list(context or [])
+    waves = _status_waves(state, contexts, namespace, deployment, watch)
+    if waves:
+        from magent.cli.status_waves import show_waves_status
+
+        return show_waves_status(state, fmt, waves, deployment)
+    kube = open_cluster(state, namespace, contexts[0] if contexts else None)
     if watch:
         from magent.cli.status_watch import follow
 
         return follow(state, fmt, lambda: deployment_status(kube, deployment), table=_status_table, timeout_s=limit)
     data = deployment_status(kube, deployment)
     emit(state, fmt, data, table=lambda: _status_table(data))
+
+
+def _status_waves(state: Any, contexts: list[str], namespace: str | None, deployment: str, watch: bool) -> list[Any]:
+    """The clusters of a release (as `deploy` walks them), or [] for one cluster."""
+    from magent.cli.deploy_waves import waves_from
+    from magent.core.errors import UsageError
+
+    waves = waves_from(state, contexts, namespace)
+    if waves and watch:
+        raise UsageError(f"--watch follows one cluster, not the {len(waves)} of a release in waves",
+                         hint=f"name it: magent status -d {deployment} --context {waves[0].context} --watch")
+    return waves
 
 
 def _on_ecs(state: Any, target: str | None) -> bool:
@@ -234,8 +291,10 @@ def history(
     """List a Deployment's deploys and rollbacks from the store, or its revisions (as `kubectl rollout history`).
 
     With a store (MAGENT_DATABASE_URL, or an embedded store created before): the audit trail, newest first:
-    who, when, image over image, outcome, the analyses (count, verdicts, last summary), the reason. Without
-    one, or with --revisions: the Deployment's revisions: image, change-cause, creation time.
+    who, when, image over image, outcome, the analyses (count, verdicts, last summary), the reason; with
+    --context, only that cluster's entries, else every cluster's with this namespace and name, each naming its
+    context (entries recorded before magent kept it have none). Without a store, or with --revisions: the
+    Deployment's revisions: image, change-cause, creation time.
 
     Exit codes: 0 shown; 2 unknown deployment; 3 cluster or store unreachable, or credentials refused.
     """
@@ -254,7 +313,7 @@ def history(
         return _revision_history(state, fmt, open_cluster(state, namespace, context), deployment)
     from magent.cli.history_view import show_audit_history
 
-    show_audit_history(state, fmt, open_cluster(state, namespace, context), deployment, limit)
+    show_audit_history(state, fmt, open_cluster(state, namespace, context), deployment, limit, context=context)
 
 
 def _revision_history(state: Any, fmt: Any, kube: Any, deployment: str) -> None:

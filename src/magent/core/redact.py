@@ -6,7 +6,6 @@ database URLs, tokens); `mask()` replaces each with a fingerprint before any tex
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -21,6 +20,8 @@ def fingerprint(secret: str) -> str:
     """`…abcd (sha256:1a2b3c4d)`: enough to tell keys apart, never enough to use one."""
     if not secret:
         return "<empty>"
+    import hashlib  # here: OpenSSL's loading would cost every command's start-up, --help included
+
     digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
     return f"…{secret[-4:]} (sha256:{digest})"
 

@@ -13,10 +13,12 @@ The kubernetes package is imported inside functions: `magent --help` never loads
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -98,21 +100,18 @@ class Kube:
             raise translate(exc, not_found=not_found, server=self.server) from exc
         finally:
             if notice is not None:
-                notice.cancel()
+                _SLOW_NOTICES.disarm(notice)
         data = response.data
         return json.loads(data) if data else None
 
-    def _slow_notice(self, method: Callable[..., Any]) -> threading.Timer | None:
+    def _slow_notice(self, method: Callable[..., Any]) -> int | None:
         if self.on_slow is None:
             return None
         read = self.timeout[1]
         limit = f"request timeout {read:g}s" if read else "no request timeout"
         what = getattr(method, "__name__", "a request").replace("_", " ")
-        notice = threading.Timer(SLOW_NOTICE_S, self.on_slow,
-                                 [f"waiting for the Kubernetes API at {mask_url(self.server)} ({what}; {limit})"])
-        notice.daemon = True
-        notice.start()
-        return notice
+        sentence = f"waiting for the Kubernetes API at {mask_url(self.server)} ({what}; {limit})"
+        return _SLOW_NOTICES.arm(SLOW_NOTICE_S, self.on_slow, sentence)
 
     def close(self) -> None:
         self.api_client.close()
@@ -122,6 +121,56 @@ class Kube:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SlowNotices:
+    """One daemon thread that calls `callback(sentence)` for each request still unanswered at its deadline.
+
+    A `threading.Timer` per request would start a thread per API call (a rollback makes a dozen or more), and
+    `Thread.start()` waits for the new thread to be scheduled: on a busy machine that is what a rollback waits
+    for. This thread starts on the first request, and wakes when a deadline passes, not per request.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[int, tuple[float, Callable[[str], None], str]] = {}
+        self._changed = threading.Condition()
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._sleeping_until: float | None = None  # None: asleep until told (or not started)
+
+    def arm(self, delay_s: float, callback: Callable[[str], None], sentence: str) -> int:
+        with self._changed:
+            token, due = next(self._tokens), time.monotonic() + delay_s
+            self._due[token] = (due, callback, sentence)
+            if self._thread is None or not self._thread.is_alive():  # first use, or in a forked child
+                self._thread = threading.Thread(target=self._run, name="magent-kube-slow-notices", daemon=True)
+                self._thread.start()
+            elif self._sleeping_until is None or due < self._sleeping_until:
+                self._changed.notify()  # otherwise it wakes before this deadline anyway and sees it then
+            return token
+
+    def disarm(self, token: int) -> None:
+        with self._changed:
+            self._due.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                expired = [token for token, (due, _, _) in self._due.items() if due <= now]
+                calls = [self._due.pop(token)[1:] for token in expired]
+                if not calls:
+                    self._sleeping_until = min((due for due, _, _ in self._due.values()), default=None)
+                    self._changed.wait(None if self._sleeping_until is None else self._sleeping_until - now)
+                    continue
+            for callback, sentence in calls:
+                try:
+                    callback(sentence)
+                except Exception:  # noqa: BLE001 - a notice that cannot be shown must not stop the next ones
+                    logging.getLogger(__name__).debug("slow-request notice failed", exc_info=True)
+
+
+_SLOW_NOTICES = SlowNotices()
 
 
 def translate(exc: Exception, *, not_found: str | None, server: str) -> Exception:

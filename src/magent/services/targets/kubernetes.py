@@ -35,6 +35,11 @@ class KubernetesTarget:
         return self.kube.namespace
 
     @property
+    def context(self) -> str | None:
+        """The kubeconfig context: the audit trail tells apart clusters with the same namespace by it."""
+        return self.kube.context
+
+    @property
     def canary_name(self) -> str:
         return canary_name(self.name)
 

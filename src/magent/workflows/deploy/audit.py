@@ -37,6 +37,7 @@ class DeploymentRecord:
     previous_image: str
     actor: str
     started_at: str
+    context: str | None = None  # the kubeconfig context (None: ECS, or a trail written before 0009_deploy_context)
 
 
 def store_configured(settings: Settings) -> bool:
@@ -103,9 +104,9 @@ class AuditTrail:
         r = self._record
         with store.connection() as conn:
             row = conn.execute(
-                "INSERT INTO deployments (namespace, deployment, image, previous_image, started_at, actor) "
-                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                (r.namespace, r.deployment, r.image, r.previous_image, r.started_at, r.actor),
+                "INSERT INTO deployments (namespace, deployment, image, previous_image, started_at, actor, context) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (r.namespace, r.deployment, r.image, r.previous_image, r.started_at, r.actor, r.context),
             ).fetchone()
         return store, row[0]
 

@@ -1,8 +1,9 @@
 """`magent history` from the store: the deploys, rollbacks and key rotations of one Deployment, newest first.
 
 Read from the audit trail workflows/deploy/audit.py writes (deployments, deployment_events): who, when, which
-image over which, the outcome and its reason, and what the analyses said. The trail keeps the namespace but not
-the kubeconfig context: two clusters with the same namespace and Deployment name share one history.
+image over which, the outcome and its reason, and what the analyses said. Each entry names its kubeconfig context
+(since migration 0009_deploy_context; NULL before it, and on ECS): with a context, only that cluster's entries;
+without, every cluster's (and the older entries), each naming its context.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from magent.core.config import Settings
 
 _TRAIL = """
-SELECT d.id, d.started_at, d.finished_at, d.actor, d.image, d.previous_image, d.outcome, d.reason,
+SELECT d.id, d.context, d.started_at, d.finished_at, d.actor, d.image, d.previous_image, d.outcome, d.reason,
        (SELECT payload->>'deploy_id' FROM deployment_events s
          WHERE s.deployment_id = d.id AND s.payload ? 'deploy_id' ORDER BY s.id LIMIT 1) AS deploy_id,
        (SELECT bool_or(s.kind LIKE 'rollback%%') FROM deployment_events s WHERE s.deployment_id = d.id) AS rollback,
@@ -27,31 +28,36 @@ SELECT d.id, d.started_at, d.finished_at, d.actor, d.image, d.previous_image, d.
          WHERE s.deployment_id = d.id AND s.kind = 'analysis' ORDER BY s.at DESC, s.id DESC LIMIT 1) AS last
 FROM deployments d
 LEFT JOIN deployment_events a ON a.deployment_id = d.id AND a.kind = 'analysis'
-WHERE d.namespace = %s AND d.deployment = %s
+WHERE d.namespace = %(namespace)s AND d.deployment = %(deployment)s
+  AND (%(context)s::text IS NULL OR d.context = %(context)s)
 GROUP BY d.id
 ORDER BY d.started_at DESC, d.id DESC
-LIMIT %s
+LIMIT %(limit)s
 """
 
 
-def audit_history(settings: Settings, namespace: str, deployment: str, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest `limit` entries of the trail (Unreachable, exit 3, when the configured store cannot be opened)."""
+def audit_history(settings: Settings, namespace: str, deployment: str, limit: int = 20, *,
+                  context: str | None = None) -> list[dict[str, Any]]:
+    """The newest `limit` entries of the trail, of one kubeconfig `context` if given, else of every one (and the
+    entries recorded without one); Unreachable (exit 3) when the configured store cannot be opened."""
     from magent.services.store import open_store
 
     store = open_store(settings.store)  # connection errors are Unreachable (exit 3), password masked
     try:
         with store.connection() as conn:
-            rows = conn.execute(_TRAIL, (namespace, deployment, limit)).fetchall()
+            rows = conn.execute(_TRAIL, {"namespace": namespace, "deployment": deployment, "context": context,
+                                         "limit": limit}).fetchall()
     finally:
         store.close()
     return [_record(row) for row in rows]
 
 
 def _record(row: tuple) -> dict[str, Any]:
-    (_id, started, finished, actor, image, previous, outcome, reason, deploy_id, rollback,
+    (_id, context, started, finished, actor, image, previous, outcome, reason, deploy_id, rollback,
      analyses, passed, failed, inconclusive, last) = row
     return {
         "kind": _kind(image, outcome, bool(rollback)),
+        "context": context,
         "deploy_id": deploy_id,
         "started_at": isoformat(started) if started else None,
         "finished_at": isoformat(finished) if finished else None,

@@ -163,7 +163,7 @@ def execute(
 
 @contextmanager
 def audited(settings: Any, plan: RollbackPlan, *, actor: str, reason: str | None,
-            on_event: Callable[[dict], None]) -> Iterator[Callable[[dict], None]]:
+            on_event: Callable[[dict], None], context: str | None = None) -> Iterator[Callable[[dict], None]]:
     """The rollback's audit trail (store and webhook): yields the event sink to give `execute`.
 
     Each event goes to `on_event` (the screen) first, then to the trail, which opens on the first event (after
@@ -179,7 +179,8 @@ def audited(settings: Any, plan: RollbackPlan, *, actor: str, reason: str | None
     def opened() -> AuditTrail:
         if not trail:
             record = DeploymentRecord(plan.namespace, plan.deployment, ", ".join(plan.target_images),
-                                      ", ".join(plan.current_images), actor, last.get("at") or isoformat(utcnow()))
+                                      ", ".join(plan.current_images), actor, last.get("at") or isoformat(utcnow()),
+                                      context=context)
             trail.append(AuditTrail(settings, record, notify_kinds=NOTIFY_KINDS))
         return trail[0]
 

@@ -107,7 +107,7 @@ class DeploySession:
         from magent.workflows.deploy.audit import AuditTrail, DeploymentRecord
 
         record = DeploymentRecord(self.target.scope, the_plan.deployment, the_plan.image, the_plan.previous_image,
-                                  self.holder, isoformat(utcnow()))
+                                  self.holder, isoformat(utcnow()), context=getattr(self.target, "context", None))
         self.audit = AuditTrail(self.settings, record, notify_kinds=NOTIFY_KINDS)
 
     def finish_audit(self, outcome: str, reason: str | None) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from magent.core.canary import canary_name
 from magent.core.canary_manifest import is_canary_of
-from magent.core.errors import InconsistentState
+from magent.core.errors import InconsistentState, MagentError
 from magent.core.rollout import rollout_status
 from magent.core.timeutil import isoformat
 from magent.services.kube import deployments as kd
@@ -15,6 +17,10 @@ from magent.services.kube import lease as kl
 from magent.services.kube.client import Kube
 from magent.services.kube.objects import Deployment
 from magent.services.kube.revisions import history
+from magent.workflows.deploy.waves import Wave
+
+# clusters read at once: enough for any real release, few enough for a laptop's sockets
+_MAX_PARALLEL_READS = 8
 
 
 def _replicas(deployment: Deployment) -> dict[str, int]:
@@ -65,3 +71,27 @@ def revision_history(kube: Kube, name: str) -> list[dict[str, Any]]:
     """`kubectl rollout history` as records: revision, images, change-cause, creation time, current."""
     return [{"revision": r.number, "images": r.images, "change_cause": r.change_cause, "created": r.created,
              "replica_set": r.replica_set, "current": r.current} for r in history(kube, name)]
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """One wave's `deployment_status`, or why it could not be read (`error`: unreachable, unknown context...)."""
+
+    wave: Wave
+    status: dict[str, Any] | None = None
+    error: MagentError | None = None
+
+
+def clusters_status(waves: Sequence[Wave], connect: Callable[[Wave], Kube], name: str) -> list[ClusterStatus]:
+    """Every wave's status, in the waves' order. The clusters are read at once, so a hung one costs its own
+    timeout, not the sum; a cluster that cannot be read is recorded with its error and the others are still read."""
+
+    def read(wave: Wave) -> ClusterStatus:
+        try:
+            with connect(wave) as kube:
+                return ClusterStatus(wave, status=deployment_status(kube, name))
+        except MagentError as exc:
+            return ClusterStatus(wave, error=exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(_MAX_PARALLEL_READS, len(waves)))) as pool:
+        return list(pool.map(read, waves))
