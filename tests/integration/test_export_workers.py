@@ -1,6 +1,7 @@
 """The export as an Indexed Job, its pods played by local processes: `--plan`, then three `--worker` processes
 with JOB_COMPLETION_INDEX set against a rate-limited simulator, one SIGKILLed mid-way and replaced (as the Job
-controller would): the store equals the simulator's truth, nothing duplicated, the plan done."""
+controller would), one stopped with SIGTERM (a deleted pod): the store equals the simulator's truth, nothing
+duplicated, the plan done."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def written_by(database_url: str, pid: int) -> int:
 
 def held_by(database_url: str, pid: int) -> int:
     with psycopg.connect(database_url) as conn:
-        return conn.execute("SELECT count(*) FROM export_work WHERE state = 'todo' AND claimed_by LIKE %s",
+        return conn.execute("SELECT count(*) FROM export_work WHERE state = 'todo' AND claimed_by LIKE %s "
+                            "AND lease_until IS NOT NULL",
                             (f"%/{pid}",)).fetchone()[0]
 
 
@@ -66,14 +68,24 @@ def test_workers_one_killed_and_replaced_export_exactly_the_simulator(cli, make_
     assert held_by(pg_url, victim.pid) > 0  # claimed, never written: the others must take them over
     replacement = magent(env, *worker_args, index=0)
 
+    stopped = workers[1]  # a pod Kubernetes deletes gets SIGTERM: it gives its rows back at once, no lease to wait
+    while held_by(pg_url, stopped.pid) == 0 and stopped.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped.send_signal(signal.SIGTERM)
+    _, err = stopped.communicate(timeout=30)
+    assert stopped.returncode == 130 and "Traceback" not in err, err
+    assert held_by(pg_url, stopped.pid) == 0
+
     summaries = []
-    for process in (*workers[1:], replacement):
+    for process in (workers[2], replacement):
         out, err = process.communicate(timeout=90)
         assert process.returncode == 0, err
         summaries.append(json.loads(out))
     assert all(s["status"] == "succeeded" and s["failed"] == 0 for s in summaries)
     survivors_wrote = sum(s["conversations"] for s in summaries)
-    assert survivors_wrote + written_by(pg_url, victim.pid) == CONVERSATIONS  # each written once, by one worker
+    gone_wrote = written_by(pg_url, victim.pid) + written_by(pg_url, stopped.pid)
+    assert survivors_wrote + gone_wrote == CONVERSATIONS  # each written once, by one worker
 
     store = open_store(StoreSettings(database_url=pg_url))
     assert_store_equals_simulator(store, sim)
