@@ -45,9 +45,13 @@ def test_plan_then_a_worker_then_the_next_plan_is_incremental(cli, env, mistral_
     nothing = cli("conversations", "export", "--plan", "--shards", "3", "-o", "json", env=env)
     data = json.loads(nothing.stdout)
     assert (data["plan_id"], data["total"], data["skipped"], data["shards"]) == (2, 0, total, [0, 0, 0])
-    cancelled = cli("conversations", "export", "--cancel-plan", "2", env=env)
+    empty = cli("conversations", "export", "--plan", "--shards", "3", env=env)  # an empty plan is done as made
+    assert empty.exit_code == 0 and "nothing to export" in empty.stdout and "--submit" not in empty.stdout
+    full = cli("conversations", "export", "--plan", "--full", "-o", "json", env=env)
+    assert full.exit_code == 0 and json.loads(full.stdout)["total"] == total
+    cancelled = cli("conversations", "export", "--cancel-plan", "4", env=env)
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout
-    twice = cli("conversations", "export", "--cancel-plan", "2", env=env)
+    twice = cli("conversations", "export", "--cancel-plan", "4", env=env)
     assert twice.exit_code == 2 and "not open" in twice.stderr
     export = cli("conversations", "export", "-o", "json", env=env)  # the single-process export after workers
     assert export.exit_code == 0 and json.loads(export.stdout)["conversations"] == 0

@@ -139,5 +139,7 @@ def _plan_table(data: dict[str, Any]) -> Any:
             f"({data['skipped']:,} of {data['listed']:,} listed unchanged or before --since)")
     hint = (f"next: magent conversations export --submit, or run `magent conversations export --worker` "
             f"with JOB_COMPLETION_INDEX (or --shard I/{len(shards)}) set")
+    if data["total"] == 0:
+        hint = "nothing to export: every conversation listed is unchanged since it was written (--full takes all)"
     return Group(Text(head, style="bold"), simple_table(None, ["shard", "conversations"], rows),
                  Text(hint, style="dim"))

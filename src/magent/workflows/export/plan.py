@@ -46,7 +46,7 @@ def make_plan(store: Store, source: ConversationSource, *, shards: int, since: d
     import time
 
     from magent.services.store import work_queue
-    from magent.services.store.checkpoints import begin_run, take_export_lock
+    from magent.services.store.checkpoints import RunCounts, begin_run, finish_run, take_export_lock
     from magent.services.store.writer import write_batch
 
     started = time.monotonic()
@@ -63,6 +63,10 @@ def make_plan(store: Store, source: ConversationSource, *, shards: int, since: d
                                           redact_content=redact_content, conversations=listing.wanted(),
                                           run_id=run_id)
             session.execute("UPDATE export_plans SET high_water = %s WHERE id = %s", (listing.high_water, plan.id))
+            if plan.total == 0:  # nothing changed: the plan is done as made, as an export with nothing to do is
+                work_queue.finish_plan_if_drained(session, plan.id)
+                finish_run(session, run_id, "succeeded",
+                           RunCounts(len(agents), 0, 0, listing.skipped, 0), listing.high_water)
         per_shard = work_queue.shard_totals(session, plan.id)
     return PlanSummary(plan_id=plan.id, target=store.description, shards=per_shard, agents=len(agents),
                        listed=listing.listed, skipped=listing.skipped, since=since, full=full,
