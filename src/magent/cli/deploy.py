@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import threading
-from collections.abc import Iterator
 from typing import Annotated, Any, Optional
 
 import typer
@@ -20,6 +16,7 @@ from magent.cli.deploy_target import (
     ServiceOption,
     TargetOption,
 )
+from magent.cli.interrupts import sigterm_as_interrupt
 from magent.cli.state import OutputOption
 from magent.core.redact import SECRETS
 
@@ -211,23 +208,6 @@ def _show_result(state: Any, fmt: Any, final: Any, deployment: str, namespace: s
         data.pop("last_analysis")  # an abort's reason is its last analysis: say it once
     rows = [(k, v if not isinstance(v, dict) else v.get("summary")) for k, v in data.items()]
     emit(state, fmt, data, table=lambda: kv_table(None, rows))
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """CI runners cancel jobs with SIGTERM: treat it as Ctrl-C, so the canary is taken down before exiting."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

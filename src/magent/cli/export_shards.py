@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from magent.core.errors import UsageError
@@ -64,6 +62,7 @@ def run_worker_mode(state: AppState, store: Store, url: str, api_key: str, *, pl
                     shard: tuple[int, int] | None, concurrency: int, batch_size: int, lease_s: float,
                     rate: float | None) -> Any:
     from magent.cli.conversations import _progress_view
+    from magent.cli.interrupts import sigterm_as_interrupt
     from magent.services.mistral.conversations import open_source
     from magent.workflows.export.worker import WorkerOptions, run_worker
 
@@ -73,29 +72,13 @@ def run_worker_mode(state: AppState, store: Store, url: str, api_key: str, *, pl
     state.err.print(f"export worker {options.name}: from {url} to {store.description}", highlight=False,
                     markup=False)
     try:
-        with client, _progress_view(state) as on_progress, _sigterm_as_interrupt():
+        with client, _progress_view(state) as on_progress, sigterm_as_interrupt():
             return run_worker(store, source, options, on_progress)
     except KeyboardInterrupt:
         from magent.core.errors import Interrupted
 
         raise Interrupted("export worker interrupted; its unwritten rows are left to the other workers",
                           hint="start it again (as the Job does): it goes on with the plan") from None
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Kubernetes stops a pod with SIGTERM (a deleted Job, a drained node): give the rows back at once, as Ctrl-C
-    does, rather than leave them to wait out their lease."""
-    import signal
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_cancel(state: AppState, store: Store, plan_id: int, output: Any) -> None:
