@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from magent.core.tokens import TokenCount, count_tokens
+from magent.core.tokens import TokenCount, count_tokens, count_tokens_cached
 
 AGENT_COLUMNS = ("id", "name", "model", "description", "instructions", "tools", "version", "created_at",
                  "updated_at", "metadata", "extra")
@@ -77,7 +77,7 @@ def parse_target(text: str) -> ExportTarget:
 def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return datetime.fromisoformat(value if type(value) is str else str(value))  # Python ≥ 3.11 reads "Z" too
 
 
 def _rest(obj: Mapping[str, Any], taken: Sequence[str]) -> dict[str, Any] | None:
@@ -186,7 +186,9 @@ def context_for(conversation: Mapping[str, Any], agents: Mapping[str, Mapping[st
 def entry_rows(entries: Sequence[Mapping[str, Any]], context: ConversationContext, *,
                counter: Counter = count_tokens, redact: bool = False) -> list[dict[str, Any]]:
     """One row per history entry, in order, with token counts and prompt tokens (see the module doc)."""
-    context_tokens = counter(context.instructions, context.model).tokens
+    # the same instructions come with every conversation of an agent: counted once
+    instructions = count_tokens_cached if counter is count_tokens else counter
+    context_tokens = instructions(context.instructions, context.model).tokens
     current_agent = context.agent_id
     call_entry_ids: dict[str, str] = {}
     rows = []

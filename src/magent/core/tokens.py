@@ -10,6 +10,7 @@ one token per four characters, and marked so.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -38,9 +39,17 @@ class TokenCount:
     method: str  # COUNTED or ESTIMATED
 
 
+_NO_TOKENS = TokenCount(0, COUNTED)
+
+
 def tokenizer_known(model: str | None) -> bool:
     """True when `model` is tokenized with Tekken (so counts are exact)."""
-    return bool(model) and bool(_TEKKEN_MODEL.match(model))
+    return isinstance(model, str) and _tekken_model(model)
+
+
+@functools.lru_cache(maxsize=1024)  # asked for every entry; an export sees a few model names
+def _tekken_model(model: str) -> bool:
+    return bool(_TEKKEN_MODEL.match(model))
 
 
 def count_tokens(text: str | None, model: str | None) -> TokenCount:
@@ -48,8 +57,20 @@ def count_tokens(text: str | None, model: str | None) -> TokenCount:
     if not tokenizer_known(model):
         return TokenCount(estimate_tokens(text), ESTIMATED)
     if not text:
-        return TokenCount(0, COUNTED)
-    return TokenCount(_count_encoded(text), COUNTED)
+        return _NO_TOKENS
+    return TokenCount(len((_count_ids or _encoder())(text)), COUNTED)
+
+
+def count_tokens_cached(text: str | None, model: str | None) -> TokenCount:
+    """`count_tokens` for a text counted again and again, such as an agent's instructions (once per conversation)."""
+    if isinstance(text, str) and (model is None or isinstance(model, str)):
+        return _count_tokens_cached(text, model)
+    return count_tokens(text, model)  # not a string as the API documents it: as count_tokens takes it
+
+
+@functools.lru_cache(maxsize=256)
+def _count_tokens_cached(text: str, model: str | None) -> TokenCount:
+    return count_tokens(text, model)
 
 
 def estimate_tokens(text: str | None) -> int:
@@ -79,9 +100,9 @@ def _tokenizer() -> Any:
     return _tekken
 
 
-def _count_encoded(text: str) -> int:
+def _encoder() -> Any:
     _tokenizer()
-    return len(_count_ids(text))
+    return _count_ids
 
 
 def _fast_encoder(tekken: Any) -> Any:

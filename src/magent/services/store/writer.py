@@ -18,6 +18,7 @@ does for bulk loads), after checking that every entry's conversation is written 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,10 +88,12 @@ def _all_new(conn: Connection, batch: ExportBatch) -> bool:
     ids = [entry["id"] for entry in batch.entries]
     if len(set(ids)) != len(ids):
         return False
+    # the ids as one JSON array: psycopg adapts a list item by item in Python, json.dumps in C (10x cheaper)
     return not conn.execute("""
         SELECT EXISTS (SELECT 1 FROM conversations WHERE id IN (SELECT id FROM stage_conversations))
-            OR EXISTS (SELECT 1 FROM conversation_entries WHERE id = ANY(%s))
-    """, (ids,)).fetchone()[0]
+            OR EXISTS (SELECT 1 FROM conversation_entries
+                        WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))
+    """, (json.dumps(ids),)).fetchone()[0]
 
 
 def _write_new(conn: Connection, batch: ExportBatch, result: WriteResult) -> None:
@@ -141,9 +144,13 @@ def _create_stages(conn: Connection) -> None:
 def _copy(conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> None:
     json_positions = [i for i, column in enumerate(columns) if column in JSON_COLUMNS]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    every_column = operator.itemgetter(*columns)
     with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            values = [row.get(column) for column in columns]
+            try:
+                values = list(every_column(row))
+            except KeyError:  # a row without some column: NULL there
+                values = [row.get(column) for column in columns]
             for i in json_positions:  # JSON as text: COPY's text format parses it as jsonb
                 if values[i] is not None:
                     values[i] = dumps(values[i])
