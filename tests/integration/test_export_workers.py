@@ -57,28 +57,31 @@ def test_workers_one_killed_and_replaced_export_exactly_the_simulator(cli, make_
 
     worker_args = ("--worker", "--plan-id", str(plan["plan_id"]), "--lease", str(LEASE_S), "--batch-size", "4",
                    "--concurrency", "2")  # as the Job's pods run: a pod started after the plan is done exits 0
-    workers = [magent(env, *worker_args, index=index) for index in range(SHARDS)]
-    victim = workers[0]
+    # Started one after another, each once the one before is at work: on a loaded machine, workers started at once
+    # may find the plan drained by the others before they claim anything, and there would be nothing to kill.
     deadline = time.monotonic() + 120  # loaded CI machines start processes slowly
+    victim = magent(env, *worker_args, index=0)
     while written_by(pg_url, victim.pid) < 4 or held_by(pg_url, victim.pid) == 0:  # wrote a batch, holds more
         assert victim.poll() is None and time.monotonic() < deadline, victim.stderr.read()
         time.sleep(0.05)
+    stopped = magent(env, *worker_args, index=1)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     assert held_by(pg_url, victim.pid) > 0  # claimed, never written: the others must take them over
     replacement = magent(env, *worker_args, index=0)
 
-    stopped = workers[1]  # a pod Kubernetes deletes gets SIGTERM: it gives its rows back at once, no lease to wait
-    while held_by(pg_url, stopped.pid) == 0 and stopped.poll() is None:
-        assert time.monotonic() < deadline
+    # a pod Kubernetes deletes gets SIGTERM: it gives its rows back at once, no lease to wait out
+    while held_by(pg_url, stopped.pid) == 0:
+        assert stopped.poll() is None and time.monotonic() < deadline, stopped.stderr.read()
         time.sleep(0.05)
     stopped.send_signal(signal.SIGTERM)
     _, err = stopped.communicate(timeout=30)
     assert stopped.returncode == 130 and "Traceback" not in err, err
     assert held_by(pg_url, stopped.pid) == 0
+    last = magent(env, *worker_args, index=2)
 
     summaries = []
-    for process in (workers[2], replacement):
+    for process in (last, replacement):
         out, err = process.communicate(timeout=90)
         assert process.returncode == 0, err
         summaries.append(json.loads(out))

@@ -75,3 +75,17 @@ def test_help_and_completions_end_without_the_interpreter_s_teardown(args, env):
 def test_an_error_still_ends_the_ordinary_way():
     torn_down, _ = _tears_down(["deploy", "--no-such-flag"])
     assert torn_down
+
+
+def test_a_group_narrowed_for_one_command_line_does_not_hide_its_other_subcommands_later():
+    """`key verify` loads the key group with verify alone; the same root must still find `key rotate` afterwards
+    (the reference walk, the docs test and `magent demo` use one root for many command lines)."""
+    import typer
+
+    from magent.cli.app import app
+
+    root = typer.main.get_command(app)
+    with root.make_context("magent", ["key", "verify"], resilient_parsing=True) as ctx:
+        _, verify_group, _ = root.resolve_command(ctx, ["key", "verify"])
+        assert list(verify_group.commands) == ["verify"]  # narrowed for that command line
+        assert {"verify", "rotate"} <= set(root.get_command(ctx, "key").commands)
