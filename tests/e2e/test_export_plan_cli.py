@@ -21,6 +21,7 @@ def env(mistral_sim, pg_url):
     (["--plan", "--shard", "1/4"], "--shard is for --worker"),
     (["--worker", "--shard", "4/4"], "the index must be below 4"),
     (["--worker", "--shard", "three"], "is not I/N"),
+    (["--worker", "--processes", "2"], "--processes does not apply to --worker"),
 ])
 def test_bad_mode_flags_are_one_line_usage_errors(cli, env, args, message):
     result = cli("conversations", "export", *args, env=env)

@@ -142,6 +142,9 @@ def export(
         raise UsageError(str(exc), hint="e.g. --to jsonl:export.jsonl or --to csv:export/") from None
     mode = check_modes(target.kind, {"--plan": plan, "--worker": worker, "--cancel-plan": cancel_plan is not None})
     shard_given = check_worker_flags(mode, shards=shards, shard=shard)
+    if mode is not None and processes is not None:  # a worker is one process; the Job's parallelism is its pods
+        raise UsageError(f"--processes does not apply to {mode}",
+                         hint="run more workers instead (--emit-job/--submit --parallelism N)")
     if mode is not None:
         _run_shard_mode(state, mode, data_dir, database_url, output, plan_id=plan_id, cancel_plan=cancel_plan,
                         shards=shards, shard=shard_given, lease=lease, since=since, full=full,
