@@ -162,13 +162,14 @@ def test_rotation_is_recorded_in_the_store(cli, world, pg_url):
     result = _rotate(cli, world, env={"MAGENT_DATABASE_URL": pg_url})
     assert result.exit_code == 0, result.output
     with psycopg.connect(pg_url) as conn:
-        row = conn.execute("SELECT id, image, previous_image, outcome, deployment FROM deployments "
+        row = conn.execute("SELECT id, image, previous_image, outcome, deployment, context FROM deployments "
                            "WHERE image LIKE %s", (f"%{world.secret_id}%",)).fetchone()
         kinds = [k for (k,) in conn.execute("SELECT kind FROM deployment_events WHERE deployment_id = %s ORDER BY id",
                                             (row[0],))]
         payloads = " ".join(json.dumps(p) for (p,) in conn.execute("SELECT payload FROM deployment_events "
                                                                   "WHERE deployment_id = %s", (row[0],)))
     assert row[3] == "key_rotated" and row[4] == world.deployment
+    assert row[5] is not None  # the kubeconfig context of the restarted Deployment, as deploys record theirs
     assert fingerprint(NEW_KEY) in row[1] and fingerprint(OLD_KEY) in row[2]
     assert kinds[0] == "key_rotation_started" and kinds[-1] == "key_rotated" and "key_promoted" in kinds
     assert OLD_KEY not in payloads + row[1] + row[2] and NEW_KEY not in payloads + row[1] + row[2]

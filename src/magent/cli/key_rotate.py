@@ -270,7 +270,8 @@ def _record(state: AppState, plan: RotationPlan, events: list[dict[str, Any]], r
     record = DeploymentRecord(plan.namespace or "", plan.deployment or "",
                               f"mistral-key {plan.new_fingerprint} ({plan.ref.spec} {plan.token})",
                               f"mistral-key {plan.old_fingerprint} ({plan.ref.spec} {plan.old_version})",
-                              identity(), events[0]["at"] if events else isoformat(utcnow()))
+                              identity(), events[0]["at"] if events else isoformat(utcnow()),
+                              context=result.get("context"))
     audit = AuditTrail(state.settings, record,
                        notify_kinds=frozenset({"key_rotated", "key_rolled_back", "key_rollback_failed"}))
     for item in events:
