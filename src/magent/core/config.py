@@ -19,12 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from magent.core.alert_config import AlertsSettings
 from magent.core.config_file import find_config_file
 from magent.core.config_yaml import parse_config_yaml
 from magent.core.errors import ConfigError
@@ -48,7 +47,9 @@ def check_interval(seconds: float) -> float:
 
 class _Section(BaseModel):
     # allow_inf_nan=False: `.nan` / `.inf` in YAML are floats to pydantic, and pass every gt/ge/lt bound.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # defer_build: a section's own validator is built the first time it validates alone (rare: Settings' validator
+    # holds all of them), not at import; defaults are made with `model_construct`, which needs none.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 class MistralSettings(_Section):
@@ -128,7 +129,7 @@ class DeploySettings(_Section):
     router: Literal["replicas", "gateway-api"] = Field(
         default="replicas", description="Kubernetes: the canary's share by pods, or exact weights on an HTTPRoute")
     route: str | None = Field(default=None, description="the HTTPRoute for router gateway-api [default: the Deployment's name]")
-    ecs: EcsDeploySettings = Field(default_factory=EcsDeploySettings)
+    ecs: EcsDeploySettings = Field(default_factory=EcsDeploySettings.model_construct)
     waves: list[WaveSettings] = Field(default_factory=list, description="clusters deployed one after another")
 
     @field_validator("pause", "interval", "lease_duration", "rollout_timeout", "api_retry_window", mode="before")
@@ -196,8 +197,8 @@ class ExportJobSettings(_Section):
     namespace: str | None = Field(default=None, description="[default: kubernetes.namespace]")
     key_secret: str = Field(default="magent-mistral#api-key", description="NAME[#KEY] holding the Mistral API key")
     database_secret: str = Field(default="magent-database#url", description="NAME[#KEY] holding the database URL")
-    requests: ExportJobRequests = Field(default_factory=ExportJobRequests)
-    limits: ExportJobLimits = Field(default_factory=ExportJobLimits)
+    requests: ExportJobRequests = Field(default_factory=ExportJobRequests.model_construct)
+    limits: ExportJobLimits = Field(default_factory=ExportJobLimits.model_construct)
     service_account: str | None = None
 
     @field_validator("key_secret", "database_secret")
@@ -213,21 +214,41 @@ class ExportJobSettings(_Section):
 
 
 class ExportSettings(_Section):
-    job: ExportJobSettings = Field(default_factory=ExportJobSettings)
+    job: ExportJobSettings = Field(default_factory=ExportJobSettings.model_construct)
+
+
+def _alerts_section(value: Any) -> Any:
+    from magent.core.alert_config import AlertsSettings
+
+    return value if isinstance(value, AlertsSettings) else AlertsSettings.model_validate(value)
+
+
+def _default_alerts() -> AlertsSection:
+    from magent.core.alert_config import default_alerts
+
+    return default_alerts()
+
+
+# An AlertsSettings, typed Any for pydantic so that building Settings' validator does not build the alert models'
+# (~60 ms of regex patterns and nested models at every command's start, for the few commands that read them).
+if TYPE_CHECKING:
+    from magent.core.alert_config import AlertsSettings as AlertsSection
+else:
+    AlertsSection = Annotated[Any, BeforeValidator(_alerts_section)]
 
 
 class Settings(_Section):
     """One resolved profile."""
 
-    mistral: MistralSettings = Field(default_factory=MistralSettings)
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    kubernetes: KubeSettings = Field(default_factory=KubeSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    notify: NotifySettings = Field(default_factory=NotifySettings)
-    deploy: DeploySettings = Field(default_factory=DeploySettings)
-    preflight: PreflightSettings = Field(default_factory=PreflightSettings)
-    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
-    export: ExportSettings = Field(default_factory=ExportSettings)
+    mistral: MistralSettings = Field(default_factory=MistralSettings.model_construct)
+    aws: AwsSettings = Field(default_factory=AwsSettings.model_construct)
+    kubernetes: KubeSettings = Field(default_factory=KubeSettings.model_construct)
+    store: StoreSettings = Field(default_factory=StoreSettings.model_construct)
+    notify: NotifySettings = Field(default_factory=NotifySettings.model_construct)
+    deploy: DeploySettings = Field(default_factory=DeploySettings.model_construct)
+    preflight: PreflightSettings = Field(default_factory=PreflightSettings.model_construct)
+    alerts: AlertsSection = Field(default_factory=_default_alerts)
+    export: ExportSettings = Field(default_factory=ExportSettings.model_construct)
 
 
 _FILE_ONLY_KEYS = ("profiles", "default_profile")
@@ -274,12 +295,31 @@ def _validated_profile(base: dict[str, Any], profiles: dict[str, Any], name: str
     _apply_env(merged, env)
     # Before validation, so that even an error quoting a bad value cannot show a password or token it holds.
     register_secrets_in(merged)
+    alerts = merged.pop("alerts", _NO_ALERTS)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise _config_error(exc, path, node, name, other_than=selected) from None
     _check_analysis(settings, path, node, name, other_than=selected)
+    if alerts is not _NO_ALERTS:
+        settings.alerts = _validated_alerts(alerts, path, node, name, other_than=selected)
     return settings
+
+
+_NO_ALERTS = object()
+
+
+def _validated_alerts(alerts: Any, path: Path | None, node: yaml.Node | None, profile: str, *,
+                      other_than: str | None = None) -> AlertsSection:
+    """The `alerts:` section, validated apart from Settings (whose validator does not descend into it), with the
+    same file:line: key errors."""
+    from magent.core.alert_config import HINT, AlertsSettings
+
+    try:
+        return AlertsSettings.model_validate(alerts)
+    except ValidationError as exc:
+        raise _config_error(exc, path, node, profile, prefix=["alerts"], other_than=other_than,
+                            hint=HINT) from None
 
 
 def _profiles(document: dict[str, Any], path: Path | None, node: yaml.Node | None) -> dict[str, Any]:
