@@ -1,9 +1,10 @@
 """The export pipeline: list → fetch histories concurrently → flatten and count tokens → write in batches.
 
     listing thread   pages agents, then conversations; skips the unchanged ones; submits the others
-    fetchers         fetch one history each (paced, retried) and turn it into rows with token counts:
-                     threads of this process, or worker processes for large exports (see `fetch.py`)
-    calling thread   collects finished conversations into batches and writes each in one transaction
+    fetchers         fetch one history each (paced, retried): threads of this process, or worker processes
+                     for large exports, which also turn it into rows with token counts (see `fetch.py`)
+    calling thread   turns the threads' histories into rows with token counts (one thread: no GIL hand-offs
+                     inside the tokenizer), collects them into batches and writes each in one transaction
 
 A bounded number of conversations is in flight at once, so memory stays flat however many there are.
 """

@@ -234,7 +234,7 @@ class _Worker:
             batch.gone.append(conversation["id"])
             return
         rows = item.rows
-        if rows is None:  # fetched while the tokenizer was loading
+        if rows is None:  # fetched by a thread: rows and tokens are made here, in the writing thread
             rows = entry_rows(item.history or [], context_for(conversation, self.agents),
                               redact=self.plan.redact_content)
         batch.conversations.append(conversation_row(conversation, redact=self.plan.redact_content))
