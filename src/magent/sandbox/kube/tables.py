@@ -248,14 +248,9 @@ _COLUMNS["Job"] = [
     ("Images", "string", 1, lambda j: ",".join(c.get("image", "") for c in _containers(j))),
     ("Selector", "string", 1, lambda j: selector_string(j["spec"].get("selector"))),
 ]
+# a ReplicaSet's columns, but a ReplicationController's selector is a plain map, not a LabelSelector
 _COLUMNS["ReplicationController"] = [
-    ("Name", "string", 0, _name),
-    ("Desired", "integer", 0, lambda r: r["spec"].get("replicas", 1)),
-    ("Current", "integer", 0, lambda r: _status(r, "replicas")),
-    ("Ready", "integer", 0, lambda r: _status(r, "readyReplicas")),
-    ("Age", "string", 0, _created),
-    ("Containers", "string", 1, lambda r: ",".join(c["name"] for c in _containers(r))),
-    ("Images", "string", 1, lambda r: ",".join(c.get("image", "") for c in _containers(r))),
+    *_COLUMNS["ReplicaSet"][:-1],
     ("Selector", "string", 1, lambda r: ",".join(f"{k}={v}" for k, v in (r["spec"].get("selector") or {}).items())),
 ]
 _COLUMNS["DaemonSet"] = [
