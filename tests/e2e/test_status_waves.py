@@ -13,26 +13,8 @@ from pathlib import Path
 
 import psycopg
 import yaml
+from fixtures.deploy import plant_canary_in_progress
 from test_deploy_waves import CONTEXTS, QUICK, clusters, simulators  # noqa: F401 - fixtures
-
-from magent.core.canary import CanaryState, Phase
-from magent.core.canary_manifest import canary_manifest
-from magent.core.config import KubeSettings
-from magent.services.kube import deployments as kd
-from magent.services.kube import lease as kl
-from magent.services.kube.client import connect
-
-
-def _plant_canary_in_progress(kubeconfig: Path, context: str) -> None:
-    """What a wave's deploy leaves while it runs: a canary, the state annotation, the lease."""
-    with connect(KubeSettings(kubeconfig=str(kubeconfig)), context=context) as kube:
-        stable = kd.get_deployment(kube, "web")
-        kd.ensure_canary(kube, canary_manifest(stable.raw, image="app:v2", container="app", replicas=1,
-                                               deploy_id="d-wave"))
-        kd.write_state(kube, "web", CanaryState(deploy_id="d-wave", image="app:v2", previous_image="app:v1",
-                                                container="app", weights=[10, 50], phase=Phase.ANALYSING, step=1,
-                                                holder="ci@runner-3 77"))
-        kl.acquire(kube, "web", "ci@runner-3 77", 600)
 
 
 def _add_unreachable_context(kubeconfig: Path, name: str, url: str) -> None:
@@ -49,7 +31,8 @@ def _flags(*contexts: str) -> list[str]:
 
 
 def test_status_shows_every_cluster_of_the_release(cli, clusters):  # noqa: F811
-    _plant_canary_in_progress(clusters["us-1"].kubeconfig, "us-1")
+    # what a wave's deploy leaves while it runs: a canary, the state annotation, the lease
+    plant_canary_in_progress(clusters["us-1"], context="us-1", deploy_id="d-wave", holder="ci@runner-3 77", replicas=1)
     result = cli("status", "-d", "web", *_flags(*CONTEXTS), "-o", "json")
     assert result.exit_code == 0, result.stderr
     eu, us, ap = json.loads(result.stdout)
