@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from magent.cli import app as app_module
-from magent.cli.interrupts import sigint_seen, tracking_sigint
+from magent.cli.interrupts import is_user_interrupt, sigint_seen, tracking_sigint
 from magent.core.errors import EXIT_INTERRUPTED
 
 
@@ -48,3 +48,36 @@ def test_an_error_without_ctrl_c_is_still_a_bug_to_show(monkeypatch):
     monkeypatch.setattr(app_module, "_run_command", broken)
     with pytest.raises(RuntimeError, match="a real bug"):
         app_module.run(["version"])
+
+
+def test_is_user_interrupt_is_ctrl_c_in_any_disguise_and_nothing_else():
+    with tracking_sigint():
+        assert is_user_interrupt(KeyboardInterrupt())
+        assert not is_user_interrupt(RuntimeError("a real bug"))
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+        assert is_user_interrupt(RuntimeError("SchemaError: Error building serializer: KeyboardInterrupt"))
+        assert not is_user_interrupt(SystemExit(0))
+
+
+def test_an_export_whose_library_swallowed_ctrl_c_says_no_file_was_written(monkeypatch, tmp_path):
+    """The CI log of stop 14: Ctrl-C during a lazy SDK import came out as another exception, past the export's
+    own handler, and the user read a bare "magent: interrupted" instead of what happened to the file."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from magent.cli import conversations
+    from magent.core.errors import Interrupted
+    from magent.workflows.export import runner
+    from magent.workflows.export.sinks import JsonlSink
+
+    def swallowing_export(*args, **kwargs):
+        _command_whose_library_swallows_ctrl_c(None, [])
+
+    monkeypatch.setattr(runner, "run_export", swallowing_export)
+    state = SimpleNamespace(err=Console(file=open(os.devnull, "w")), plain=True,
+                            settings=SimpleNamespace(mistral=SimpleNamespace(timeout=5.0)))
+    with tracking_sigint(), pytest.raises(Interrupted, match="no file was written"):
+        conversations._run(state, "http://127.0.0.1:9", "k", JsonlSink(tmp_path / "x.jsonl"), None, None)
+    assert not (tmp_path / "x.jsonl").exists()

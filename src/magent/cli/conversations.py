@@ -219,6 +219,7 @@ def _sink(state: AppState, target: Any, data_dir: str | None, database_url: str 
 
 
 def _run(state: AppState, url: str, api_key: str, sink: Sink, options: Any, rate: float | None) -> ExportSummary:
+    from magent.cli.interrupts import is_user_interrupt
     from magent.services.mistral.conversations import open_source
     from magent.workflows.export.runner import run_export
 
@@ -227,8 +228,10 @@ def _run(state: AppState, url: str, api_key: str, sink: Sink, options: Any, rate
     try:
         with client, _progress_view(state) as on_progress:
             return run_export(source, sink, options, on_progress)
-    except KeyboardInterrupt:
-        raise _interrupted(sink) from None
+    except BaseException as exc:
+        if is_user_interrupt(exc):
+            raise _interrupted(sink) from None
+        raise
 
 
 def _interrupted(sink: Sink) -> Interrupted:

@@ -62,7 +62,7 @@ def run_worker_mode(state: AppState, store: Store, url: str, api_key: str, *, pl
                     shard: tuple[int, int] | None, concurrency: int, batch_size: int, lease_s: float,
                     rate: float | None) -> Any:
     from magent.cli.conversations import _progress_view
-    from magent.cli.interrupts import sigterm_as_interrupt
+    from magent.cli.interrupts import is_user_interrupt, sigterm_as_interrupt
     from magent.services.mistral.conversations import open_source
     from magent.workflows.export.worker import WorkerOptions, run_worker
 
@@ -74,7 +74,9 @@ def run_worker_mode(state: AppState, store: Store, url: str, api_key: str, *, pl
     try:
         with client, _progress_view(state) as on_progress, sigterm_as_interrupt():
             return run_worker(store, source, options, on_progress)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not is_user_interrupt(exc):
+            raise
         from magent.core.errors import Interrupted
 
         raise Interrupted("export worker interrupted; its unwritten rows are left to the other workers",

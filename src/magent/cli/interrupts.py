@@ -26,6 +26,11 @@ def sigint_seen() -> bool:
     return _seen
 
 
+def is_user_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, whether it arrived as a KeyboardInterrupt or as whatever a library made of it."""
+    return isinstance(exc, KeyboardInterrupt) or (_seen and isinstance(exc, Exception))
+
+
 @contextmanager
 def tracking_sigint() -> Iterator[None]:
     """Install the tracker for the outermost run only (``magent demo`` runs commands inside a run)."""
