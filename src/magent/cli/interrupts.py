@@ -2,7 +2,7 @@
 
 Pydantic builds schemas in Rust; a SIGINT arriving during a lazy import of SDK models comes back out as a
 `SchemaError` whose text merely mentions KeyboardInterrupt. Without this, the user who pressed Ctrl-C would
-see a traceback and exit 1 instead of "interrupted" and 130.
+see a traceback and exit 1 instead of "interrupted" and 130. The flag itself is core/ctrl_c.py's.
 """
 
 from __future__ import annotations
@@ -13,39 +13,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_seen = False
+from magent.core import ctrl_c
+from magent.core.ctrl_c import is_user_interrupt
+from magent.core.ctrl_c import seen as sigint_seen
+
+__all__ = ["is_user_interrupt", "sigint_seen", "sigterm_as_interrupt", "tracking_sigint"]
 
 
 def _on_sigint(signum: int, frame: object) -> None:
-    global _seen
-    _seen = True
+    ctrl_c.mark_seen()
     signal.default_int_handler(signum, frame)
-
-
-def sigint_seen() -> bool:
-    return _seen
-
-
-def is_user_interrupt(exc: BaseException) -> bool:
-    """Ctrl-C, whether it arrived as a KeyboardInterrupt or as whatever a library made of it."""
-    return isinstance(exc, KeyboardInterrupt) or (_seen and isinstance(exc, Exception))
 
 
 @contextmanager
 def tracking_sigint() -> Iterator[None]:
     """Install the tracker for the outermost run only (``magent demo`` runs commands inside a run)."""
-    global _seen
     outermost = (threading.current_thread() is threading.main_thread()
                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if not outermost:
         yield
         return
-    _seen = False
+    ctrl_c.reset()
     signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        ctrl_c.reset()
 
 
 @contextmanager
@@ -57,6 +51,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
+        ctrl_c.mark_seen()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)

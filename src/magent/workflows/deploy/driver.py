@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from magent.core import ctrl_c
 from magent.core.canary import (
     Action,
     CanaryState,
@@ -171,8 +172,11 @@ class Deployer:
             raise self.finisher.interrupted(self.current) from None
         except (Preempted, lock.LeaseLost) as exc:
             return self.finisher.preempted(self.current, exc)
-        except MagentError as exc:
-            self.finisher.failed(self.current, exc)
+        except Exception as exc:
+            if ctrl_c.is_user_interrupt(exc):  # Ctrl-C that a library turned into its own error: still abort
+                raise self.finisher.interrupted(self.current) from None
+            if isinstance(exc, MagentError):
+                self.finisher.failed(self.current, exc)
             raise
         finally:
             self.session.close()
