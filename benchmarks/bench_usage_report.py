@@ -15,15 +15,20 @@ export maintains incrementally), then times, warm, as the median of --runs runs:
   4. the baseline: the same report computed straight from conversation_entries with GROUP BY
      (`fetch_usage(..., use_rollup=False)`), in process            → ratio baseline / (3)
   5. every `--by` combination (the 15 sets of model, day, agent, conversation), the whole command, table
-     output piped (complete, never truncated), plus `--by conversation` as csv and json: wall time and peak
-     RSS of the magent process (the Postgres server's memory is its own), against the targets at 10 M entries
-     and 500 k conversations: ≤ 3 s and ≤ 150 MB                  → ratio measured / target
+     output piped (complete, never truncated), plus `--by conversation` as csv, json, yaml and as a table in
+     a terminal (a pseudo-terminal of 160 columns): wall time and peak RSS of the magent process (the
+     Postgres server's memory is its own), against the targets at 10 M entries and 500 k conversations:
+     ≤ 3 s and ≤ 150 MB                                              → ratio measured / target
+     with --before SRC, each also run with the code in SRC (e.g. `git archive <commit> src | tar -x -C /tmp/b`,
+     then --before /tmp/b/src) side by side                          → ratio before / now
      then `--by conversation`'s query, pricing and reading of every line in process, from the rollup by
      conversation (`usage_conversation_daily`) and from the entries                    → ratio entries / rollup
      and the same with the lines formatted by Postgres (what csv and a piped table run) → ratio folded / formatted
 
 --by-runs N times each combination (default 1, the median is printed); --skip-classic runs part 5 only;
---by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run).
+--by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run); --case
+conversation/json (repeatable) just those cases. Part 5 also prints the CPU seconds of magent and of its
+Postgres server: on a shared machine, nearer than the wall time to what an idle one would take.
 
 --keep DIR keeps the generated database in DIR (and reuses it on the next run with the same DIR).
 
@@ -52,6 +57,8 @@ TARGET_S = 1.0
 BY_TARGET_S, BY_TARGET_MB = 3.0, 150.0
 DIMENSIONS = ("model", "day", "agent", "conversation")
 LITELLM = (30.0, 300_000)
+TERMINAL = "terminal"  # -o table with stdout a pseudo-terminal
+TERMINAL_SIZE = (50, 160)  # rows, columns
 
 CONVERSATIONS_SQL = """
 INSERT INTO conversations (id, agent_id, model, name, created_at, updated_at)
@@ -88,6 +95,9 @@ def main() -> None:
     parser.add_argument("--by-runs", type=int, default=1)
     parser.add_argument("--skip-classic", action="store_true", help="only the --by combinations (part 5)")
     parser.add_argument("--by-only", action="append", metavar="DIMS", help="only these --by combinations")
+    parser.add_argument("--before", metavar="SRC", help="also run part 5 with the magent package in SRC")
+    parser.add_argument("--case", action="append", metavar="DIMS/FORMAT",
+                        help="only these cases of part 5, e.g. conversation/json or model,day/table (repeatable)")
     args = parser.parse_args()
     workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="magent-bench-usage-"))
     from magent.services.store.embedded import ensure_running, stop_embedded
@@ -101,7 +111,7 @@ def main() -> None:
             _step("migrations (a kept database may be older)", lambda: _migrate(url))
         if not args.skip_classic:
             _measure(url, args.runs, workdir)
-        _measure_by(url, args.by_runs, workdir, args.by_only)
+        _measure_by(url, args.by_runs, workdir, args.by_only, args.before, args.case)
     finally:
         stop_embedded(workdir / "data")
         if not args.keep:
@@ -203,7 +213,8 @@ def _measure(url: str, runs: int, workdir: Path) -> None:
           f"{entries / rows:.0f}× the rows in {cli:.2f} s ({seconds / cli:.0f}× less time)")
 
 
-def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = None) -> None:
+def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = None, before: str | None = None,
+                chosen: list[str] | None = None) -> None:
     import itertools
 
     import psycopg
@@ -214,25 +225,33 @@ def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = Non
     env = {**os.environ, "MAGENT_DATABASE_URL": url, "XDG_CONFIG_HOME": str(workdir / "config")}
     cases = [(dims, "table") for size in range(1, len(DIMENSIONS) + 1)
              for dims in itertools.combinations(DIMENSIONS, size)]
-    cases += [(("conversation",), "csv"), (("conversation",), "json")]
+    cases += [(("conversation",), fmt) for fmt in ("csv", "json", "yaml", TERMINAL)]
     if only:
         wanted = {tuple(part.strip() for part in dims.split(",")) for dims in only}
         cases = [(dims, fmt) for dims, fmt in cases if dims in wanted and fmt == "table"]
+    if chosen:
+        cases = [(tuple(dims.split(",")), fmt) for dims, fmt in (case.split("/") for case in chosen)]
     print(f"\nevery --by combination over {entries:,} entries and {conversations:,} conversations, whole command, "
-          f"default window, output piped (median of {runs}); targets at 10 M entries / 500 k conversations: "
-          f"{BY_TARGET_S:.0f} s, {BY_TARGET_MB:.0f} MB")
-    print(f"  {'--by':<32} {'-o':<6} {'groups':>9} {'seconds':>8} {'× target':>8} {'peak MB':>8} {'× target':>8}")
+          f"default window, output piped unless 'terminal' (median of {runs}); targets at 10 M entries / 500 k "
+          f"conversations: {BY_TARGET_S:.0f} s, {BY_TARGET_MB:.0f} MB")
+    then = f" {'before s':>9} {'cpu s':>6} {'before MB':>9} {'before/now':>10}" if before else ""
+    print("  (cpu s: CPU seconds of magent and of its Postgres server, what the wall time would be on an idle "
+          "machine, about)")
+    print(f"  {'--by':<32} {'-o':<9} {'lines':>9} {'seconds':>8} {'cpu s':>6} {'× target':>8} {'peak MB':>8} "
+          f"{'× target':>8}{then}")
     worst_s = worst_mb = 0.0
     for dims, fmt in cases:
-        command = [sys.executable, "-m", "magent", "usage", "report", "-o", fmt,
+        command = [sys.executable, "-m", "magent", "usage", "report", "-o", "table" if fmt == TERMINAL else fmt,
                    *itertools.chain.from_iterable(("--by", dim) for dim in dims)]
-        results = [_run_measured(command, env) for _ in range(max(1, runs))]
-        seconds = statistics.median(r[0] for r in results)
-        peak_mb = max(r[1] for r in results)
-        groups = results[-1][2]
+        seconds, cpu, peak_mb, lines = _measured(command, env, runs, url, tty=fmt == TERMINAL)
         worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, peak_mb)
-        print(f"  {','.join(dims):<32} {fmt:<6} {groups:>9,} {seconds:8.2f} {seconds / BY_TARGET_S:8.2f} "
-              f"{peak_mb:8.0f} {peak_mb / BY_TARGET_MB:8.2f}", flush=True)
+        side = ""
+        if before:
+            old_s, old_cpu, old_mb, _ = _measured(command, {**env, "PYTHONPATH": before}, runs, url,
+                                                  tty=fmt == TERMINAL)
+            side = f" {old_s:9.2f} {old_cpu:6.2f} {old_mb:9.0f} {old_s / seconds:9.1f}× (cpu {old_cpu / cpu:.1f}×)"
+        print(f"  {','.join(dims):<32} {fmt:<9} {lines:>9,} {seconds:8.2f} {cpu:6.2f} {seconds / BY_TARGET_S:8.2f} "
+              f"{peak_mb:8.0f} {peak_mb / BY_TARGET_MB:8.2f}{side}", flush=True)
     print(f"  worst: {worst_s:.2f} s ({worst_s / BY_TARGET_S:.2f}× the target), {worst_mb:.0f} MB "
           f"({worst_mb / BY_TARGET_MB:.2f}× the target)")
     # The store's share of --by conversation: the rest of the command's time is Python formatting the lines.
@@ -244,7 +263,7 @@ def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = Non
     # What the CLI runs for csv and a piped table: the groups folded and formatted by Postgres, read as text.
     from magent.services.store.usage_lines import TableBox
 
-    for label, lines in (("csv", "csv"), ("piped table", TableBox("│ ", " │ ", " │\n"))):
+    for label, lines in (("csv", "csv"), ("json", "json"), ("piped table", TableBox("│ ", " │ ", " │\n"))):
         formatted, _ = _median(lambda lines=lines: _streamed(url, ("conversation",), use_rollup=True, lines=lines),
                                max(1, runs))
         print(f"  --by conversation, the same with the lines formatted by Postgres ({label}): {formatted:.2f} s "
@@ -265,9 +284,38 @@ def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool, lines=None) ->
         assert sum(1 for _ in (priced.report.lines if lines is None else priced.formatted)) > 0
 
 
-def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB of that process, lines of output) of one run, output through a pipe."""
+def _measured(command: list[str], env: dict[str, str], runs: int, url: str, *, tty: bool
+              ) -> tuple[float, float, float, int]:
+    """(median seconds, median CPU seconds of the command and the server, highest peak MB, lines) of `runs` runs."""
+    results = []
+    for _ in range(max(1, runs)):
+        server = _server_cpu(url)
+        started = os.times()
+        seconds, peak_mb, lines = _run_measured(command, env, tty=tty)
+        ended = os.times()
+        time.sleep(0.3)  # for the postmaster to reap the command's backend, whose CPU time it then counts
+        cpu = ended.children_user + ended.children_system - started.children_user - started.children_system
+        results.append((seconds, cpu + _server_cpu(url) - server, peak_mb, lines))
+    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
+            max(r[2] for r in results), results[-1][3])
+
+
+def _server_cpu(url: str) -> float:
+    """CPU seconds of the embedded server so far: its postmaster and the backends it reaped."""
+    from urllib.parse import parse_qs, urlsplit
+
+    pgdata = Path(parse_qs(urlsplit(url).query)["host"][0])
+    pid = (pgdata / "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_measured(command: list[str], env: dict[str, str], *, tty: bool = False) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB of that process, lines of output) of one run, output through a pipe
+    (or a pseudo-terminal of TERMINAL_SIZE)."""
     started = time.perf_counter()
+    if tty:
+        return _run_in_terminal(command, env, started)
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines = sum(1 for _ in process.stdout)  # read as it comes, as `| cat` would
     stderr = process.stderr.read().decode()
@@ -276,6 +324,34 @@ def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed: {stderr.strip()}")
     return seconds, usage.ru_maxrss / 1024, lines
+
+
+def _run_in_terminal(command: list[str], env: dict[str, str], started: float) -> tuple[float, float, int]:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *TERMINAL_SIZE, 0, 0))
+    process = subprocess.Popen(command, env={**env, "COLUMNS": str(TERMINAL_SIZE[1])}, stdout=follower,
+                               stderr=subprocess.PIPE)
+    os.close(follower)
+    lines = 0
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        lines += chunk.count(b"\n")
+    os.close(leader)
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {stderr.strip()}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, lines
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:

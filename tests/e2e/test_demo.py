@@ -20,6 +20,8 @@ def test_demo_runs_every_step_as_expected(cli):
     # every step printed the command a user would type
     for step in steps:
         assert f"$ magent {' '.join(step.argv)}" in result.stderr
+    # the on-call rollback undoes the promoted v2 (after the aborted v3 it had nothing to undo)
+    assert "ROLLED BACK: agent runs registry.local/agent:v1" in result.output
     # the demo's throwaway key never appears: only its fingerprint
     key_line = next(line for line in result.stderr.splitlines() if "Mistral API simulator" in line)
     assert "sha256:" in key_line

@@ -11,6 +11,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -129,6 +130,8 @@ def test_emit_job_is_accepted_by_kubectl_and_the_server(cli, env, plan_id, kubec
     (("--emit-job", "-n", "Bad_NS"), "'Bad_NS' is not a valid namespace"),
     (("--submit", "--kube-version", "1.28"), "--kube-version is for --emit-job"),
     (("--emit-job", "--shards", "3"), "--shards is for --plan"),
+    (("--emit-job", "--context", "prod"), "--context is for --submit"),
+    (("--plan", "--context", "prod"), "--context is for --submit"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
     unused = "postgresql://magent:pw@127.0.0.1:9/none"  # refused before any connection
@@ -168,6 +171,33 @@ def test_submit_runs_the_job_to_complete_and_prints_the_summary(cli, env, plan_i
         assert conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == total
     again = cli("conversations", "export", "--submit", "--plan-id", str(plan_id), env=env)
     assert again.exit_code == 2 and f"export plan {plan_id} is done" in again.stderr
+
+
+def test_submit_creates_the_job_in_the_context_named(cli, env, plan_id, kube_sim, kube_namespace, tmp_path):
+    """--context beats kubernetes.context, which beats the kubeconfig's current context (as deploy's)."""
+    elsewhere = f"{kube_namespace}-home"
+    kube_sim.create_namespace(elsewhere)
+    document = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    named = document["contexts"][0]
+    document["contexts"] = [{"name": "home", "context": {**named["context"], "namespace": elsewhere}},
+                            {"name": "batch", "context": {**named["context"], "namespace": kube_namespace}}]
+    document["current-context"] = "home"
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(document))
+    config = tmp_path / "magent.yaml"
+    config.write_text("kubernetes:\n  context: home\n")
+    job = f"magent-export-{plan_id}"
+    try:
+        # pods that export nothing, in either namespace: a Job in the wrong one must end too, to be seen there
+        with PodPlayer(kube_sim, kube_namespace, job, lambda pod: 0), PodPlayer(kube_sim, elsewhere, job, lambda pod: 0):
+            result = cli("--config", str(config), "conversations", "export", "--submit", "--context", "batch",
+                         env={**env, "KUBECONFIG": str(tmp_path / "kubeconfig")})
+        assert result.exit_code == 1 and "conversation(s) of the plan left" in result.stderr, result.output
+        assert f"creating job {job}" in result.stderr
+        assert "in context batch (" in result.stderr and f"namespace {kube_namespace}" in result.stderr
+        assert kube_sim.get("batch/v1", "Job", kube_namespace, job) is not None
+        assert kube_sim.get("batch/v1", "Job", elsewhere, job) is None
+    finally:
+        kube_sim.delete("v1", "Namespace", None, elsewhere)
 
 
 def test_a_failed_job_exits_1_naming_its_indexes(cli, env, plan_id, kube_sim, kube_namespace):

@@ -118,3 +118,31 @@ def test_each_cluster_keeps_its_own_history(cli, clusters, pg_url):  # noqa: F81
     table = cli("history", "-d", "web", env={**env, "COLUMNS": "250"}).stdout
     header = next(line for line in table.splitlines() if "started" in line)
     assert header.split()[1] == "context" and "us-1" in table and "old@host" in table
+
+
+def test_no_kubeconfig_for_every_cluster_is_said_once(cli, tmp_path, monkeypatch):
+    """Not a cluster's fault: one error line and its hint, no table of identical rows (exit 2, as each row's)."""
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)  # not "running in a cluster" either
+    missing = tmp_path / "no-kubeconfig"
+    for output in ("table", "json"):
+        result = cli("status", "-d", "web", *_flags("eu-1", "us-1"), "-o", output, env={"KUBECONFIG": str(missing)})
+        assert result.exit_code == 2, result.output
+        assert result.stdout == "" and "not read" not in result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert errors == [f"Error: no kubeconfig at {missing} and not running in a cluster"], result.stderr
+        assert "Hint: set KUBECONFIG or kubernetes.kubeconfig" in result.stderr
+
+
+def test_piped_table_lines_end_without_padding(cli, tmp_path):
+    """A kubeconfig without the contexts asked for: each row says so (its message names its context)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "only",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "only", "context": {"cluster": "c", "user": "u"}}]}))
+    result = cli("status", "-d", "web", *_flags("eu-1", "us-1"), env={"KUBECONFIG": str(kubeconfig)})
+    assert result.exit_code == 2, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "deployment web in 2 clusters" and all(line == line.rstrip() for line in lines), lines
+    assert sum("Expected object with name eu-1 in" in line for line in lines) == 1, result.stdout

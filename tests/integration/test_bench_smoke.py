@@ -72,12 +72,12 @@ SMOKES = [
         r"target < 1 s: (met|NOT met)",
         r"  query \+ pricing in process \(rollup plan\) +[\d.]+ s",
         r"  ratio baseline / rollup plan +[\d.]+ ×",
-        r"  conversation +table +[\d,]+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+",
+        r"  conversation +table +[\d,]+ +[\d.]+ +[\d.]+ +[\d.]+ +\d+ +[\d.]+",  # lines, s, cpu s, ×, MB, ×
         r"  worst: [\d.]+ s \([\d.]+× the target\), \d+ MB \([\d.]+× the target\)",
         r"  --by conversation, query \+ pricing \+ reading every line, in process: [\d.]+ s from "
         r"usage_conversation_daily, [\d.]+ s from the entries \([\d.]+×\)",
         *(rf"  --by conversation, the same with the lines formatted by Postgres \({label}\): [\d.]+ s \(reading "
-          r"the folded lines / this: [\d.]+×\)" for label in ("csv", "piped table")),
+          r"the folded lines / this: [\d.]+×\)" for label in ("csv", "json", "piped table")),
     ]),
     Smoke("bench_mistral_sim.py", ["--conversations", "50", "--threads", "2", "--chat-calls", "20"], [
         r"generate 50 conversations, \d+ entries: [\d.]+ s \(target 2 s, ratio [\d.]+\)",

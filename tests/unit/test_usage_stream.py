@@ -92,3 +92,21 @@ def test_lines_formatted_by_the_store_are_written_as_they_come():
     print_table_in_pieces(console, lambda first, last: _table(first, last, widths), widths, rows())
     out = console.file.getvalue()
     assert out.count("│ c1 ") == 2_000 and out.index("first") < out.index("│ c0 ") < out.index("last")
+
+
+def test_a_long_table_of_store_lines_in_a_narrower_terminal_is_drawn_as_wide_as_its_data():
+    """kubectl's policy for a terminal narrower than a table of thousands of groups: a line a row, unwrapped,
+    its header and footer as wide as the lines the store formatted (not folded to the terminal by Rich)."""
+    widths = [len("conversation 9999"), len("$9,999.0000")]
+    body = "".join(f"│ {f'conversation {n}':<17} │ {'$1.0000':>11} │\n" for n in range(2, 1_500))
+    rows = [("conversation 1", "$1.0000"), body, ("conversation 9999", "$2.0000")]
+
+    def printed(width: int) -> str:
+        console = Console(file=io.StringIO(), width=width, soft_wrap=False, no_color=True, highlight=False)
+        print_table_in_pieces(console, lambda first, last: _table(first, last, widths), widths, iter(rows))
+        return console.file.getvalue()
+
+    narrow = printed(24)
+    assert narrow == printed(100_000)  # as off a terminal
+    table_lines = narrow.splitlines()[1:]  # below the title
+    assert len(table_lines) == 1_499 + 7 and {len(line) for line in table_lines} == {sum(widths) + 7}

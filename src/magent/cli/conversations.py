@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from magent.cli import export_job
+from magent.cli import export_options as eo
+from magent.cli.cluster import ContextOption
 from magent.cli.db import DatabaseUrlOption, DataDirOption
 from magent.cli.export_shards import check_modes, check_worker_flags
 from magent.cli.state import OutputOption, get_state
@@ -56,6 +58,7 @@ Examples:
   magent conversations export --to csv:out/ --full -o json
   magent conversations export --plan --shards 8
   JOB_COMPLETION_INDEX=3 magent conversations export --worker
+  magent conversations export --submit --context prod-eu -n batch
 """
 
 _PLAIN_PROGRESS_EVERY_S = 5.0
@@ -63,56 +66,23 @@ _PLAIN_PROGRESS_EVERY_S = 5.0
 
 @conversations_app.command("export", help=EXPORT_HELP)
 def export(
-    to: Annotated[str, typer.Option("--to", metavar="TARGET",
-                                    help="postgres, jsonl:FILE or csv:DIR.")] = "postgres",
-    since: Annotated[Optional[str], typer.Option(
-        "--since", metavar="TIME", show_default=False,
-        help="Only conversations updated at or after TIME (ISO 8601, or an age like 7d).")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Fetch every conversation, not only changed ones.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64,
-                                             help="Histories fetched at once.")] = 8,
-    processes: Annotated[Optional[int], typer.Option(
-        "--processes", min=1, max=16, metavar="N", show_default=False,
-        help="Processes fetching histories (each with its own API client), sharing --concurrency and --rate "
-             "[default: auto: 1 on 2 cores or fewer, else cores - 1 up to 4, once 1,000 conversations are "
-             "to export].")] = None,
-    rate: Annotated[Optional[float], typer.Option(
-        "--rate", min=1, metavar="PER_MINUTE", show_default=False,
-        help="At most this many requests per minute [default: the server's x-ratelimit-* limit].")] = None,
-    batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, metavar="N",
-        help="Conversations written per transaction (a killed export loses at most one batch).")] = 200,
-    redact_content: Annotated[bool, typer.Option(
-        "--redact-content", help="Store a SHA-256 of each entry's text instead of the text.")] = False,
-    base_url: Annotated[Optional[str], typer.Option(
-        "--base-url", metavar="URL", show_default=False,
-        help="Mistral API base URL, without /v1 [env: MAGENT_MISTRAL_URL; default: https://api.mistral.ai].")] = None,
-    key_from: Annotated[Optional[str], typer.Option(
-        "--key-from", metavar="SPEC", show_default=False,
-        help="Where the API key is: env:VAR, file:PATH[#field], aws:SECRET_ID[#field] "
-             "[default: mistral.key_from, i.e. env:MISTRAL_API_KEY].")] = None,
-    plan: Annotated[bool, typer.Option(
-        "--plan", help="List the conversations to export into a plan in the store, by shard, for --worker "
-                       "processes (an Indexed Job); prints the plan id.")] = False,
-    shards: Annotated[Optional[int], typer.Option(
-        "--shards", min=1, max=10_000, metavar="N", show_default=False,
-        help="With --plan: shards of the plan (the Job's completions) [default: 8].")] = None,
-    worker: Annotated[bool, typer.Option(
-        "--worker", help="Export rows of a plan (its shard first, then any left), until the plan is done: "
-                         "what each pod of the Job runs.")] = False,
-    shard: Annotated[Optional[str], typer.Option(
-        "--shard", metavar="I/N", show_default=False,
-        help="With --worker: the shard to take first [default: env JOB_COMPLETION_INDEX, of the plan's N].")] = None,
-    plan_id: Annotated[Optional[int], typer.Option(
-        "--plan-id", min=1, metavar="ID", show_default=False,
-        help="The plan to work on [default: the newest open plan].")] = None,
-    cancel_plan: Annotated[Optional[int], typer.Option(
-        "--cancel-plan", min=1, metavar="ID", show_default=False,
-        help="Cancel an open plan (its workers stop at their next claim).")] = None,
-    lease: Annotated[float, typer.Option(
-        "--lease", min=5, max=3600, metavar="SECONDS",
-        help="With --worker: rows a worker claimed go to the others once it has not renewed them for this "
-             "long (it died).")] = 60.0,
+    to: eo.ToOption = "postgres",
+    since: eo.SinceOption = None,
+    full: eo.FullOption = False,
+    concurrency: eo.ConcurrencyOption = 8,
+    processes: eo.ProcessesOption = None,
+    rate: eo.RateOption = None,
+    batch_size: eo.BatchSizeOption = 200,
+    redact_content: eo.RedactContentOption = False,
+    base_url: eo.BaseUrlOption = None,
+    key_from: eo.KeyFromOption = None,
+    plan: eo.PlanOption = False,
+    shards: eo.ShardsOption = None,
+    worker: eo.WorkerOption = False,
+    shard: eo.ShardOption = None,
+    plan_id: eo.PlanIdOption = None,
+    cancel_plan: eo.CancelPlanOption = None,
+    lease: eo.LeaseOption = 60.0,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     output: OutputOption = None,
@@ -124,62 +94,72 @@ def export(
     key_secret: export_job.KeySecretOption = None,
     database_secret: export_job.DatabaseSecretOption = None,
     kube_version: export_job.KubeVersionOption = None,
+    context: ContextOption = None,
 ) -> None:
-    if emit_job or submit:
-        return export_job.run(
-            get_state(), to=to, emit_job=emit_job, submit=submit, shards=shards, shard=shard, plan_id=plan_id,
-            other_modes={"--plan": plan, "--worker": worker, "--cancel-plan": cancel_plan is not None},
-            flags=export_job.JobFlags(parallelism, image, namespace, key_secret, database_secret, kube_version),
-            data_dir=data_dir, database_url=database_url, output=output)
-    from magent.core.export_plan import parse_target
-    from magent.services.mistral.client import normalize_base_url
-    from magent.workflows.export.runner import ExportOptions
+    # the parameters are exactly ExportFlags' fields: a parameter added without its field fails at once
+    _dispatch(get_state(), eo.ExportFlags(**locals()))
 
-    state = get_state()
+
+def _dispatch(state: AppState, flags: eo.ExportFlags) -> None:
+    """Into a Job (--emit-job, --submit), a mode of the plan's shards (--plan, --worker, --cancel-plan), or here."""
+    from magent.core.export_plan import parse_target
+
+    if flags.context is not None and not flags.submit:  # --emit-job only prints; plain modes never reach a cluster
+        raise UsageError("--context is for --submit",
+                         hint="only --submit talks to a cluster; apply --emit-job's manifest with "
+                              "`kubectl --context NAME apply -f -`")
+    if flags.emit_job or flags.submit:
+        return export_job.run(state, to=flags.to, emit_job=flags.emit_job, submit=flags.submit, shards=flags.shards,
+                              shard=flags.shard, plan_id=flags.plan_id, other_modes=flags.shard_modes,
+                              flags=flags.job, data_dir=flags.data_dir, database_url=flags.database_url,
+                              output=flags.output)
     try:
-        target = parse_target(to)
+        target = parse_target(flags.to)
     except ValueError as exc:
         raise UsageError(str(exc), hint="e.g. --to jsonl:export.jsonl or --to csv:export/") from None
-    mode = check_modes(target.kind, {"--plan": plan, "--worker": worker, "--cancel-plan": cancel_plan is not None})
-    shard_given = check_worker_flags(mode, shards=shards, shard=shard)
-    if mode is not None and processes is not None:  # a worker is one process; the Job's parallelism is its pods
+    mode = check_modes(target.kind, flags.shard_modes)
+    shard = check_worker_flags(mode, shards=flags.shards, shard=flags.shard)
+    if mode is not None and flags.processes is not None:  # a worker is one process; the Job's parallelism is its pods
         raise UsageError(f"--processes does not apply to {mode}",
                          hint="run more workers instead (--emit-job/--submit --parallelism N)")
     if mode is not None:
-        _run_shard_mode(state, mode, data_dir, database_url, output, plan_id=plan_id, cancel_plan=cancel_plan,
-                        shards=shards, shard=shard_given, lease=lease, since=since, full=full,
-                        redact_content=redact_content, rate=rate, concurrency=concurrency, batch_size=batch_size,
-                        base_url=base_url, key_from=key_from)
-        return
-    options = ExportOptions(since=_since(since), full=full, concurrency=concurrency, processes=processes,
-                            redact_content=redact_content, batch_conversations=batch_size)
-    url = normalize_base_url(base_url or state.settings.mistral.base_url)
-    api_key = _api_key(state, key_from)
-    sink = _sink(state, target, data_dir, database_url)
-    summary = _run(state, url, api_key, sink, options, rate)
-    _report(state, summary, output)
+        return _run_shard_mode(state, mode, flags, shard)
+    return _run_here(state, flags, target)
 
 
-def _run_shard_mode(state: AppState, mode: str, data_dir: str | None, database_url: str | None, output: Any, *,
-                    plan_id: int | None, cancel_plan: int | None, **flags: Any) -> None:
+def _run_here(state: AppState, flags: eo.ExportFlags, target: Any) -> None:
+    from magent.services.mistral.client import normalize_base_url
+    from magent.workflows.export.runner import ExportOptions
+
+    options = ExportOptions(since=_since(flags.since), full=flags.full, concurrency=flags.concurrency,
+                            processes=flags.processes, redact_content=flags.redact_content,
+                            batch_conversations=flags.batch_size)
+    url = normalize_base_url(flags.base_url or state.settings.mistral.base_url)
+    api_key = _api_key(state, flags.key_from)
+    sink = _sink(state, target, flags.data_dir, flags.database_url)
+    summary = _run(state, url, api_key, sink, options, flags.rate)
+    _report(state, summary, flags.output)
+
+
+def _run_shard_mode(state: AppState, mode: str, flags: eo.ExportFlags, shard: tuple[int, int] | None) -> None:
     from magent.cli.db import open_for
     from magent.cli.export_shards import run_cancel, run_plan, run_worker_mode
     from magent.services.mistral.client import normalize_base_url
 
-    if mode == "--cancel-plan":
-        run_cancel(state, open_for(state, data_dir, database_url), cancel_plan, output)
+    if flags.cancel_plan is not None:  # the mode is --cancel-plan
+        run_cancel(state, open_for(state, flags.data_dir, flags.database_url), flags.cancel_plan, flags.output)
         return
-    url = normalize_base_url(flags["base_url"] or state.settings.mistral.base_url)
-    api_key = _api_key(state, flags["key_from"])
-    store = open_for(state, data_dir, database_url)
+    url = normalize_base_url(flags.base_url or state.settings.mistral.base_url)
+    api_key = _api_key(state, flags.key_from)
+    store = open_for(state, flags.data_dir, flags.database_url)
     if mode == "--plan":
-        run_plan(state, store, url, api_key, shards=flags["shards"], since=_since(flags["since"]), full=flags["full"],
-                 redact_content=flags["redact_content"], rate=flags["rate"], output=output)
+        run_plan(state, store, url, api_key, shards=flags.shards, since=_since(flags.since), full=flags.full,
+                 redact_content=flags.redact_content, rate=flags.rate, output=flags.output)
         return
-    summary = run_worker_mode(state, store, url, api_key, plan_id=plan_id, shard=flags["shard"],
-                              concurrency=flags["concurrency"], batch_size=flags["batch_size"], lease_s=flags["lease"],
-                              rate=flags["rate"])
-    _report(state, summary, output)
+    summary = run_worker_mode(state, store, url, api_key, plan_id=flags.plan_id, shard=shard,
+                              concurrency=flags.concurrency, batch_size=flags.batch_size, lease_s=flags.lease,
+                              rate=flags.rate)
+    _report(state, summary, flags.output)
 
 
 def register(app: typer.Typer) -> None:

@@ -137,12 +137,15 @@ def _status_table(data: dict[str, Any]) -> Any:
     from rich.text import Text
 
     from magent.cli.render import simple_table
+    from magent.core.redact import SECRETS
 
     rows = [(m["name"], m["applied_at"] or "pending") for m in data["migrations"]]
-    table = simple_table(f"Database: {data['database']}", ["migration", "applied at (UTC)"], rows)
+    # a line of its own, not the table's title: a title folds to the table's width, cutting the URL in a CI log
+    database = Text(f"Database: {SECRETS.mask(data['database'])}")
+    table = simple_table(None, ["migration", "applied at (UTC)"], rows)
     pending = len(data["pending"])
     verdict = "up to date" if not pending else f"{pending} pending: run `magent db migrate`"
-    lines = [table, Text(f"{data['applied']} applied, {verdict}")]
+    lines = [database, table, Text(f"{data['applied']} applied, {verdict}")]
     if data.get("applied_now"):
         lines.append(Text(f"applied now: {', '.join(data['applied_now'])}"))
     return Group(*lines)

@@ -118,7 +118,7 @@ def deploy(
     if prepared.settings_origin:
         state.err.print(f"Resuming with {'; '.join(prepared.settings_origin)}.", markup=False, highlight=False)
     if dry_run:
-        _show_plan(state, fmt, the_plan.to_dict())
+        _show_plan(state, fmt, _with_exact_shares(the_plan.to_dict(), chosen.target))
         return
     chosen.announce(f"Deploying {the_plan.image} to {chosen.noun} {the_plan.deployment}")
     # Ask before the live view opens: Rich's Live redraws stderr and holds a prompt without a newline
@@ -172,7 +172,21 @@ def _duration(flag: str, text: str | None, default: float) -> float:
         raise UsageError(f"{flag}: {exc}", hint="durations look like 30s, 5m, 1h30m") from None
 
 
+def _with_exact_shares(plan: dict, target: Any) -> dict:
+    """On ECS (ALB listener weights) and with --router gateway-api (HTTPRoute weights) the canary gets exactly the
+    step's weight of requests, not its share of pods: the plan says so."""
+    if target.kind != "ecs" and getattr(target, "router", "replicas") != "gateway-api":
+        return plan
+    how = "the ALB listener's weights" if target.kind == "ecs" else "the HTTPRoute's weights"
+    return {**plan, "steps": [{**step, "share": step["weight"]} for step in plan["steps"]],
+            "note": f"the canary gets exactly the step's weight of requests, through {how}",
+            **({"units": "tasks"} if target.kind == "ecs" else {})}
+
+
 def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
+    from rich.console import Group
+    from rich.text import Text
+
     from magent.cli.render import emit, simple_table
     from magent.cli.state import OutputFormat
     from magent.core.canary import event
@@ -182,13 +196,15 @@ def _show_plan(state: Any, fmt: Any, plan: dict) -> None:
         record = event("plan", deployment=plan["deployment"], namespace=plan["namespace"], **fields)
         print(SECRETS.mask(json.dumps(record, default=str, separators=(",", ":"))))
         return
+    units = "tasks" if plan.get("units") == "tasks" else "pods"
     rows = [(f"{s['index'] + 1}", f"{s['weight']}%", s["canary_replicas"], s["stable_replicas"], f"{s['share']}%")
             for s in plan["steps"]]
-    rows.append(("promote", "100%", 0, plan["stable_replicas"], f"{plan['image']} on the stable"))
+    rows.append(("promote", "100%", 0, plan["stable_replicas"], f"100% (stable {units}, new image)"))  # the image: first line
+    # a line of its own, not the table's title: a title folds to the table's width, in a CI log too
     title = (f"Plan: {plan['namespace']}/{plan['deployment']} {plan['previous_image']} → {plan['image']} "
              f"(pause {plan['pause_s']:g}s per step, analysis every {plan['interval_s']:g}s)")
-    emit(state, fmt, plan, table=lambda: simple_table(title, ["step", "weight", "canary pods", "stable pods",
-                                                              "canary share"], rows))
+    columns = ["step", "weight", f"canary {units}", f"stable {units}", "canary share"]
+    emit(state, fmt, plan, table=lambda: Group(Text(SECRETS.mask(title)), simple_table(None, columns, rows)))
     if fmt is not OutputFormat.yaml:
         state.err.print(f"Note: {plan['note']}.", markup=False, highlight=False)
 

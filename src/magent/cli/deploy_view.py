@@ -65,8 +65,26 @@ def kv_table(title: str | None, rows: list[tuple[str, Any]]) -> Any:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, SECRETS.mask("-" if value in (None, "") else str(value)))
+        table.add_row(key, SECRETS.mask(_kv_cell(value)))
     return table
+
+
+def _kv_cell(value: Any) -> str:
+    """A value as -o yaml words it (`true`, not Python's `True`); `-` for nothing."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value in (None, "") else str(value)
+
+
+# events after which no canary pod serves: the canary was scaled to zero, or removed by the promotion
+_CANARY_GONE = ("canary_scaled_to_zero", "promoted")
+
+
+def update_panel(panel: dict[str, Any], record: dict[str, Any]) -> None:
+    """Fold an event into the live view's fields (the last value of each wins)."""
+    panel.update({k: v for k, v in record.items() if v is not None})
+    if record["event"] in _CANARY_GONE:
+        panel["canary_replicas"] = 0
 
 
 class EventView:
@@ -98,7 +116,7 @@ class EventView:
         if self._live is None:
             print(describe(record), file=sys.stderr, flush=True)
             return
-        self._panel.update({k: v for k, v in record.items() if v is not None})
+        update_panel(self._panel, record)
         self._live.console.print(describe(record), markup=False, highlight=False)
         self._live.update(self._render(), refresh=True)
 

@@ -36,6 +36,7 @@ class JobFlags:
     key_secret: str | None = None
     database_secret: str | None = None
     kube_version: str | None = None
+    context: str | None = None  # with --submit; None: kubernetes.context, else the kubeconfig's current one
 
 
 EmitJobOption = Annotated[bool, typer.Option(
@@ -176,12 +177,12 @@ def _emit(state: AppState, spec: JobSpec, output: Any) -> None:
 
 
 def _submit(state: AppState, store: Store, plan: PlanInfo, pods: _Pods, flags: JobFlags, output: Any) -> None:
+    from magent.cli.cluster import open_cluster
     from magent.core.export_job import build_job, supports_per_index_backoff
-    from magent.services.kube import connect
     from magent.services.kube.jobs import server_version
     from magent.workflows.export.job import submit
 
-    with connect(state.settings.kubernetes, namespace=pods.namespace) as kube:
+    with open_cluster(state, pods.namespace, flags.context) as kube:
         spec = _job_spec(state, plan, pods, flags, kube.namespace,
                          per_index=supports_per_index_backoff(server_version(kube)))
         state.err.print(f"creating job {spec.name} (plan {plan.id}: {plan.shards} indexes, "

@@ -244,7 +244,7 @@ def _table(data: dict[str, Any]) -> Any:
               if data.get("deployment") else "none (not restarted)")
     secret = data["secret_id"] + (f"#{data['field']}" if data["field"] else "")
     rows = [("outcome", data["outcome"]), ("secret", secret),
-            ("new key", f"{data['new_key']} from {data['new_key_from']}, version {versions['new']}"),
+            ("new key", f"{data['new_key']} from {data['new_key_from']}, {_new_version(data)}"),
             ("old key", f"{data['old_key']}, version {versions['old']}"), ("deployment", target),
             ("health", data.get("health") or data.get("health_url") or "not checked (no --health-url)")]
     rows += [("warning", warning) for warning in data.get("warnings", [])]
@@ -259,6 +259,13 @@ def _table(data: dict[str, Any]) -> Any:
     if data.get("fix"):
         parts.append("to finish by hand:\n" + "\n".join(f"  {command}" for command in data["fix"]))
     return Group(*parts)
+
+
+def _new_version(data: dict[str, Any]) -> str:
+    # a dry run's request token is drawn afresh by the real run: showing it would name a version that never exists
+    if data["outcome"] == "planned":
+        return "new version (its id is set when the rotation runs)"
+    return f"version {data['versions']['new']}"
 
 
 def _record(state: AppState, plan: RotationPlan, events: list[dict[str, Any]], result: dict[str, Any]) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any, cast
 
 from magent.cli.state import AppState, OutputFormat
 from magent.core.redact import SECRETS
@@ -46,3 +47,49 @@ def simple_table(title: str | None, columns: Sequence[str], rows: Sequence[Seque
     for row in rows:
         table.add_row(*(SECRETS.mask("" if cell is None else str(cell)) for cell in row))
     return table
+
+
+# spaces and SGR codes (colours, when FORCE_COLOR asks for them off a terminal) up to the end of the text
+_TRAILING = re.compile(r"(?:[ \t]|\x1b\[[0-9;]*m)+$")
+
+
+class LineEndTrimmer:
+    """A text stream that drops the spaces ending each line, for consoles writing to a pipe or a file.
+
+    Rich pads a table's title and a borderless table's cells to the table's width: invisible on a terminal, noise
+    in a CI log or a diff. Spaces are held back until the next character shows whether they end the line; colour
+    codes among them are kept. Everything else is the stream's.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        if not self._held and "\x1b" not in text and " \n" not in text and "\t\n" not in text \
+                and not text.endswith((" ", "\t")):
+            self._stream.write(text)  # nothing to trim: usage report's thousands of store-made lines per write
+            return len(text)
+        *lines, last = (self._held + text).split("\n")
+        tail = _TRAILING.search(last)
+        self._held = tail.group() if tail else ""
+        self._stream.write("\n".join([*(_trimmed(line) for line in lines), last[:tail.start()] if tail else last]))
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def line_end_trimmed(stream: Any) -> IO[str]:
+    """`stream` writing lines without their trailing spaces, typed as the stream Rich's Console takes."""
+    return cast("IO[str]", LineEndTrimmer(stream))
+
+
+def _trimmed(line: str) -> str:
+    if "\x1b" not in line:
+        return line.rstrip(" \t")
+    tail = _TRAILING.search(line)
+    return line[:tail.start()] + re.sub(r"[ \t]", "", tail.group()) if tail else line

@@ -66,7 +66,7 @@ def rollback(
     from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
-    from magent.services.kube.lease import identity
+    from magent.services.targets.lock import identity
     from magent.workflows.deploy.rollback import SKIP, audited, execute, plan_rollback
 
     state = get_state()

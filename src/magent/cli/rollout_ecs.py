@@ -80,8 +80,7 @@ def _status_table(data: dict[str, Any]) -> Any:
         ("task definition", data["task_definition"]),
         ("tasks", f"{data['tasks']['running']}/{data['tasks']['desired']} running"),
         ("rollout", data["rollout"]),
-        ("traffic", ", ".join(f"{k} {v}" + ("%" if isinstance(v, int) else "")
-                              for k, v in data["traffic_weights"].items())),
+        ("traffic", traffic_cell(data["traffic_weights"])),
         ("canary", "-" if canary is None else
          f"{canary['name']} ({canary['task_definition']}, {canary['tasks']['running']}/{canary['tasks']['desired']})"),
         ("last deploy", "-" if not deploy else
@@ -90,6 +89,15 @@ def _status_table(data: dict[str, Any]) -> Any:
         ("lock", "-" if data["lock"] is None else data["lock"]["holder"]),
     ]
     return kv_table(None, rows)
+
+
+def traffic_cell(weights: dict[str, Any]) -> str:
+    """Each target group's share of requests; ALB weights are relative (0-999), so 1/0 means 100/0."""
+    if any(not isinstance(value, int) for value in weights.values()):
+        return ", ".join(f"{key} {value}" for key, value in weights.items())  # {"error": why}
+    total = sum(weights.values())
+    shares = ", ".join(f"{key} {round(100 * value / total, 1) if total else 0:g}%" for key, value in weights.items())
+    return shares if total == 100 else f"{shares} (listener weights {'/'.join(map(str, weights.values()))})"
 
 
 def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, revisions: bool = True,

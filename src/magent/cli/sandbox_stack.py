@@ -210,8 +210,10 @@ def _status_table(state: AppState, report: dict[str, Any]):
     if not sys.stdout.isatty():
         state.out.width = max(state.out.width, 200)  # piped: never fold a URL into pieces
     table = Table(header_style="bold")
-    for column in ("component", "url", "health"):
-        table.add_column(column, no_wrap=True)
+    # in a narrow terminal the url and detail fold; the short columns keep their whole words
+    table.add_column("component", no_wrap=True, min_width=max(len(c["name"]) for c in report["components"]))
+    table.add_column("url", overflow="fold")
+    table.add_column("health", no_wrap=True, min_width=len("skipped"))
     table.add_column("detail", overflow="fold")
     for c in report["components"]:
         health = "ok" if c["healthy"] else ("skipped" if not c["url"] else "DOWN")

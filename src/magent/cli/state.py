@@ -93,8 +93,12 @@ def _console(stream, no_color: bool) -> Console:
 
     color = not (no_color or os.environ.get("NO_COLOR"))
     # Rich falls back to COLUMNS or 80 columns off a terminal, which cut `usage report | cat` and cron mail.
-    width = None if _is_terminal(stream) else UNBOUNDED_WIDTH
-    return Console(file=stream, no_color=not color, highlight=False, soft_wrap=False, width=width)
+    if _is_terminal(stream):
+        return Console(file=stream, no_color=not color, highlight=False, soft_wrap=False)
+    from magent.cli.render import line_end_trimmed  # no padding spaces at line ends in CI logs and files
+
+    return Console(file=line_end_trimmed(stream), no_color=not color, highlight=False, soft_wrap=False,
+                   width=UNBOUNDED_WIDTH)
 
 
 def _is_terminal(stream) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from magent.cli.state import AppState, OutputFormat
-from magent.core.errors import CheckFailed, InconsistentState
+from magent.core.errors import CheckFailed, InconsistentState, Interrupted
 from magent.core.redact import SECRETS
 from magent.core.status_watch import WatchEnd, holder_gone, watch_end, watch_line
 from magent.core.timeutil import human_duration, isoformat, utcnow
@@ -24,24 +24,30 @@ def follow(state: AppState, fmt: OutputFormat, poll: Callable[[], dict[str, Any]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     live = fmt is OutputFormat.table and _is_terminal(sys.stdout)
     shown, gone = None, False
-    with _live_view(state, live) as view:
-        while True:
-            data = poll()
-            line = watch_line(data)
-            if view is not None:
-                view.update(table(data))
-            elif line != shown:
-                _print_change(fmt, data, line)
-            shown = line
-            end = watch_end(data, holder_gone_before=gone)
-            if end is not None:
-                break
-            gone = bool(data.get("deploy")) and holder_gone(data)
-            if deadline is not None and time.monotonic() >= deadline:
-                raise InconsistentState(f"still in progress after {human_duration(timeout_s)}: {line}",
-                                        hint="the deploy goes on; watch again, or `magent rollback` to stop it")
-            time.sleep(POLL_INTERVAL_S if deadline is None else
-                       max(0.0, min(POLL_INTERVAL_S, deadline - time.monotonic())))
+    try:
+        with _live_view(state, live) as view:
+            while True:
+                data = poll()
+                line = watch_line(data)
+                if view is not None:
+                    view.update(table(data))
+                elif line != shown:
+                    _print_change(fmt, data, line)
+                shown = line
+                end = watch_end(data, holder_gone_before=gone)
+                if end is not None:
+                    break
+                gone = bool(data.get("deploy")) and holder_gone(data)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise InconsistentState(f"still in progress after {human_duration(timeout_s)}: {line}",
+                                            hint="the deploy goes on; watch again, or `magent rollback` to stop it")
+                time.sleep(POLL_INTERVAL_S if deadline is None else
+                           max(0.0, min(POLL_INTERVAL_S, deadline - time.monotonic())))
+    except KeyboardInterrupt:
+        # only the watching stops: say so, and what the deploy is doing, rather than a bare "interrupted"
+        raise Interrupted("stopped watching" + (f"; last seen: {shown}" if shown else ""),
+                          hint="the deploy goes on by itself: `magent status --watch` follows it again, "
+                               "`magent rollback` stops it") from None
     _finish(state, end)
 
 

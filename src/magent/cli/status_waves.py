@@ -3,13 +3,14 @@
 A cluster that cannot be read is a row saying why, and the others are still shown; the exit code then follows
 kubectl's `get` of several objects: 0 every cluster shown; 1 some could not be read (they are named on stderr);
 when none could be read, the error's own code: 3 if a cluster was unreachable, else 2 (e.g. no such deployment).
+The same configuration error for every cluster (no kubeconfig at all) is no cluster's row: it is said once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from magent.core.errors import EXIT_UNREACHABLE, CheckFailed, MagentError
+from magent.core.errors import EXIT_UNREACHABLE, CheckFailed, ConfigError, MagentError
 
 
 def show_waves_status(state: Any, fmt: Any, waves: list[Any], deployment: str) -> None:
@@ -18,6 +19,7 @@ def show_waves_status(state: Any, fmt: Any, waves: list[Any], deployment: str) -
     from magent.workflows.deploy.status import clusters_status
 
     results = clusters_status(waves, lambda wave: open_cluster(state, wave.namespace, wave.context), deployment)
+    _raise_if_no_cluster_could_be_tried(results)
     records = [_record(result, deployment) for result in results]
     emit(state, fmt, records, table=lambda: _table(deployment, records))
     _raise_for_unread(results)
@@ -66,6 +68,16 @@ def _lock_cell(lock: dict[str, Any] | None) -> str:
     if not lock:
         return "-"
     return lock["holder"] + (" (expired)" if lock["expired"] else "")
+
+
+def _raise_if_no_cluster_could_be_tried(results: list[Any]) -> None:
+    """The same configuration error for every cluster (no kubeconfig at all, an unreadable one) is nobody's row:
+    said once, as the single-cluster status says it (a context missing from the kubeconfig names its context, so
+    its rows differ and are shown)."""
+    errors = [result.error for result in results]
+    if all(isinstance(error, ConfigError) and type(error) is type(errors[0]) for error in errors) and \
+            len({(error.message, error.hint) for error in errors}) == 1:
+        raise errors[0]
 
 
 def _raise_for_unread(results: list[Any]) -> None:

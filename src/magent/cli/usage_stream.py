@@ -16,21 +16,25 @@ from typing import TYPE_CHECKING, Any
 from magent.core.redact import SECRETS
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions
     from rich.table import Table
 
 TABLE_PIECE_ROWS = 1_000
 _PLACEHOLDER = "__magent_rows_stream_here__"
 
 
-def write_json(document: dict[str, Any], rows: Iterable[dict[str, Any]], stream: Any) -> None:
-    """`print(to_json({**document, "rows": list(rows)}))`, without holding the rows."""
+def write_json(document: dict[str, Any], rows: Iterable[dict[str, Any]], stream: Any,
+               texts: Iterable[str] | None = None) -> None:
+    """`print(to_json({**document, "rows": list(rows)}))`, without holding the rows.
+
+    `texts`: the rows already written, as runs of rows joined by ",\\n    " (`services/store/usage_lines.py`)."""
     text = json.dumps({**document, "rows": _PLACEHOLDER}, indent=2, default=str, ensure_ascii=False)
     head, tail = text.split(json.dumps(_PLACEHOLDER), 1)
     stream.write(SECRETS.mask(head))
     empty = True
-    for batch in _batches(rows):
-        items = ",\n    ".join(_json_row(row) for row in batch)
+    items_of = ((",\n    ".join(_json_row(row) for row in batch) for batch in _batches(rows)) if texts is None
+                else texts)
+    for items in items_of:
         stream.write(SECRETS.mask(("[\n    " if empty else ",\n    ") + items))
         empty = False
     stream.write("[]" if empty else "\n  ]")
@@ -54,26 +58,35 @@ def _json_row(row: dict[str, Any]) -> str:
     return "{\n      " + ",\n      ".join(fields) + "\n    }" if fields else "{}"
 
 
-def write_yaml(document: dict[str, Any], rows: Iterable[dict[str, Any]], stream: Any) -> None:
-    """`print(to_yaml({**document, "rows": list(rows)}), end="")`, without holding the rows."""
+def write_yaml(document: dict[str, Any], rows: Iterable[dict[str, Any]], stream: Any,
+               texts: Iterable[str | dict[str, Any]] | None = None) -> None:
+    """`print(to_yaml({**document, "rows": list(rows)}), end="")`, without holding the rows.
+
+    `texts`: the rows already written (runs of them), or a row's fields for PyYAML to write
+    (`services/store/usage_lines.py`)."""
     import yaml
 
     text = yaml.safe_dump(_plain({**document, "rows": _PLACEHOLDER}), sort_keys=False)
     head, tail = text.split(f"rows: {_PLACEHOLDER}\n", 1)
     stream.write(SECRETS.mask(head))
-    fast = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     empty = True
-    for batch in _batches(rows):
+    for item in _batches(rows) if texts is None else texts:
         if empty:
             stream.write("rows:\n")
-        plain = _plain(batch)
-        # libyaml writes the same text ~10× faster, except where it folds long scalars: those go the slow way
-        dumper = fast if all(_short_ascii(row) for row in plain) else yaml.SafeDumper
-        stream.write(SECRETS.mask(yaml.dump(plain, Dumper=dumper, sort_keys=False)))
+        stream.write(SECRETS.mask(item if isinstance(item, str) else _yaml_rows(
+            yaml, item if isinstance(item, list) else [item])))
         empty = False
     if empty:
         stream.write("rows: []\n")
     stream.write(SECRETS.mask(tail))
+
+
+def _yaml_rows(yaml: Any, rows: list[dict[str, Any]]) -> str:
+    plain = _plain(rows)
+    # libyaml writes the same text ~10× faster, except where it folds long scalars: those go the slow way
+    fast = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    dumper = fast if all(_short_ascii(row) for row in plain) else yaml.SafeDumper
+    return str(yaml.dump(plain, Dumper=dumper, sort_keys=False))
 
 
 def _short_ascii(row: dict[str, Any]) -> bool:
@@ -111,7 +124,8 @@ def print_table_in_pieces(console: Console, make_table: Callable[[bool, bool], T
     with the footer; when the table fits the console (always off a terminal) the rows between are formatted
     here as Rich formats them, which is ~50× faster; otherwise Rich draws them too, `piece_rows` at a time.
     A row may also come as its whole line (a str, formatted by the store as `_plain_rows` would: see
-    `services/store/usage_lines.py`), except the first and the last.
+    `services/store/usage_lines.py`), except the first and the last: then the whole table is drawn as wide
+    as its data, a line a row, even in a narrower terminal (which wraps or cuts the lines, as with kubectl).
     """
     rows = iter(rows)
     first_row = next(rows, None)
@@ -120,44 +134,52 @@ def print_table_in_pieces(console: Console, make_table: Callable[[bool, bool], T
         return
     pending = [first_row]
     fits = sum(widths) + 3 * len(widths) + 1 <= console.width
+    options = console.options
     head = True
     for row in rows:
         pending.append(row)
-        if head:
-            _print_piece(console, make_table(True, False), pending[:-1], first=True, last=False)
-            pending, head = pending[-1:], False
-        elif len(pending) > piece_rows or isinstance(row, str):  # a str may hold thousands of lines
+        if head and (isinstance(row, str) or len(pending) > piece_rows):
+            if isinstance(row, str) and not fits:
+                options, fits = console.options.update(width=sum(widths) + 3 * len(widths) + 1), True
+            _print_piece(console, make_table(True, False), pending[:1], options, first=True, last=False)
+            pending, head = pending[1:], False
+        if not head and (len(pending) > piece_rows or isinstance(row, str)):  # a str may hold thousands of lines
             middle, pending = pending[:-1], pending[-1:]
-            _print_middle(console, make_table, widths, middle, fits)
+            _print_middle(console, make_table, widths, middle, fits, options)
+    if head and len(pending) > 1:
+        _print_piece(console, make_table(True, False), pending[:1], options, first=True, last=False)
+        pending, head = pending[1:], False
     if len(pending) > 1:
         middle, pending = pending[:-1], pending[-1:]
-        _print_middle(console, make_table, widths, middle, fits)
-    _print_piece(console, make_table(head, True), pending, first=head, last=True)
+        _print_middle(console, make_table, widths, middle, fits, options)
+    _print_piece(console, make_table(head, True), pending, options, first=head, last=True)
 
 
 def _print_middle(console: Console, make_table: Callable[[bool, bool], Table], widths: list[int],
-                  rows: list[tuple[str, ...] | str], fits: bool) -> None:
+                  rows: list[tuple[str, ...] | str], fits: bool, options: ConsoleOptions) -> None:
     if fits:
-        console.file.write(_plain_rows(console, make_table, widths, rows))
+        console.file.write(_plain_rows(console, make_table, widths, rows, options))
         return
-    for row in rows:  # wider than the terminal: Rich wraps the cells (the store formats lines only when piped)
+    for row in rows:  # wider than the terminal: Rich wraps the cells
         if isinstance(row, str):
             console.file.write(row)
         else:
-            _print_piece(console, make_table(False, False), [row], first=False, last=False)
+            _print_piece(console, make_table(False, False), [row], options, first=False, last=False)
 
 
-def _print_piece(console: Console, table: Table, rows: list[tuple[str, ...]], *, first: bool, last: bool) -> None:
+def _print_piece(console: Console, table: Table, rows: list[tuple[str, ...]], options: ConsoleOptions, *,
+                 first: bool, last: bool) -> None:
     from rich.segment import Segments
 
     for row in rows:
         table.add_row(*row)
-    lines = console.render_lines(table, console.options, pad=False, new_lines=True)
+    lines = console.render_lines(table, options, pad=False, new_lines=True)
     if not first:
         lines = lines[1:]  # the top border: the previous piece's rows continue here
     if not last:
         lines = lines[:-1]  # the bottom border
-    console.print(Segments(segment for line in lines for segment in line), end="")
+    # not cropped: a table drawn wider than the terminal (`options`) keeps its whole lines, as its body rows do
+    console.print(Segments(segment for line in lines for segment in line), end="", crop=False)
 
 
 def body_row_separators(console: Console, table: Table) -> tuple[str, str, str]:
@@ -168,7 +190,7 @@ def body_row_separators(console: Console, table: Table) -> tuple[str, str, str]:
 
 
 def _plain_rows(console: Console, make_table: Callable[[bool, bool], Table], widths: list[int],
-                rows: list[tuple[str, ...] | str]) -> str:
+                rows: list[tuple[str, ...] | str], options: ConsoleOptions) -> str:
     """`rows` as Rich draws a table's unstyled, unwrapped body rows (padding 1, the table's box)."""
     from rich.cells import cell_len
 
@@ -182,7 +204,7 @@ def _plain_rows(console: Console, make_table: Callable[[bool, bool], Table], wid
             lines.append(row)
             continue
         if not all(cell.isprintable() for cell in row):  # a line break or a tab in a name: Rich lays it out
-            lines.append(_rich_rows(console, make_table(False, False), row))
+            lines.append(_rich_rows(console, make_table(False, False), row, options))
             continue
         cells = []
         for cell, (width, side) in zip(row, columns):
@@ -195,7 +217,7 @@ def _plain_rows(console: Console, make_table: Callable[[bool, bool], Table], wid
     return "".join(lines)
 
 
-def _rich_rows(console: Console, table: Table, row: tuple[str, ...]) -> str:
+def _rich_rows(console: Console, table: Table, row: tuple[str, ...], options: ConsoleOptions) -> str:
     table.add_row(*row)
-    lines = console.render_lines(table, console.options, pad=False, new_lines=True)[1:-1]  # no borders
+    lines = console.render_lines(table, options, pad=False, new_lines=True)[1:-1]  # no borders
     return "".join(segment.text for line in lines for segment in line)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 EXPORT_COMMAND = "magent conversations export"
 BAR_WIDTH = 40
 MAX_CHART_DAYS = 120
+RICH_TABLE_ROWS = 1_000  # a terminal's table of more groups: a line a group, unwrapped (`formatted_lines`)
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _HEADINGS = {"model": "Model", "agent": "Agent", "day": "Day (UTC)", "conversation": "Conversation"}
 _MICRO = Decimal("0.000000001")
@@ -126,7 +127,7 @@ def _number(value: Decimal) -> float | int:
 
 
 def render(state: AppState, fmt: str, report: CostReport, data: UsageData, document: dict[str, Any], *,
-           label_widths: dict[str, int] | None = None, formatted: Iterable[str | tuple[str, ...]] | None = None) -> None:
+           label_widths: dict[str, int] | None = None, formatted: Iterable[Any] | None = None) -> None:
     """Print the report; its rows are written as they stream (`label_widths`: widest agent/conversation label;
     `formatted`: the groups as the store formatted them for this format, see `formatted_lines`)."""
     from magent.cli.usage_stream import write_json, write_yaml
@@ -134,9 +135,9 @@ def render(state: AppState, fmt: str, report: CostReport, data: UsageData, docum
     message = document.get("message")
     rows = document["rows"]  # a generator: the writers below stream it where the document has it
     if fmt == "json":
-        write_json(document, rows, sys.stdout)
+        write_json(document, rows, sys.stdout, formatted)
     elif fmt == "yaml":
-        write_yaml(document, rows, sys.stdout)
+        write_yaml(document, rows, sys.stdout, formatted)
     elif fmt == "csv":
         write_csv({**document, "rows": rows}, sys.stdout, formatted)
     else:
@@ -249,19 +250,21 @@ def _print_groups(state: AppState, report: CostReport, data: UsageData, label_wi
 
 
 def formatted_lines(state: AppState, fmt: str) -> Any:
-    """What the store should format the groups as for `fmt` (`priced_usage(lines=…)`), or None: "csv", or the
-    table's box when the table is piped (never wrapped: a line a group); JSON, YAML and a terminal's table get
-    the groups as values."""
+    """What the store should format the groups as for `fmt` (`priced_usage(lines=…)`): "csv", "json", "yaml",
+    or the table's box. Off a terminal the table is never wrapped (a line a group); in a terminal a table of
+    up to RICH_TABLE_ROWS groups comes as cells, which Rich fits to the terminal, and a longer one as lines,
+    printed as wide as its data like kubectl's tables (`| less -S` scrolls them)."""
     from rich.table import Table
 
     from magent.cli.state import UNBOUNDED_WIDTH
     from magent.cli.usage_stream import body_row_separators
     from magent.services.store.usage_lines import TableBox
 
-    if fmt == "csv":
-        return "csv"
-    if fmt == "table" and state.out.width >= UNBOUNDED_WIDTH:
-        return TableBox(*body_row_separators(state.out, Table()))  # the box of `_print_groups`' pieces
+    if fmt in ("csv", "json", "yaml"):
+        return fmt
+    if fmt == "table":  # the box of `_print_groups`' pieces; a terminal's table of a few groups: cells for Rich
+        terminal = state.out.width < UNBOUNDED_WIDTH
+        return TableBox(*body_row_separators(state.out, Table()), cells_up_to=RICH_TABLE_ROWS if terminal else 0)
     return None
 
 

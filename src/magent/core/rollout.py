@@ -141,7 +141,7 @@ def pick_revision(deployment: Obj, owned: list[Obj], to_revision: int = 0) -> Ob
                 previous = (revision, rs)
     if to_revision:
         raise UsageError(f"unable to find specified revision {to_revision} in history",
-                         hint=f"see `magent history --deployment {name}`")
+                         hint=f"see `magent history --deployment {name} --revisions`")
     if previous[1] is None:
         raise InconsistentState(f'no rollout history found for deployment "{name}"',
                                 hint="there is no previous revision to roll back to")

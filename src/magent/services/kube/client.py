@@ -230,6 +230,9 @@ def connect(settings: KubeSettings, *, namespace: str | None = None, context: st
     Namespace: `namespace` (the -n flag) > settings.kubernetes.namespace (MAGENT_NAMESPACE, magent.yaml) when it is
     not "default" > the kubeconfig context's namespace > "default".
     """
+    from magent.services.kube.deferred_imports import connection_modules
+
+    connection_modules()  # without the ~100 modules of OIDC, dateutil and requests, which it rarely needs
     from kubernetes import config as kube_config
     from kubernetes.client import ApiClient, Configuration
 

@@ -216,7 +216,7 @@ def _is_error_status(status: int) -> bool:
 
 
 def _is_retry_config(value: Any) -> bool:
-    from mistralai.client.utils import RetryConfig
+    from mistralai.client.utils.retries import RetryConfig
 
     return isinstance(value, RetryConfig)
 

@@ -1,4 +1,4 @@
-"""The groups of `magent usage report` formatted by Postgres: CSV lines, or the body lines of the piped table.
+"""The groups of `magent usage report` formatted by Postgres: CSV lines, JSON objects, or a table's body lines.
 
 With hundreds of thousands of groups, folding each group's models and formatting its line in Python was most
 of the report's time (~10 µs a group). Here the statement folds them and writes each line as the Python
@@ -6,15 +6,22 @@ writers would (`usage_view.write_csv`, `usage_stream._plain_rows`), so that the 
 
 - CSV: Python's `csv` quoting (a field with `,`, `"` or a line break is quoted, quotes doubled), costs as
   `_number` gives them (rounded half-even to 1e-9, trailing zeros dropped).
+- JSON: each group's object as `usage_stream.write_json` writes it (`json.dumps(indent=2)` two levels down:
+  strings escaped as `json` escapes them without `ensure_ascii`, costs as `float(_number(…))` prints them).
+- YAML: each group as PyYAML's block style writes it, when its strings are plain words (else the group as one
+  line of JSON after CELLS_MARK, for PyYAML to write).
 - table: every cell padded to its column's width, which the statement computes as `_print_groups` does
   (headings, totals, widest labels); costs as `usd` gives them (rounded half-even to 4 places). The first and
   last rows, and rows whose labels are not printable ASCII (wide characters, line breaks), come as their
   cells instead (a line of CELLS_MARK + JSON), for Rich to draw: the first and last with the header and
-  footer, the others as Rich would lay them out.
+  footer, the others as Rich would lay them out. So does every row of a table of at most
+  `TableBox.cells_up_to` groups (a terminal's, which Rich fits to the terminal's width).
 
 The lines come joined in texts of CHUNK_LINES: a few hundred rows to fetch rather than one a group.
 
-The same figures as the fold in `usage_priced` (exact `numeric` sums; tested line for line against it).
+The same figures as the fold in `usage_priced` (exact sums; tested line for line against it). The groups are
+grouped and ordered by their keys in byte order (collation "C", Python's order), which is also several times
+cheaper to sort than the database's collation.
 """
 
 from __future__ import annotations
@@ -32,41 +39,56 @@ _MEASURE_HEADINGS = ("Outputs", "Prompt tokens", "Completion tokens", "Total tok
 _NAMED = {"agent": "agents", "conversation": "conversations"}
 CHUNK_LINES = 2_000  # lines per fetched row
 CELLS_MARK = "\x1e"  # starts a line of cells as JSON: never in a formatted line (printable ASCII and box)
+CSV, JSON, YAML = "csv", "json", "yaml"
+JSON_ROW_SEPARATOR = ",\n    "  # between two rows of `write_json`'s list (and between two fetched texts)
 
 
 @dataclass(frozen=True)
 class TableBox:
-    """The separators of a body row as Rich draws it: `left` cell `middle` cell … `right` (with the newline)."""
+    """The separators of a body row as Rich draws it: `left` cell `middle` cell … `right` (with the newline).
+
+    `cells_up_to`: a table of at most this many groups comes as cells only (for Rich to lay out in a terminal).
+    """
 
     left: str
     middle: str
     right: str
+    cells_up_to: int = 0
 
 
-def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, box: TableBox | None,
-                       label_widths: bool) -> str:
+def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, lines: TableBox | str,
+                       label_widths: bool, scale: int | None = None) -> str:
     """A groups level for `usage_priced._report_query`: one row a group, its line (or cells) and its rank.
 
-    CSV lines when `box` is None. Each cell is computed once (a materialised CTE), the column widths once
-    (a one-row aggregate of it): formatting is most of the statement's time.
+    `lines`: CSV, JSON (one object a group; the texts join them with JSON_ROW_SEPARATOR) or a table's box.
+    `scale`: the unit of the costs of `priced` (`usage_priced._priced_units`): 10^-(6 + scale) USD.
+    Each cell is computed once (a materialised CTE), the column widths once (a one-row aggregate of it):
+    formatting is most of the statement's time.
     """
-    cells = _csv_cells(by) if box is None else _table_cells(by)
-    groups = _groups_cte(by, cells, with_names_of_models=box is None)
     head = (f"SELECT 2 AS level, {', '.join(_null(dim) for dim in layout)}, "
             f"{', '.join(f'NULL::text AS {dim}_name' for dim in _NAMED)}, "
             "NULL::text AS model, NULL::numeric AS outputs, NULL::numeric AS estimated_outputs, "
             "NULL::numeric AS prompt_tokens, NULL::numeric AS completion_tokens, NULL::bool AS priced, "
             "NULL::numeric AS input_cost, NULL::numeric AS output_cost")
-    order = ", ".join(f"{column_name(dim)}" + ("" if dim == "day" else ' COLLATE "C"') for dim in by)
-    ranked = f"(SELECT *, row_number() OVER (ORDER BY {order}) AS rn FROM lines_groups) AS g"
-    if box is None:
+    ranked = _ranked(by)
+    no_widths = "NULL::int AS agent_width, NULL::int AS conversation_width"
+    if lines in (JSON, YAML):
+        row = _json_object(by) if lines == JSON else _yaml_object(by)
+        groups = _groups_cte(by, [row], details=JSON, scale=scale)
+        numbered = f"SELECT g.rn, g.c0 AS line, {no_widths} FROM {ranked}"
+        return f"WITH {groups} {head}, {_chunked(numbered, JSON_ROW_SEPARATOR if lines == JSON else '')}"
+    if not isinstance(lines, TableBox):
+        cells = _csv_cells(by)
+        groups = _groups_cte(by, cells, details=CSV, scale=scale)
         line = " || ',' || ".join(f"g.c{n}" for n in range(len(cells))) + " || E'\\n'"
-        numbered = f"SELECT g.rn, {line} AS line, NULL::int AS agent_width, NULL::int AS conversation_width FROM {ranked}"
+        numbered = f"SELECT g.rn, {line} AS line, {no_widths} FROM {ranked}"
         return f"WITH {groups} {head}, {_chunked(numbered)}"
+    cells = _table_cells(by)
+    groups = _groups_cte(by, cells, details=None, scale=scale)
     label_columns = ", ".join(
         (f"max(char_length(c{by.index(dim)}))" if label_widths and dim in by else "NULL::int") + f" AS {dim}_width"
         for dim in _NAMED)
-    line = _table_line(len(by), len(cells), box)
+    line = _table_line(len(by), len(cells), lines)
     numbered = f"SELECT g.rn, {line} AS line, w.agent_width, w.conversation_width FROM {ranked} CROSS JOIN lines_widths AS w"
     return (
         f"WITH {groups}, lines_widths AS (SELECT count(*) AS n, {label_columns}, "
@@ -75,28 +97,54 @@ def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, box: TableBo
     )
 
 
-def _groups_cte(by: Sequence[str], cells: list[str], *, with_names_of_models: bool) -> str:
-    """`lines_groups`: a row a group (its models folded), with its names and its cells c0, c1…"""
-    keys = ", ".join(column_name(dim) for dim in by)
+def _key(dim: str, prefix: str = "") -> str:
+    """A group key as it is grouped and sorted: text in byte order (= code points, Python's order: '' first),
+    which is also much cheaper to compare than the database's collation."""
+    return prefix + column_name(dim) + ("" if dim == "day" else ' COLLATE "C"')
+
+
+def _ranked(by: Sequence[str]) -> str:
+    order = ", ".join(column_name(dim) for dim in by)  # already of collation "C" (`_groups_cte`)
+    return f"(SELECT *, row_number() OVER (ORDER BY {order}) AS rn FROM lines_groups) AS g"
+
+
+def _groups_cte(by: Sequence[str], cells: list[str], *, details: str | None, scale: int | None) -> str:
+    """`lines_groups`: a row a group (its models folded), with its names and its cells c0, c1…
+
+    `details`: CSV or JSON, which also show the group's unpriced models and the name its model is priced as,
+    JSON its unpriced tokens too (None: the table, which shows none of them)."""
+    keys = ", ".join(f"{_key(dim)} AS {column_name(dim)}" for dim in by)
+    grouping = ", ".join(str(n + 1) for n in range(len(by)))
     joins = " ".join(
-        f"LEFT JOIN (SELECT id, name FROM {table} WHERE name <> '') AS n_{dim} ON n_{dim}.id = f.{column_name(dim)}"
+        f"LEFT JOIN (SELECT id COLLATE \"C\" AS id, name FROM {table} WHERE name <> '') AS n_{dim} "
+        f"ON n_{dim}.id = f.{column_name(dim)}"
         for dim, table in _NAMED.items() if dim in by
     )
     names = "".join(f", n_{dim}.name AS {dim}_name" for dim in _NAMED if dim in by)
+    # an unpriced model's costs are NULL, which sum() skips; the cost is the sum of the two (exact numerics)
+    unit = f"0.{'0' * (5 + (scale or 0))}1"
+    input_sum = "(coalesce(sum(input_fast), 0) + coalesce(sum(input_slow), 0))"
+    output_sum = "(coalesce(sum(output_fast), 0) + coalesce(sum(output_slow), 0))"
+    costs = (f"{input_sum} * {unit} AS input_cost, {output_sum} * {unit} AS output_cost, "
+             f"({input_sum} + {output_sum}) * {unit} AS cost" if details else
+             f"({input_sum} + {output_sum}) * {unit} AS cost")
     fold = (
-        f"SELECT {keys}, sum(outputs) AS outputs, sum(estimated_outputs) AS estimated, "
-        "sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion, "
-        "bool_or(priced) AS any_priced, bool_or(NOT priced) AS any_unpriced, "
-        "coalesce(sum(input_micro) FILTER (WHERE priced), 0) * 0.000001 AS input_cost, "
-        "coalesce(sum(output_micro) FILTER (WHERE priced), 0) * 0.000001 AS output_cost, "
-        "coalesce(sum(input_micro + output_micro) FILTER (WHERE priced), 0) * 0.000001 AS cost"
+        # token sums as bigint: printed and added faster than numeric, and far from overflowing
+        f"SELECT {keys}, sum(outputs)::bigint AS outputs, sum(estimated_outputs)::bigint AS estimated, "
+        "sum(prompt_tokens)::bigint AS prompt, sum(completion_tokens)::bigint AS completion, "
+        f"bool_or(priced) AS any_priced, bool_or(NOT priced) AS any_unpriced, {costs}"
         # unordered: an ordered aggregate sorts each group apart; the few lists of several models sort below
-        + (", string_agg(model, E'\\x1f') FILTER (WHERE NOT priced) AS unpriced_models, max(priced_as) AS priced_as"
-           if with_names_of_models else "")
-        + f" FROM priced GROUP BY {keys}"
+        + (", string_agg(model, E'\\x1f') FILTER (WHERE NOT priced) AS unpriced_models" if details else "")
+        # the one model of a group by model: any of its rows has its name (max() would compare by locale)
+        + (", min(priced_as COLLATE \"C\") AS priced_as" if details and "model" in by else "")
+        + (", coalesce(sum(prompt_tokens) FILTER (WHERE NOT priced), 0)::bigint AS unpriced_prompt, "
+           "coalesce(sum(completion_tokens) FILTER (WHERE NOT priced), 0)::bigint AS unpriced_completion"
+           if details == JSON else "")
+        + f" FROM priced GROUP BY {grouping}"
     )
     named = f"SELECT f.*{names} FROM ({fold}) AS f {joins}"
-    return ("lines_groups AS MATERIALIZED (SELECT g.*, "
+    # Materialised for the table only, whose widths are measured over every group before its lines are made
+    return (f"lines_groups AS {'MATERIALIZED ' if not details else ''}(SELECT g.*, "
             + ", ".join(f"{cell} AS c{n}" for n, cell in enumerate(cells)) + f" FROM ({named}) AS g)")
 
 
@@ -104,24 +152,30 @@ def _null(dim: str) -> str:
     return f"NULL::{'date' if dim == 'day' else 'text'} AS {column_name(dim)}"
 
 
-def _chunked(numbered: str) -> str:
+def _chunked(numbered: str, separator: str = "") -> str:
     """The lines of `numbered` (rn, line, widths) joined in order into texts of CHUNK_LINES lines (`rn`: the
     text's number): a few hundred rows to fetch instead of one a group."""
     return (f"max(c.agent_width) AS agent_width, max(c.conversation_width) AS conversation_width, "
-            f"(c.rn - 1) / {CHUNK_LINES} AS rn, string_agg(c.line, '' ORDER BY c.rn) AS line, NULL::text AS cells "
-            f"FROM ({numbered}) AS c GROUP BY (c.rn - 1) / {CHUNK_LINES}")
+            f"(c.rn - 1) / {CHUNK_LINES} AS rn, string_agg(c.line, {_literal(separator)} ORDER BY c.rn) AS line, "
+            f"NULL::text AS cells FROM ({numbered}) AS c GROUP BY (c.rn - 1) / {CHUNK_LINES}")
 
 
 def _label(dim: str, prefix: str = "") -> str:
     """The table's label of a dimension value (`usage_view._label`)."""
     column = prefix + column_name(dim)
     if dim == "day":
-        return f"to_char({column}, 'YYYY-MM-DD')"
+        return _day(column)
     if dim == "model":
         return f"CASE WHEN {column} = '' THEN '(unknown)' ELSE {column} END"
     name = f"{prefix}{dim}_name"
     return (f"CASE WHEN {column} = '' THEN '(none)' WHEN {name} IS NOT NULL "
             f"THEN {name} || ' (' || {column} || ')' ELSE {column} END")
+
+
+def _day(column: str) -> str:
+    """A date as YYYY-MM-DD: its text under DateStyle ISO, which `usage_priced` sets for the statement (to_char
+    costs ~5× more, for each of up to a million lines)."""
+    return f"{column}::text"
 
 
 def _half_even(value: str, places: int) -> str:
@@ -177,7 +231,7 @@ def _table_line(labels: int, count: int, box: TableBox) -> str:
     line = _literal(box.left) + " || " + f" || {_literal(box.middle)} || ".join(padded) + " || " + _literal(box.right)
     # A label of printable ASCII is one cell per character: padding by characters is what Rich does
     plain = " AND ".join(f"g.c{n} ~ '^[ -~]*$'" for n in range(labels)) or "true"
-    drawn_here = f"g.rn > 1 AND g.rn < w.n AND {plain}"
+    drawn_here = f"g.rn > 1 AND g.rn < w.n AND w.n > {int(box.cells_up_to)} AND {plain}"
     cells = f"json_build_array({', '.join(f'g.c{n}' for n in range(count))})::text"
     return f"CASE WHEN {drawn_here} THEN {line} ELSE {_literal(CELLS_MARK)} || {cells} || E'\\n' END"
 
@@ -188,7 +242,7 @@ def _csv_cells(by: Sequence[str]) -> list[str]:
     for dim in by:
         column = "g." + column_name(dim)
         if dim == "day":
-            fields.append(f"to_char({column}, 'YYYY-MM-DD')")
+            fields.append(_day(column))
         elif dim == "model":
             fields += [_quoted(column), _quoted("coalesce(g.priced_as, '')")]
         else:
@@ -223,3 +277,123 @@ def _quoted(value: str) -> str:
 def _literal(text: str) -> str:
     """A string constant (standard_conforming_strings, on since Postgres 9.1): the box's few characters."""
     return "'" + text.replace("'", "''") + "'::text"
+
+
+def _row_fields(by: Sequence[str]) -> list[tuple[str, str, str]]:
+    """`usage_view._row`'s fields of a group: (key, kind, SQL value)."""
+    fields: list[tuple[str, str, str]] = []
+    for dim in by:
+        column = "g." + column_name(dim)
+        if dim == "day":
+            fields.append(("day", "day", column))
+        elif dim == "model":
+            fields += [("model", "text", f"nullif({column}, '')"), ("priced_as", "text", "g.priced_as")]
+        elif dim == "agent":
+            fields += [("agent_id", "text", f"nullif({column}, '')"), ("agent_name", "text", "g.agent_name")]
+        else:
+            fields += [("conversation_id", "text", column), ("conversation_name", "text", "g.conversation_name")]
+    return fields + [
+        ("outputs", "int", "g.outputs"), ("estimated_outputs", "int", "g.estimated"),
+        ("counted_outputs", "int", "(g.outputs - g.estimated)"), ("prompt_tokens", "int", "g.prompt"),
+        ("completion_tokens", "int", "g.completion"), ("total_tokens", "int", "(g.prompt + g.completion)"),
+        ("input_cost_usd", "cost", "g.input_cost"), ("output_cost_usd", "cost", "g.output_cost"),
+        ("cost_usd", "cost", "g.cost"), ("pricing", "pricing", ""),
+        ("unpriced_prompt_tokens", "int", "g.unpriced_prompt"),
+        ("unpriced_completion_tokens", "int", "g.unpriced_completion"),
+        ("unpriced_models", "models", "g.unpriced_models"),
+    ]
+
+
+_PRICING = "CASE WHEN NOT g.any_priced THEN 'unpriced' WHEN g.any_unpriced THEN 'partial' ELSE 'priced' END"
+
+
+def _json_object(by: Sequence[str], *, compact: bool = False) -> str:
+    """`usage_stream._json_row` of `usage_view._row`: a group's object, two levels down in `json.dumps(indent=2)`
+    (`compact`: on one line, the same values)."""
+    indent = "" if compact else "\n      "
+    values = {
+        "day": lambda v: f"'\"' || {_day(v)} || '\"'",
+        "text": _json_text,
+        "int": lambda v: f"{v}::text",
+        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {_json_number(v)} END",
+        "pricing": lambda v: f"'\"' || {_PRICING} || '\"'",
+        "models": lambda v: _json_models(v, compact=compact),
+    }
+    body = f" || ',{indent}' || ".join(f"'\"{key}\": ' || {values[kind](value)}" for key, kind, value in _row_fields(by))
+    return f"'{{{indent}' || " + body + " || '" + ("" if compact else "\n    ") + "}'"
+
+
+def _yaml_object(by: Sequence[str]) -> str:
+    """`usage_stream.write_yaml`'s text of a group (PyYAML's block style), or when a string of it is not one
+    that PyYAML writes plain (see `_yaml_plain`), CELLS_MARK and the group as one line of JSON, for PyYAML."""
+    values = {
+        "day": lambda v: f"{_literal(chr(39))} || {_day(v)} || {_literal(chr(39))}",  # a date-like string is quoted
+        "text": lambda v: f"CASE WHEN {v} IS NULL THEN 'null' ELSE {_yaml_plain(v)} END",
+        "int": lambda v: f"{v}::text",
+        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {_yaml_number(v)} END",
+        "pricing": lambda v: _PRICING,
+        "models": _yaml_models,
+    }
+    lines = [f"'{key}:' || " + (values[kind](value) if kind == "models" else f"' ' || {values[kind](value)}")
+             for key, kind, value in _row_fields(by)]
+    text = "'- ' || " + " || E'\\n  ' || ".join(lines) + " || E'\\n'"
+    return f"coalesce({text}, {_literal(CELLS_MARK)} || {_json_object(by, compact=True)} || E'\\n')"
+
+
+def _yaml_plain(value: str) -> str:
+    """`value` if PyYAML writes it as is (a word or a few, of letters, digits, _ . -, starting with a letter, not
+    one of its booleans or nulls, too short to fold), else NULL (the row then goes to PyYAML)."""
+    return (f"CASE WHEN {value} ~ '^[A-Za-z][A-Za-z0-9_.-]*( [A-Za-z0-9_.-]+)*$' AND char_length({value}) <= 40 "
+            f"AND lower({value}) NOT IN ('yes', 'no', 'true', 'false', 'on', 'off', 'null') THEN {value} END")
+
+
+def _yaml_number(value: str) -> str:
+    """PyYAML's float: repr in lower case, ".0" added to a mantissa without a point ("1e-05" → "1.0e-05")."""
+    number = _json_number(value)
+    return (f"CASE WHEN {value} < 0.0001 OR {value} >= 1e16 THEN "
+            f"(SELECT CASE WHEN strpos(t, '.') = 0 AND strpos(t, 'e') > 0 THEN replace(t, 'e', '.0e') ELSE t END "
+            f"FROM (SELECT {number} AS t) AS n) ELSE {number} END")
+
+
+def _yaml_models(models: str) -> str:
+    """The sorted unpriced models as a block sequence under the key (or " []")."""
+    items = (f"(SELECT CASE WHEN bool_and({_yaml_plain('m')} IS NOT NULL) "
+             f"THEN string_agg(m, E'\\n  - ' ORDER BY m COLLATE \"C\") END "
+             f"FROM (SELECT DISTINCT m FROM string_to_table({models}, E'\\x1f') AS m) AS d)")
+    return (f"CASE WHEN {models} IS NULL THEN ' []' ELSE E'\\n  - ' || CASE WHEN strpos({models}, E'\\x1f') = 0 "
+            f"THEN {_yaml_plain(models)} ELSE {items} END END")
+
+
+def _json_text(value: str) -> str:
+    """A string (or null) as `json` writes it without `ensure_ascii`: Postgres escapes the same characters
+    (`"`, `\\`, and below U+0020: \\b \\f \\n \\r \\t, else \\u00xx in lower case)."""
+    return f"coalesce(to_json({value})::text, 'null')"
+
+
+def _json_number(value: str) -> str:
+    """`usage_view._number` as `json` prints it: half-even at 1e-9, an int when whole, else the float's
+    shortest repr. Postgres prints a float8 alike (shortest round trip, an exponent below 1e-4) but for a
+    whole float (Python adds ".0") and from 1e15, where Python keeps fixed notation up to 1e16."""
+    exact = f"(CASE WHEN scale({value}) <= 9 THEN {value} ELSE {_half_even(value, 9)} END)"
+    near = f"{exact}::float8"
+    # Below 1e6 a number of 9 decimals has at most 15 digits: its float is never whole, and one conversion
+    # (the costly part) does; above, the float of a fraction may be whole, and Python then adds ".0"
+    return (f"CASE WHEN {exact} = trunc({exact}) THEN trunc({exact})::text WHEN {exact} < 1e6 THEN {near}::text "
+            f"WHEN {exact} < 1e15 THEN {near}::text || CASE WHEN {near} = trunc({near}) THEN '.0' ELSE '' END "
+            f"ELSE {_python_float_repr(near)} END")
+
+
+def _python_float_repr(value: str) -> str:
+    """Python's repr of a float8 from 1e15: fixed notation below 1e16, from Postgres' d.ddde+15."""
+    digits = f"replace(split_part({value}::text, 'e', 1), '.', '')"
+    return (f"CASE WHEN {value} >= 1e16 THEN {value}::text "
+            f"ELSE rpad(left({digits}, 16), 16, '0') || '.' || coalesce(nullif(substr({digits}, 17), ''), '0') END")
+
+
+def _json_models(models: str, *, compact: bool = False) -> str:
+    """The sorted unpriced models (\\x1f-separated, maybe repeated) as a JSON list three levels down."""
+    indent, close = ("", "") if compact else ("\n        ", "\n      ")
+    many = (f"(SELECT string_agg(to_json(m)::text, ',{indent}' ORDER BY m COLLATE \"C\") "
+            f"FROM (SELECT DISTINCT m FROM string_to_table({models}, E'\\x1f') AS m) AS d)")
+    return (f"CASE WHEN {models} IS NULL THEN '[]' ELSE '[{indent}' || CASE WHEN strpos({models}, E'\\x1f') = 0 "
+            f"THEN {_json_text(models)} ELSE {many} END || '{close}]' END")

@@ -18,16 +18,13 @@ from typing import Any
 from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name, event
 from magent.core.canary_manifest import is_canary_of
 from magent.core.errors import InconsistentState
-from magent.core.judge import Verdict
 from magent.services.kube import deployments as kd
-from magent.services.kube import lease as kl
 from magent.services.kube.client import Kube
-from magent.services.kube.health import failures, readiness
 from magent.services.kube.objects import Deployment
 from magent.services.kube.revisions import UndoResult, plan_undo, undo
+from magent.workflows.deploy.rollout_watch import wait_rollout_watching
 
-# kubectl rollout status watches and returns the moment the rollout is done; polling this often keeps the lag
-# to a tenth of a second for a rare command (10 GETs per second while it waits)
+# the rollout is followed on a watch (rollout_watch); this is the poll's pace when the API server refuses watches
 ROLLOUT_POLL_S = 0.1
 AUDIT_CLOSE_TIMEOUT_S = 2.0
 NOTIFY_KINDS = frozenset({"rolled_back", "rollback_failed"})
@@ -155,7 +152,8 @@ def execute(
     request_seconds = round(time.monotonic() - started, 3)
     emit("rollback_requested", action=plan.action, seconds=request_seconds)
     _after_request(kube, plan, why, actor)
-    kd.wait_rollout(kube, plan.deployment, timeout_s=timeout_s, poll_s=ROLLOUT_POLL_S)
+    _load_verify()  # during the rollout rather than after it, when "ROLLED BACK" is due
+    wait_rollout_watching(kube, plan.deployment, timeout_s=timeout_s, poll_s=ROLLOUT_POLL_S)
     health = verify(kube, kd.get_deployment(kube, plan.deployment))
     emit("rolled_back", action=plan.action, to_revision=plan.to_revision, images=plan.target_images, reason=reason)
     return RollbackOutcome(plan, request_seconds, health, plan.describe())
@@ -218,6 +216,8 @@ def _with_reason(plan: RollbackPlan, why: str) -> RollbackPlan:
 
 def _after_request(kube: Kube, plan: RollbackPlan, why: str, actor: str) -> None:
     """Record the abort on the stable, free the deploy lock (a running deploy sees it and stops), drop the canary."""
+    from magent.services.kube import lease as kl  # here, not at the top: nothing before the request needs it
+
     if plan.action == ABORT_CANARY and plan.state is not None and not plan.state.phase.terminal:
         final = plan.state.moved(phase=Phase.ABORTED, reason=why, holder=actor)
 
@@ -232,8 +232,16 @@ def _after_request(kube: Kube, plan: RollbackPlan, why: str, actor: str) -> None
         kd.delete_deployment(kube, canary_name(plan.deployment))
 
 
+def _load_verify() -> None:
+    import magent.core.judge
+    import magent.services.kube.health  # noqa: F401
+
+
 def verify(kube: Kube, stable: Deployment) -> list[dict]:
     """The stable pods after the rollback: all ready, none crash-looping; InconsistentState (exit 4) otherwise."""
+    from magent.core.judge import Verdict
+    from magent.services.kube.health import failures, readiness
+
     selector = kd.label_selector(stable.selector)
     selector = f"{selector},track!=canary" if selector else "track!=canary"
     pods = [p for p in kd.list_pods(kube, selector) if not p.metadata.get("deletionTimestamp")]
