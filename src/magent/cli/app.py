@@ -159,6 +159,8 @@ def _show_usage_error(exc: typer.TyperException) -> None:
     """Usage errors in magent's own two-line shape: what is wrong, then where to look."""
     ctx = getattr(exc, "ctx", None)
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    # a value checked by a pydantic validator speaks pydantic ("Value error, …", "Input should be …")
+    message = message.replace("Value error, ", "").replace(": Input should be ", ": should be ")
     print(f"Error: {message}", file=sys.stderr)
     print(f"Hint: see '{ctx.command_path if ctx else 'magent'} --help'", file=sys.stderr)
 

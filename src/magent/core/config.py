@@ -279,8 +279,13 @@ def load_settings(
     profiles = _profiles(document, path, node)
     name = profile or env.get("MAGENT_PROFILE") or _default_profile(document, path, node) or DEFAULT_PROFILE
     if name != DEFAULT_PROFILE and name not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise ConfigError(f"profile {name!r} not found in {path or 'any config file'}", hint=f"known profiles: {known}")
+        if not path:
+            hint = "profiles live in magent.yaml (or the file of --config / MAGENT_CONFIG) under `profiles:`"
+        elif not profiles:
+            hint = f"{path} defines no profiles: add a `profiles:` section, or leave --profile out"
+        else:
+            hint = f"known profiles: {', '.join(sorted(profiles))}"
+        raise ConfigError(f"profile {name!r} not found in {path or 'any config file'}", hint=hint)
     base = {k: v for k, v in document.items() if k not in _FILE_ONLY_KEYS}
     settings = _validated_profile(base, profiles, name, env, path, node)
     # An error in `prod` must not wait for the day someone deploys with --profile prod.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from textwrap import shorten
 
 from magent.core.judge import MetricResult, Verdict
 from magent.services.kube.client import Kube
@@ -64,7 +65,7 @@ def restarts(pods: list[Pod], max_restarts: int, track: str) -> MetricResult:
     total = sum(p.restarts for p in pods)
     worst = max(pods, key=lambda p: p.restarts)
     verdict = Verdict.FAIL if total > max_restarts else Verdict.PASS
-    detail = f"{total} restarts" + (f" (most: {worst.name}, {worst.restarts})" if total else "")
+    detail = _count(total, "restart") + (f" (most: {worst.name}, {worst.restarts})" if total else "")
     return MetricResult(PROVIDER, "restarts", float(total), threshold, verdict, detail, track)
 
 
@@ -86,10 +87,15 @@ def warning_events(events: list[Obj], track: str) -> MetricResult:
     threshold = "no BackOff/Failed/OOMKilling"
     fatal = [e for e in events if e.get("reason") in FAILING_EVENTS]
     shown = fatal or events
-    detail = "; ".join(f"{e.get('reason')}: {(e.get('message') or '')[:80]}" for e in shown[:2]) or "none"
+    detail = "; ".join(f"{e.get('reason')}: {shorten(e.get('message') or '', 80, placeholder='…', break_on_hyphens=False)}"
+                       for e in shown[:2]) or "none"
     verdict = Verdict.FAIL if fatal else Verdict.PASS
     return MetricResult(PROVIDER, "warning_events", float(len(events)), threshold, verdict,
-                        f"{len(events)} warnings" + (f" ({detail})" if events else ""), track)
+                        _count(len(events), "warning") + (f" ({detail})" if events else ""), track)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _warnings(events: Iterable[Obj], pod_names: set[str], since: datetime | None) -> list[Obj]:

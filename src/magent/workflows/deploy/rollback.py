@@ -114,7 +114,7 @@ def _nothing_to_undo(name: str, state: CanaryState) -> str:
     else:
         what = f"the last deploy ({state.deploy_id} of {state.image}) was aborted and never reached the stable pods"
     return (f"nothing to undo: {what}; {name} runs {state.previous_image} as before it. "
-            f"To go back further, pass --to-revision N (see magent history -d {name})")
+            f"To go back further, pass --to-revision N (see magent history -d {name} --revisions)")
 
 
 def _revision(deployment: Deployment) -> int | None:
