@@ -18,7 +18,7 @@ def to_json(data: Any) -> str:
 def to_yaml(data: Any) -> str:
     import yaml
 
-    return SECRETS.mask(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False, allow_unicode=True))
+    return SECRETS.mask(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False))
 
 
 def emit(
