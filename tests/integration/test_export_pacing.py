@@ -62,4 +62,4 @@ def assert_summary_reports_the_counts(summary) -> None:
     lines = console.export_text().splitlines()
     for label, value in (("API requests", summary.requests), ("rate limited (429)", summary.refused),
                          ("retries", summary.retries)):
-        assert any(label in line and f" {value} " in line for line in lines), (label, lines)
+        assert any(label in line and f" {value:,} " in line for line in lines), (label, lines)

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from magent.cli.state import OutputOption, get_state
+from magent.cli.state import OutputFormat, OutputOption, get_state
 
 config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
 
@@ -20,6 +20,36 @@ def masked_settings(settings: Any) -> dict[str, Any]:
     if data["notify"].get("webhook_url"):
         data["notify"]["webhook_url"] = mask_webhook(settings.notify.webhook_url)
     return data
+
+
+def durations_as_written(settings: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (settings.model_dump) with every duration as magent.yaml would spell it (`3s`, `90d`, `400ms`),
+    not as the float seconds the model holds; parse_duration reads each back to the same value."""
+    from pydantic import BaseModel
+
+    from magent.core.timeutil import human_duration
+
+    shown = dict(data)
+    durations = _duration_fields(type(settings))
+    for name, value in data.items():
+        attribute = getattr(settings, name, None)
+        if isinstance(attribute, BaseModel) and isinstance(value, dict):
+            shown[name] = durations_as_written(attribute, value)
+        elif name in durations and isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+            shown[name] = human_duration(seconds) if seconds.is_integer() and seconds else f"{seconds:g}s"
+    return shown
+
+
+def _duration_fields(model: Any) -> set[str]:
+    """The fields a model reads with parse_duration (its `mode="before"` validators calling it): the model keeps
+    no other mark of which floats are durations."""
+    fields: set[str] = set()
+    for decorator in model.__pydantic_decorators__.field_validators.values():
+        function = getattr(decorator.func, "__func__", decorator.func)
+        if decorator.info.mode == "before" and "parse_duration" in function.__code__.co_names:
+            fields.update(decorator.info.fields)
+    return fields
 
 
 def _mask_strings(value: Any) -> Any:
@@ -40,8 +70,9 @@ def show(output: OutputOption = None) -> None:
     """Show the active profile, the config file it came from and every setting (secrets masked), each with
     where it came from: flag, env (the variable), profile (file:line), file (file:line) or default.
 
-    Lists and maps are shown as YAML. Flags of other commands (-n, --context, --steps…) override these
-    settings for that command only.
+    Lists and maps are shown as YAML, durations as written in magent.yaml (`5m`, `90d`; -o json gives them
+    in seconds), so the `settings` part of `-o yaml` reads back as a magent.yaml. Flags of other commands
+    (-n, --context, --steps…) override these settings for that command only.
 
     Example: magent --profile production config show -o yaml
     """
@@ -56,13 +87,16 @@ def show(output: OutputOption = None) -> None:
     profile_flag = state.profile if state.profile != os.environ.get("MAGENT_PROFILE") else None
     sources = settings_sources(state.settings, config_flag=config_flag, profile_flag=profile_flag,
                                path=state._config_file, profile=state.profile_name, env=os.environ)
-    data = {
+    data: dict[str, Any] = {
         "profile": state.profile_name,
         "config_file": str(state._config_file) if state._config_file else None,
         "settings": masked_settings(state.settings),
         "sources": {key: source.to_dict() for key, source in sources.items()},
     }
-    emit(state, state.output_format(output), data, table=lambda: _table(data, sources))
+    fmt = state.output_format(output)
+    if fmt is not OutputFormat.json:  # JSON is for programs: durations stay numbers of seconds there
+        data["settings"] = durations_as_written(state.settings, data["settings"])
+    emit(state, fmt, data, table=lambda: _table(data, sources))
 
 
 def _table(data: dict[str, Any], sources: dict[str, Any]):

@@ -62,6 +62,9 @@ Examples:
 """
 
 _PLAIN_PROGRESS_EVERY_S = 5.0
+# The ETA waits for this many conversations or seconds after the first one: a rate from fewer says little
+_ETA_AFTER_CONVERSATIONS = 3
+_ETA_AFTER_S = 2.0
 
 
 @conversations_app.command("export", help=EXPORT_HELP)
@@ -224,16 +227,38 @@ def _interrupted(sink: Sink) -> Interrupted:
                        hint="run the same command again: it resumes without duplicating rows")
 
 
+class _ExportPace:
+    """Conversations per second since the first one completed: the time before it (listing, loading the
+    tokenizer) says nothing of how fast the rest goes, and made a 7 s export's first ETA 309 s."""
+
+    def __init__(self) -> None:
+        self.first_at: float | None = None
+        self.first_count = 0
+
+    def rate(self, exported: int, now: float | None = None) -> float | None:
+        """The pace once a few conversations or seconds have passed since the first one, else None."""
+        now = time.monotonic() if now is None else now
+        if self.first_at is None:
+            if exported:
+                self.first_at, self.first_count = now, exported
+            return None
+        done, seconds = exported - self.first_count, now - self.first_at
+        if seconds <= 0 or done <= 0 or (done < _ETA_AFTER_CONVERSATIONS and seconds < _ETA_AFTER_S):
+            return None
+        return done / seconds
+
+
 class _PlainProgress:
     """A line on stderr every few seconds (no TTY, NO_COLOR or --no-color)."""
 
     def __init__(self, state: AppState) -> None:
-        self.state, self.last = state, time.monotonic()
+        self.state, self.last, self.pace = state, time.monotonic(), _ExportPace()
 
     def __call__(self, progress: ExportProgress) -> None:
+        pace = self.pace.rate(progress.exported)
         if time.monotonic() - self.last >= _PLAIN_PROGRESS_EVERY_S:
             self.last = time.monotonic()
-            self.state.err.print(_progress_line(progress), highlight=False, markup=False)
+            self.state.err.print(_progress_line(progress, pace), highlight=False, markup=False)
 
     def __enter__(self) -> _PlainProgress:
         return self
@@ -252,10 +277,12 @@ class _RichProgress:
                                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
                                  console=state.err, transient=False)
         self.task = self.progress.add_task("export", total=None, detail="listing…")
+        self.pace = _ExportPace()
 
     def __call__(self, progress: ExportProgress) -> None:
         total = progress.to_export if progress.listing_done else None
-        self.progress.update(self.task, completed=progress.exported, total=total, detail=_progress_detail(progress))
+        detail = _progress_detail(progress, self.pace.rate(progress.exported))
+        self.progress.update(self.task, completed=progress.exported, total=total, detail=detail)
 
     def __enter__(self) -> _RichProgress:
         self.progress.start()
@@ -269,11 +296,12 @@ def _progress_view(state: AppState) -> Any:
     return _PlainProgress(state) if state.plain else _RichProgress(state)
 
 
-def _progress_detail(progress: ExportProgress) -> str:
+def _progress_detail(progress: ExportProgress, pace: float | None) -> str:
+    """`pace`: conversations per second since the first one completed (_ExportPace), None while too early."""
     rate = progress.exported / progress.elapsed_s if progress.elapsed_s > 0 else 0.0
     parts = [f"{progress.entries:,} entries", f"{rate:.1f} conv/s"]
-    if progress.listing_done and rate > 0:
-        parts.append(f"ETA {max(0.0, (progress.to_export - progress.exported) / rate):.0f} s")
+    if progress.listing_done and pace:
+        parts.append(f"ETA {max(0.0, (progress.to_export - progress.exported) / pace):.0f} s")
     if progress.skipped:
         parts.append(f"{progress.skipped:,} unchanged")
     if progress.failed:
@@ -281,9 +309,9 @@ def _progress_detail(progress: ExportProgress) -> str:
     return ", ".join(parts)
 
 
-def _progress_line(progress: ExportProgress) -> str:
+def _progress_line(progress: ExportProgress, pace: float | None) -> str:
     total = f"/{progress.to_export:,}" if progress.listing_done else f" (listed {progress.listed:,})"
-    return f"export: {progress.exported:,}{total} conversations, {_progress_detail(progress)}"
+    return f"export: {progress.exported:,}{total} conversations, {_progress_detail(progress, pace)}"
 
 
 def _report(state: AppState, summary: ExportSummary, output: Any) -> None:
@@ -325,4 +353,5 @@ def _summary_table(data: dict[str, Any]) -> Any:
         ("retries", data["retries"]), ("duration", f"{data['duration_s']:.1f} s"),
         ("status", data["status"]),
     ]
+    rows = [(name, f"{value:,}" if isinstance(value, int) else value) for name, value in rows]  # 1,206 as on the bar
     return Group(Text(f"Export to {data['target']}", style="bold"), simple_table(None, ["", "count"], rows))

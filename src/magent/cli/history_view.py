@@ -8,9 +8,12 @@ from magent.core.errors import Unreachable
 
 
 def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: int, *,
-                       context: str | None = None) -> None:
-    """The trail of `deployment` in the kube's namespace; of one kubeconfig `context` if given, else of every one."""
-    from magent.cli.render import emit, simple_table
+                       context: str | None = None, revisions_of: str = "the Deployment's revisions") -> None:
+    """The trail of `deployment` in the kube's namespace; of one kubeconfig `context` if given, else of every one.
+
+    `revisions_of` names what --revisions lists instead (an ECS service's are its task definition family's)."""
+    from magent.cli.render import OutputFormat, emit, simple_table
+    from magent.core.timeutil import isoformat_seconds
     from magent.workflows.deploy.history import audit_history
 
     try:
@@ -20,10 +23,13 @@ def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: 
                                             f"the cluster") from None
     where = f"{kube.namespace}" + (f" (context {context})" if context else "")
     if not records:
-        state.err.print(f"no deploy or rollback of {deployment} in {where} is recorded in the store; "
-                        f"--revisions lists the Deployment's revisions", markup=False, highlight=False)
-    rows = [(r["started_at"], r["kind"], r["actor"], f"{r['previous_image']} → {r['image']}", r["outcome"],
-             _analyses(r["analyses"]), r["reason"] or "-") for r in records]
+        state.err.print(f"no deploy or rollback of {deployment} in {where} is recorded in the store yet; "
+                        f"--revisions lists {revisions_of}", markup=False, highlight=False)
+        if fmt is OutputFormat.table:  # an empty table says nothing more; -o json/yaml still print []
+            return
+    rows: list[tuple[Any, ...]] = [(isoformat_seconds(r["started_at"]) if r["started_at"] else "-", r["kind"], r["actor"],
+             f"{r['previous_image']} → {r['image']}", r["outcome"], _analyses(r["analyses"]), r["reason"] or "-")
+            for r in records]
     columns = ["started", "kind", "who", "image", "outcome", "analyses", "reason"]
     if context is None and any(r["context"] for r in records):  # several clusters may share this history
         rows = [(r["context"] or "-", *row) for r, row in zip(records, rows)]

@@ -268,7 +268,8 @@ def _status_table(data: dict) -> Any:
         step = f"{d['step']}/{len(d['weights'])} ({d['weight']}%)" if d.get("weight") else "-"
         deploy_rows = [("deploy", d["deploy_id"]), ("phase", d["phase"]), ("image", f"{d['previous_image']} → {d['image']}"),
                        ("step", step), ("started", d["started_at"]), ("updated", d["updated_at"]),
-                       ("last analysis", last), ("holder", d["holder"]), ("reason", d.get("reason") or "-")]
+                       ("last analysis", last),
+                       ("holder" if d["in_progress"] else "last run by", d["holder"]), ("reason", d.get("reason") or "-")]
         parts.append(kv_table("deploy in progress" if d["in_progress"] else "last deploy", deploy_rows))
     if data["lock"]:
         lock = data["lock"]

@@ -114,7 +114,8 @@ def history_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | Non
     if not revisions and store_configured(state.settings):
         from magent.cli.history_view import show_audit_history
 
-        return show_audit_history(state, fmt, SimpleNamespace(namespace=target.scope), target.name, limit)
+        return show_audit_history(state, fmt, SimpleNamespace(namespace=target.scope), target.name, limit,
+                                  revisions_of="the revisions of the service's task definition family")
     records = task_definition_history(target)
     rows = [(r["revision"], ", ".join(r["images"]), r["created"] or "-", "*" if r["current"] else "")
             for r in records]

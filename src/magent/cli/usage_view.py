@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from magent.core.cost import COST_MODEL, PARTIAL, UNPRICED, CostLine, CostReport, WindowPlan, fill_days
 from magent.core.pricing import PricingTable
-from magent.core.timeutil import isoformat
+from magent.core.timeutil import isoformat, isoformat_seconds
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -65,7 +65,7 @@ def empty_message(data: UsageData, plan: WindowPlan) -> str:
 
 
 def describe_window(since: datetime, until: datetime | None) -> str:
-    return f"{isoformat(since)} and {isoformat(until) if until else 'now'}"
+    return f"{isoformat_seconds(since)} and {isoformat_seconds(until) if until else 'now'}"
 
 
 def _row(by: tuple[str, ...], line: CostLine, data: UsageData, report: CostReport) -> dict[str, Any]:
@@ -191,7 +191,8 @@ def report_view(state: AppState, report: CostReport, data: UsageData, document: 
 
     window = document["window"]
     title = Text("Usage report ", style="bold")
-    title.append(f"{window['since']} → {window['until'] or 'now'}", style="")
+    until = isoformat_seconds(window["until"]) if window["until"] else "now"  # -o json keeps the microseconds
+    title.append(f"{isoformat_seconds(window['since'])} → {until}", style="")
     parts: list[RenderableType] = [
         title,
         Text(f"Store: {document['store']}. Read from: {'; '.join(window['read_from'])}.", style="dim"),

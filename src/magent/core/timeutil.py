@@ -112,3 +112,9 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
     if moment >= LATEST_INSTANT:
         raise ValueError(f"invalid time {text!r}: magent takes instants before the year 9999")
     return moment
+
+
+def isoformat_seconds(moment: datetime | str) -> str:
+    """An instant as isoformat() gives it, cut to whole seconds: for tables, where microseconds only fold lines."""
+    text = isoformat(moment) if isinstance(moment, datetime) else moment
+    return re.sub(r"(T\d\d:\d\d:\d\d)\.\d+", r"\1", text)
