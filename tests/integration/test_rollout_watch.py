@@ -13,7 +13,7 @@ from magent.core.errors import InconsistentState
 from magent.core.rollout import RolloutFailed
 from magent.services.kube import deployments as kd
 from magent.services.kube.client import connect
-from magent.workflows.deploy.rollout_watch import wait_rollout_watching
+from magent.services.kube.rollout_watch import wait_rollout_watching
 
 SLOW_POLL_S = 5.0  # a poll this slow would be seen: the rollouts here take well under a second
 

@@ -22,7 +22,7 @@ from magent.services.kube import deployments as kd
 from magent.services.kube.client import Kube
 from magent.services.kube.objects import Deployment
 from magent.services.kube.revisions import UndoResult, plan_undo, undo
-from magent.workflows.deploy.rollout_watch import wait_rollout_watching
+from magent.services.kube.rollout_watch import wait_rollout_watching
 
 # the rollout is followed on a watch (rollout_watch); this is the poll's pace when the API server refuses watches
 ROLLOUT_POLL_S = 0.1
