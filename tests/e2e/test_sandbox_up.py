@@ -153,6 +153,27 @@ def test_prometheus_scrapes_the_agent_app(sandbox):
         time.sleep(0.3)
 
 
+def test_the_readme_drill_aborts_a_5xx_canary_on_prometheus(sandbox):
+    """README: `magent deploy registry.local/agent:v2-5xx -d agent --yes   # a drill: watch it abort`. The
+    canary's 5xx show only in its traffic (its /health answers 200), so the sandbox's magent.yaml must judge
+    the Prometheus the sandbox runs; it once judged /health alone and promoted the faulty image."""
+    from conftest import require_tool
+
+    require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")
+    root, env, _ = sandbox
+    prometheus = next(c["url"] for c in _state(root)["components"] if c["name"] == "prometheus")
+    analysis = yaml.safe_load(Path(env["MAGENT_CONFIG"]).read_text())["deploy"]["analysis"]
+    assert analysis["prometheus"]["url"] == prometheus
+    result = _magent("deploy", "registry.local/agent:v2-5xx", "-d", "agent", "--yes", "-o", "json", env=env)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1, result.stderr
+    assert events[-1]["event"] == "aborted", events[-1]
+    last = [event for event in events if event["event"] == "analysis"][-1]
+    assert "errors_5xx_per_min" in {m["name"] for m in last["metrics"] if m["verdict"] == "fail"}, last
+    images = _magent("status", "-d", "agent", "-o", "json", env=env)
+    assert json.loads(images.stdout)["images"] == ["registry.local/agent:v1"], images.stdout
+
+
 def test_up_again_prints_the_same_environment(sandbox, cli):
     root, env, _ = sandbox
     pid = _state(root)["pid"]

@@ -113,6 +113,10 @@ class SandboxStack:
                 self.child_pids.append(prometheus.pid)
                 self.components.append({"name": "prometheus", "url": prometheus.url,
                                         "note": "scrapes the agent app every second"})
+                # The sample app's faults (-5xx, -slow) show only in its traffic, never in /health: without this
+                # the README's drill would promote a canary answering 30 % 5xx. Windows of 5 s: scraped every 1 s.
+                self._edit_config(lambda document: document["deploy"]["analysis"].update(
+                    prometheus={"url": prometheus.url, "min_window": "5s"}))
         if self.postgres:
             from magent.services.store.embedded import ensure_running
 
@@ -123,19 +127,24 @@ class SandboxStack:
     def _start_ecs(self, moto_url: str) -> None:
         """The ECS twin of the Deployment: service `agent` in a cluster, 2 tasks of v1, an ALB with a stable and a
         canary target group; magent.yaml's deploy.ecs names them (moto computes no percentiles: Average latency)."""
-        import yaml
-
         from magent.sandbox.ecs_stack import serve_ecs
 
         ecs = self.ecs_stack = self._stack.enter_context(serve_ecs(moto_url, f"{IMAGE_REPOSITORY}:v1"))
-        config = Path(self.env["MAGENT_CONFIG"])
-        document = yaml.safe_load(config.read_text())
-        document["deploy"]["ecs"] = {"cluster": ecs.cluster, "service": ecs.service,
-                                     "canary_target_group": ecs.canary_tg, "latency_stat": "Average"}
-        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        self._edit_config(lambda document: document["deploy"].update(
+            ecs={"cluster": ecs.cluster, "service": ecs.service, "canary_target_group": ecs.canary_tg,
+                 "latency_stat": "Average"}))
         self.components.append({"name": "ecs", "url": moto_url,
                                 "note": f"ECS cluster {ecs.cluster}, service {ecs.service} (2 × {IMAGE_REPOSITORY}:v1) "
                                         "behind an ALB (played by AlbTraffic)"})
+
+    def _edit_config(self, edit) -> None:
+        """Apply `edit` to the sandbox's magent.yaml (a component that started adds what judges it)."""
+        import yaml
+
+        config = Path(self.env["MAGENT_CONFIG"])
+        document = yaml.safe_load(config.read_text())
+        edit(document)
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def _optional(self, name: str, start):
         """Enter an optional component; when it cannot run here, note why (with how to fix it) and go on."""
