@@ -49,7 +49,7 @@ def test_an_outage_longer_than_the_window_exits_3_naming_the_canary_left(web, pr
         assert deploy.wait_exit(timeout=30) == 3
     stderr = deploy.stderr
     assert "the Kubernetes API did not answer for" in stderr
-    assert "web-canary may still serve traffic: 2 pod(s) of app:v2 next to web (app:v1), step 1/1 (50%)" in stderr
+    assert "web-canary may still serve traffic: 2 pods of app:v2 next to web (app:v1), step 1/1 (50%)" in stderr
     assert "magent rollback --deployment web" in stderr and "--resume" in stderr
     assert "Traceback" not in stderr
     assert web.deployment("web-canary")["spec"]["replicas"] == 2  # really left running, as said

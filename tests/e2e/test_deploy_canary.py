@@ -79,7 +79,7 @@ def test_canary_that_never_gets_ready_is_held_then_aborted(cli, web):  # noqa: F
 def test_plain_progress_lines_go_to_stderr(cli, web):  # noqa: F811
     result = cli("deploy", "app:v2", "-d", "web", "--steps", "50", *FAST)
     assert result.exit_code == 0, result.stderr
-    assert "step 1/1 (50%): 2 canary pod(s) next to 4 stable (33.3% of pods)" in result.stderr
+    assert "step 1/1 (50%): 2 canary pods next to 4 stable (33.3% of pods)" in result.stderr
     assert "PROMOTED: web runs app:v2" in result.stderr
     assert "promoted" in result.stdout and "{" not in result.stdout
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -98,3 +99,47 @@ def test_deploy_yes_answer_then_runs_in_the_live_view(web):  # noqa: F811
     after = term.screen.split(PROMPT, 1)[1]
     assert "canary pods" in after and "PROMOTED" in after
     assert web.image() == "app:v2"
+
+
+def test_rollback_asks_a_short_question_under_its_plan_and_its_panel_names_the_image(cluster):  # noqa: F811
+    # the whole plan was the question: in a terminal of 120 columns it wrapped mid-word; and once ROLLED BACK
+    # the live panel read "image" with nothing beside it and rows of dashes for pods a rollback never counts
+    cluster.create(replicas=2)
+    cluster.set_image("app:v2")
+    term = TerminalProcess("rollback", "--deployment", "web")
+    try:
+        before = term.read_until(PROMPT)
+        lines = [line.strip() for line in before.replace("\r", "").splitlines()]
+        assert "Roll back web to app:v1? [y/N]:" in lines, lines
+        assert "Roll back web from app:v2 to app:v1 (revision 2 → 1)." in lines, lines
+        term.type("y\r")
+        code = term.wait(timeout=60)
+    finally:
+        term.close()
+    assert code == 0, term.screen
+    after = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.screen.split(PROMPT, 1)[1])  # the live view's redraws
+    panel = [line for line in after.replace("\r", "\n").splitlines() if line.startswith("deployment ")][-1]
+    assert panel.split()[-2:] == ["image", "app:v1"], panel
+    assert "canary pods" not in after and "ROLLED BACK" in after
+    assert cluster.image() == "app:v1"
+
+
+def test_the_live_view_keeps_ctrl_c_from_echoing_over_it_and_gives_the_terminal_back(web):  # noqa: F811
+    # the echoed ^C wrapped below a full-width view and Rich, redrawing from one line too low, left a stray line
+    import signal
+    import termios
+
+    term = TerminalProcess("deploy", "app:v2", "--deployment", "web", "--steps", "50", "--pause", "30s",
+                           "--interval", "1s", "--yes")
+    try:
+        assert termios.tcgetattr(term.master)[3] & termios.ECHOCTL  # a terminal's default
+        term.read_until("canary pod")
+        assert not termios.tcgetattr(term.master)[3] & termios.ECHOCTL  # quiet while the view is on screen
+        term.process.send_signal(signal.SIGINT)
+        code = term.wait(timeout=60)
+        lflag = termios.tcgetattr(term.master)[3]
+    finally:
+        term.close()
+    assert code == 130, term.screen
+    assert lflag & termios.ECHOCTL and lflag & termios.ECHO and lflag & termios.ISIG  # given back as it was
+    assert web.deployment("web-canary") is None

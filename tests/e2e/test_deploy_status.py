@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from fixtures.deploy import cluster, plant_canary_in_progress, web  # noqa: F401 - fixtures
 
@@ -20,6 +21,17 @@ def test_status_shows_the_canary_its_step_and_the_lock(cli, web):  # noqa: F811
     table = cli("status", "-d", "web")
     assert "deploy in progress" in table.stdout and "ci@runner-7 4242" in table.stdout
     assert "app:v1 → app:v2" in table.stdout
+
+
+def test_status_table_shows_times_in_whole_seconds_and_json_keeps_them_exact(cli, web):  # noqa: F811
+    plant_canary_in_progress(web)
+    data = json.loads(cli("status", "-d", "web", "-o", "json").stdout)
+    table = cli("status", "-d", "web").stdout
+    moments = [data["deploy"]["started_at"], data["deploy"]["updated_at"], data["lock"]["renewed_at"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", moment) for moment in moments), moments
+    for moment in moments:
+        assert re.sub(r"\.\d+Z$", "Z", moment) in table, table
+    assert not re.search(r":\d\d\.\d", table), table  # microseconds only fold the table
 
 
 def test_status_of_a_quiet_deployment(cli, web):  # noqa: F811

@@ -132,6 +132,13 @@ def test_emit_job_is_accepted_by_kubectl_and_the_server(cli, env, plan_id, kubec
     (("--emit-job", "--shards", "3"), "--shards is for --plan"),
     (("--emit-job", "--context", "prod"), "--context is for --submit"),
     (("--plan", "--context", "prod"), "--context is for --submit"),
+    # the Job's flags without --emit-job/--submit were silently ignored
+    (("--parallelism", "3"), "--parallelism is for --emit-job and --submit"),
+    (("--to", "jsonl:x.jsonl", "--image", "reg/magent:1"), "--image is for --emit-job and --submit"),
+    (("--worker", "-n", "batch"), "--namespace is for --emit-job and --submit"),
+    (("--plan", "--key-secret", "k#v"), "--key-secret is for --emit-job and --submit"),
+    (("--database-secret", "db#url"), "use it with --emit-job or --submit"),
+    (("--kube-version", "1.30"), "--kube-version is for --emit-job"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
     unused = "postgresql://magent:pw@127.0.0.1:9/none"  # refused before any connection
@@ -191,7 +198,7 @@ def test_submit_creates_the_job_in_the_context_named(cli, env, plan_id, kube_sim
         with PodPlayer(kube_sim, kube_namespace, job, lambda pod: 0), PodPlayer(kube_sim, elsewhere, job, lambda pod: 0):
             result = cli("--config", str(config), "conversations", "export", "--submit", "--context", "batch",
                          env={**env, "KUBECONFIG": str(tmp_path / "kubeconfig")})
-        assert result.exit_code == 1 and "conversation(s) of the plan left" in result.stderr, result.output
+        assert result.exit_code == 1 and "conversations of the plan left" in result.stderr, result.output
         assert f"creating job {job}" in result.stderr
         assert "in context batch (" in result.stderr and f"namespace {kube_namespace}" in result.stderr
         assert kube_sim.get("batch/v1", "Job", kube_namespace, job) is not None
@@ -205,7 +212,7 @@ def test_a_failed_job_exits_1_naming_its_indexes(cli, env, plan_id, kube_sim, ku
     with PodPlayer(kube_sim, kube_namespace, job, lambda pod: int(pod["metadata"]["labels"][INDEX] == "1")):
         result = cli("conversations", "export", "--submit", "--parallelism", "1", env=env)
     assert result.exit_code == 1, result.output
-    assert f"job {job} failed: FailedIndexes (failed indexes 1); 12 conversation(s) left to export" in result.stderr
+    assert f"job {job} failed: FailedIndexes (failed indexes 1); 12 conversations left to export" in result.stderr
     assert f"kubectl logs job/{job} -n {kube_namespace}" in result.stderr
     assert "completed indexes" in result.stdout and "Traceback" not in result.output
 

@@ -30,6 +30,9 @@ def test_history_shows_the_audit_trail_from_the_store(cli, web, pg_url):  # noqa
     table = cli("history", "-d", "web", env={**env, "COLUMNS": "80"}).stdout  # piped: never folded or cut
     assert any(LONG in line for line in table.splitlines()), table
     assert "5xx after v2" in table and "promoted" in table and "rolled_back" in table
+    promoted = next(line for line in table.splitlines() if "promoted" in line)
+    counts = f"{deploy['analyses']['count']} ({deploy['analyses']['pass']} pass)"
+    assert counts in promoted and deploy["analyses"]["last"] not in table, promoted  # counts; the summary: -o json
 
     revisions = json.loads(cli("history", "-d", "web", "--revisions", "-o", "json", env=env).stdout)
     assert [r["images"] for r in revisions][-1] == ["app:v1"] and revisions[-1]["current"]

@@ -64,6 +64,8 @@ def test_a_clean_repository_is_ready(cli, team, clean_repo):
     assert result.exit_code == 0, result.output
     assert "READY" in result.stdout and "✓" in result.stdout
     assert "? " in result.stdout or "manual" in result.stdout
+    started = result.stdout.rsplit(" · ", 1)[1].split()[0]  # the footer's instant: whole seconds, as other tables
+    assert started.endswith("Z") and "." not in started, result.stdout
 
 
 def test_a_planted_key_fails_with_where_and_how_to_fix_never_the_key(cli, team, leaky_repo):
@@ -182,7 +184,7 @@ def test_write_baseline_then_the_same_findings_pass_and_a_new_key_fails(cli, tea
     baseline = tmp_path / "baseline.json"
     written = cli("preflight", "-c", str(team), "--repo", str(leaky_repo), "--write-baseline", str(baseline))
     assert written.exit_code == 0, written.output  # this run already reads the baseline it wrote
-    assert "Wrote 1 finding(s) to the baseline" in written.stderr
+    assert "Wrote 1 finding to the baseline" in written.stderr
     assert KEY not in baseline.read_text() and KEY[-4:] not in baseline.read_text()
     again = cli("preflight", "-c", str(team), "--repo", str(leaky_repo), "--baseline", str(baseline), "-o", "json")
     assert again.exit_code == 0 and "1 in the baseline" in _item(again, "code.no-hardcoded-key")["message"]

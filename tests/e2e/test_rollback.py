@@ -106,6 +106,6 @@ def test_a_terminal_is_asked_first_and_no_changes_nothing(cli, web, monkeypatch)
     monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
     result = cli("rollback", "-d", "web")
     assert result.exit_code == 130
-    assert "roll back web from app:v2 to app:v1 (revision 2 → 1)?" in result.stderr
+    assert "Roll back web from app:v2 to app:v1 (revision 2 → 1).\nRoll back web to app:v1? [y/N]" in result.stderr
     assert "in context magent-sandbox" in result.stderr
     assert web.image() == "app:v2"

@@ -153,7 +153,7 @@ def test_prometheus_scrapes_the_agent_app(sandbox):
         time.sleep(0.3)
 
 
-def test_the_readme_drill_aborts_a_5xx_canary_on_prometheus(sandbox):
+def test_the_readme_drill_promotes_a_healthy_canary_and_aborts_a_5xx_one(sandbox):
     """README: `magent deploy registry.local/agent:v2-5xx -d agent --yes   # a drill: watch it abort`. The
     canary's 5xx show only in its traffic (its /health answers 200), so the sandbox's magent.yaml must judge
     the Prometheus the sandbox runs; it once judged /health alone and promoted the faulty image."""
@@ -164,6 +164,8 @@ def test_the_readme_drill_aborts_a_5xx_canary_on_prometheus(sandbox):
     prometheus = next(c["url"] for c in _state(root)["components"] if c["name"] == "prometheus")
     analysis = yaml.safe_load(Path(env["MAGENT_CONFIG"]).read_text())["deploy"]["analysis"]
     assert analysis["prometheus"]["url"] == prometheus
+    healthy = _magent("deploy", "registry.local/agent:v2", "-d", "agent", "--yes", "-o", "json", env=env)
+    assert healthy.returncode == 0, healthy.stdout[-2000:] + healthy.stderr  # judged on traffic, and promoted
     result = _magent("deploy", "registry.local/agent:v2-5xx", "-d", "agent", "--yes", "-o", "json", env=env)
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1, result.stderr
@@ -171,7 +173,7 @@ def test_the_readme_drill_aborts_a_5xx_canary_on_prometheus(sandbox):
     last = [event for event in events if event["event"] == "analysis"][-1]
     assert "errors_5xx_per_min" in {m["name"] for m in last["metrics"] if m["verdict"] == "fail"}, last
     images = _magent("status", "-d", "agent", "-o", "json", env=env)
-    assert json.loads(images.stdout)["images"] == ["registry.local/agent:v1"], images.stdout
+    assert json.loads(images.stdout)["images"] == ["registry.local/agent:v2"], images.stdout
 
 
 def test_up_again_prints_the_same_environment(sandbox, cli):

@@ -70,3 +70,12 @@ def test_watch_of_a_quiet_deployment_ends_at_once(cli, web):  # noqa: F811
     result = cli("status", "-d", "web", "--watch")
     assert result.exit_code == 0 and "successfully rolled out" in result.stderr
     assert result.stdout.count("\n") == 1 and "stable app:v1 4/4 ready" in result.stdout
+
+
+def test_watch_lines_keep_non_ascii_text_as_the_other_outputs_do(capsys):
+    from magent.cli.state import OutputFormat
+    from magent.cli.status_watch import _print_change
+
+    for fmt in (OutputFormat.json, OutputFormat.yaml):
+        _print_change(fmt, {"deploy": {"reason": "café…"}}, "")
+        assert "café…" in capsys.readouterr().out, fmt

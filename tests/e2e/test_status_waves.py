@@ -50,6 +50,22 @@ def test_status_shows_every_cluster_of_the_release(cli, clusters):  # noqa: F811
     assert "paused-for-analysis" not in rows["eu-1"] and "app:v1 (revision 1, 2/2 ready)" in rows["eu-1"]
 
 
+def test_a_finished_deploy_says_when_it_ended_in_whole_seconds(cli, clusters):  # noqa: F811
+    from magent.core.canary import CanaryState, Phase
+    from magent.core.config import KubeSettings
+    from magent.services.kube import deployments as kd
+    from magent.services.kube.client import connect
+
+    with connect(KubeSettings(kubeconfig=str(clusters["eu-1"].kubeconfig)), context="eu-1") as kube:
+        kd.write_state(kube, "web", CanaryState(deploy_id="d-done", image="app:v2", previous_image="app:v1",
+                                                container="app", weights=[50], phase=Phase.PROMOTED, step=0,
+                                                holder="ci@runner-1 1"))
+    records = json.loads(cli("status", "-d", "web", *_flags(*CONTEXTS), "-o", "json").stdout)
+    ended = records[0]["deploy"]["updated_at"]  # -o json keeps the instant exact
+    table = cli("status", "-d", "web", *_flags(*CONTEXTS), env={"COLUMNS": "250"}).stdout
+    assert f"ended {ended.split('.')[0].rstrip('Z')}Z" in table, table
+
+
 def test_status_with_deploy_waves_configured_and_no_context_shows_every_wave(cli, clusters, tmp_path):  # noqa: F811
     config = tmp_path / "magent.yaml"
     config.write_text(yaml.safe_dump({"deploy": {"waves": [{"context": "ap-1"}, {"context": "eu-1"}]}}))

@@ -68,7 +68,7 @@ def test_cloudwatch_spend_is_what_the_cost_alarm_reads(emit, moto_server):
     since = isoformat(HOUR_A - timedelta(hours=1))
     result = emit("--since", since, "--emit-metrics", "cloudwatch", alerts=config)
     assert result.exit_code == 0, result.stderr
-    assert "published 4 spend value(s) to CloudWatch" in result.stderr  # 2 models + 2 hourly totals
+    assert "published 4 spend values to CloudWatch" in result.stderr  # 2 models + 2 hourly totals
     assert "no price for my-finetune" in result.stderr
     settings = parse_alerts(config)
     alarm = alarm_request(settings, settings.rule("cost-spike"))

@@ -68,7 +68,7 @@ def test_dead_backends_fail_one_finding_each(unused_tcp_url, hanging_server, mis
                 "cloudwatch": cloudwatch_section(unused_tcp_url), "mistral": {"enabled": True}}
     result = reachable(analysis, mistral_url=mistral_sim.url)
     assert result.status == "fail"
-    assert "4 of 4 analysis backend(s) do not answer: web, prometheus, cloudwatch, mistral" in result.message
+    assert "4 of 4 analysis backends not answering: web, prometheus, cloudwatch, mistral" in result.message
     found = {f.rule: f.message for f in result.findings}
     assert "unreachable" in found["analysis-prometheus"]
     assert "ReadTimeout" in found["analysis-web"] or "no answer" in found["analysis-web"]

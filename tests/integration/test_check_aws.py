@@ -138,7 +138,7 @@ def test_alarms_all_present_pass(moto_server, prefix):
     create_alarms(moto_server, prefix)
     result = run_check("aws.alarms", params={"prefix": prefix}, settings=settings(moto_server))
     assert result.status == "pass", result.message
-    assert "6 alarm(s)" in result.message
+    assert "6 alarms" in result.message
 
 
 def test_missing_alarms_fail_listing_them(moto_server, prefix):

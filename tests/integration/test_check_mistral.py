@@ -79,7 +79,7 @@ def test_missing_key_is_an_error_with_hint(check):
 def test_models_exist_pass(check):
     result = check("mistral.models-exist", models=["mistral-small-2506"], params={"models": ["ministral-8b-2410"]})
     assert result.status == "pass", result.message
-    assert "2 model(s) exist" in result.message
+    assert "2 models found" in result.message
 
 
 def test_models_exist_skips_without_models(check):

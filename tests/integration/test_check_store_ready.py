@@ -21,7 +21,7 @@ def test_migrated_store_passes(pg_url):
 def test_blank_database_fails_with_the_command(pg_url):
     result = run_check("store.ready", settings={"store": {"database_url": pg_url}})
     assert result.status == "fail"
-    assert f"{len(MIGRATIONS)} migration(s) pending" in result.message and "magent db migrate" in result.message
+    assert f"{len(MIGRATIONS)} migrations pending" in result.message and "magent db migrate" in result.message
     assert len(result.findings) == len(MIGRATIONS)
 
 

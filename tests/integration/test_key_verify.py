@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 
 import pytest
@@ -56,6 +57,8 @@ def test_valid_key_table(verify):
                   "left of", "1 of 1 key valid"):
         assert words in result.stdout
     assert SIM_API_KEY not in result.output
+    footer = next(line for line in result.stdout.splitlines() if "1 of 1 key valid" in line)
+    assert re.search(r"· exit 0 · \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", footer), footer  # whole seconds, as tables
 
 
 def test_valid_key_json_with_models(verify):

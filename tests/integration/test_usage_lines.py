@@ -158,6 +158,25 @@ def test_rounding_and_quoting_expressions_match_python(awkward_url, value, text)
     assert quoted + ",x\n" == out.getvalue()
 
 
+def test_yaml_keeps_non_ascii_names_as_pyyaml_writes_them_with_allow_unicode(cli, awkward_url, tmp_path, monkeypatch):
+    """-o yaml wrote "\\u65E5\\u672C…" where -o json keeps 日本…; the store-made lines and PyYAML must agree."""
+    import json
+
+    import yaml
+
+    from magent.core import timeutil
+
+    now = timeutil.utcnow()
+    monkeypatch.setattr(timeutil, "utcnow", lambda: now)  # the same generated_at in both documents
+    args = ["usage", "report", *_window_args(*WINDOWS[0]), "--pricing", str(sample_pricing(tmp_path)),
+            "--by", "conversation"]
+    as_yaml = cli(*args, "-o", "yaml", env={"MAGENT_DATABASE_URL": awkward_url})
+    as_json = cli(*args, "-o", "json", env={"MAGENT_DATABASE_URL": awkward_url})
+    assert as_yaml.exit_code == as_json.exit_code == 0, (as_yaml.stderr, as_json.stderr)
+    assert as_yaml.stdout == yaml.safe_dump(json.loads(as_json.stdout), sort_keys=False, allow_unicode=True)
+    assert "conversation_name: 日本語の会話\n" in as_yaml.stdout
+
+
 @settings(max_examples=60)
 @given(value=st.one_of(st.decimals(min_value=0, max_value=10**7, places=12, allow_nan=False),
                        st.decimals(min_value=0, max_value=10**17, places=9, allow_nan=False),

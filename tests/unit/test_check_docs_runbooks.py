@@ -51,7 +51,7 @@ def test_repo_runbook_missing_a_section_fails_with_its_title_line(tmp_path: Path
     (directory / "escalation.md").unlink()
     result = run_check("docs.runbooks", options=PreflightOptions(repo=tmp_path))
     assert result.status == "fail"
-    assert "1 runbook(s) missing and 1 required section(s) missing in runbooks/ (the repository's)" in result.message
+    assert "1 runbook missing and 1 required section missing in runbooks/ (the repository's)" in result.message
     by_file = {finding.file: finding for finding in result.findings}
     assert by_file["runbooks/rollback.md"].line == 3  # the title, after the two blank lines added
     assert "'Verify'" in by_file["runbooks/rollback.md"].message

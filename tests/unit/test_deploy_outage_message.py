@@ -21,8 +21,8 @@ def _outage(kind: str, scope: str, name: str):
 
 
 @pytest.mark.parametrize(("kind", "api", "units", "flags", "wrong"), [
-    ("kubernetes", "the Kubernetes API", "2 pod(s)", "--deployment agent", "--service"),
-    ("ecs", "the ECS API", "2 task(s)", "--target ecs --cluster prod --service agent", "--deployment"),
+    ("kubernetes", "the Kubernetes API", "2 pods", "--deployment agent", "--service"),
+    ("ecs", "the ECS API", "2 tasks", "--target ecs --cluster prod --service agent", "--deployment"),
 ])
 def test_the_outage_names_the_platform_and_the_commands_that_select_it_again(kind, api, units, flags, wrong):
     error = _outage(kind, "prod", "agent")

@@ -7,7 +7,15 @@ import pytest
 
 from magent.cli import app as app_module
 from magent.cli.interrupts import is_user_interrupt, sigint_seen, tracking_sigint
+from magent.core import ctrl_c
 from magent.core.errors import EXIT_INTERRUPTED
+
+
+@pytest.fixture(autouse=True)
+def _forget_ctrl_c():
+    """The flag outlives tracking_sigint(): left set, a later test's real error would read as a Ctrl-C."""
+    yield
+    ctrl_c.reset()
 
 
 def test_the_tracker_sees_sigint_and_restores_the_default_handler():
@@ -81,3 +89,26 @@ def test_an_export_whose_library_swallowed_ctrl_c_says_no_file_was_written(monke
     with tracking_sigint(), pytest.raises(Interrupted, match="no file was written"):
         conversations._run(state, "http://127.0.0.1:9", "k", JsonlSink(tmp_path / "x.jsonl"), None, None)
     assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("disguised", [False, True])
+def test_an_export_run_ended_by_ctrl_c_is_recorded_interrupted_in_any_disguise(disguised):
+    """A Ctrl-C a library turned into another exception was recorded in export_runs as a failed run."""
+    from types import SimpleNamespace
+
+    from magent.workflows.export.runner import ExportOptions, run_export
+
+    class CtrlCWhileListingAgents:
+        pacing = SimpleNamespace(requests=0, refused=0, retries=0)
+
+        def agents(self):
+            if not disguised:
+                os.kill(os.getpid(), signal.SIGINT)
+            _command_whose_library_swallows_ctrl_c(None, [])
+
+    finished = []
+    sink = SimpleNamespace(description="recorder", begin=lambda since: None,
+                           finish=lambda status, counts, high_water: finished.append(status))
+    with tracking_sigint(), pytest.raises((KeyboardInterrupt, RuntimeError)):
+        run_export(CtrlCWhileListingAgents(), sink, ExportOptions())
+    assert finished == ["interrupted"]

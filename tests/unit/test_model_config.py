@@ -183,7 +183,7 @@ def test_check_passes_and_settings_aliases_count(tmp_path):
     assert run_check("config.model-settings", options=options).status == "fail"
     result = run_check("config.model-settings", options=options,
                        settings={"mistral": {"intentional_aliases": ["mistral-medium-latest"]}})
-    assert result.status == "pass" and "1 model setting(s) in 1 file" in result.message
+    assert result.status == "pass" and "1 model setting in 1 file" in result.message
 
 
 def test_check_reports_unparsable_and_non_utf8_files(tmp_path):

@@ -55,3 +55,29 @@ def test_the_trimmer_holds_spaces_only_until_it_knows_they_are_trailing():
         trimmer.flush()
     assert sink.getvalue() == "a  b\n\x1b[3mtitle\x1b[0m\nend"  # a style's reset is kept, its padding is not
     assert not trimmer.isatty()
+
+
+_LONG_TITLE = "deploy history of deployment customer-support-agent-production in namespace platform-team-eu-west-1"
+
+
+def test_a_title_longer_than_its_table_stays_on_one_line_piped(monkeypatch):
+    """Rich wraps a title at its table's width: over a narrow table, `| cat` got it word by word."""
+    from magent.cli.deploy_view import kv_table
+
+    assert len(_LONG_TITLE) > 80
+    text = _printed(monkeypatch, simple_table(_LONG_TITLE, ["a", "b"], [("1", "2")]),
+                    kv_table(_LONG_TITLE, [("image", "app:v1")]))
+    lines = text.splitlines()
+    assert lines[0] == _LONG_TITLE and lines[1].startswith("┏"), text
+    assert lines[6] == _LONG_TITLE and lines[7] == "  image    app:v1", text
+
+
+def test_on_a_terminal_a_long_title_wraps_at_the_terminal_s_width_not_the_table_s():
+    from rich.console import Console
+
+    terminal = Console(file=io.StringIO(), width=60, force_terminal=True, color_system=None)
+    with terminal.capture() as captured:
+        terminal.print(simple_table(_LONG_TITLE, ["a", "b"], [("1", "2")]))
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    assert " ".join(lines[:3]) == _LONG_TITLE and lines[3].startswith("┏"), lines
+    assert all(len(line) <= 60 for line in lines) and len(lines[1]) > 9, lines  # not at the table's 9 columns

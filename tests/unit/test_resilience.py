@@ -145,7 +145,7 @@ def test_the_seed_example_fails():
 def test_a_good_project_passes_and_its_tests_are_not_read():
     result = resilience("good")
     assert result.status == "pass", result.message
-    assert "1 Mistral client(s) in 1 Python file(s)" in result.message
+    assert "1 Mistral client in 1 Python file" in result.message
     assert "circuit breaker: import pybreaker (app/client.py:5)" in result.message
     with_tests = resilience("good", params={"include_tests": True})
     assert with_tests.status == "fail" and {f.file for f in with_tests.findings} == {"tests/fakes.py"}
@@ -165,7 +165,7 @@ def test_other_languages_are_a_skip_with_why():
 
 def test_no_client_is_a_skip():
     result = resilience("no_client")
-    assert result.status == "skip" and "no Mistral(...) client in 1 Python file(s)" in result.message
+    assert result.status == "skip" and "no Mistral(...) client in 1 Python file" in result.message
 
 
 def test_noisy_loggers_fail_even_without_a_client(tmp_path):
@@ -189,5 +189,5 @@ def test_an_unparsable_file_warns(tmp_path):
     (tmp_path / "app.py").write_text(f"from mistralai import Mistral\nc = {GOOD_CLIENT}\nimport pybreaker\n")
     (tmp_path / "py2.py").write_text("print 'hello'\n")
     result = resilience(tmp_path)
-    assert result.status == "warn" and "1 Python file(s) did not parse" in result.message
+    assert result.status == "warn" and "1 Python file did not parse" in result.message
     assert [(f.file, f.rule, f.severity) for f in result.findings] == [("py2.py", "syntax-error", "info")]

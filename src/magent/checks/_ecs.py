@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.checks import CheckContext
@@ -40,14 +41,15 @@ def ecs_service(ctx: CheckContext) -> tuple[dict[str, Any], dict[str, Any]] | No
 
 
 def judge(ctx: CheckContext, rule: Callable[[Mapping[str, Any], Mapping[str, Any]], list[Finding]], *,
-          passed: str, failed: str) -> CheckResult:
+          passed: str, failed: str | Callable[[int], str]) -> CheckResult:
+    """Skip off ECS; fail on blocking findings (`failed`, or `failed(n)` for n of them), warn on warnings only."""
     found = ecs_service(ctx)
     if found is None:
         return CheckResult.skipped(NOT_ECS)
     findings = rule(*found)
     blocking = [f for f in findings if f.severity != "warning"]
     if blocking:
-        return CheckResult.failed(failed.format(n=len(blocking)), findings)
+        return CheckResult.failed(failed if isinstance(failed, str) else failed(len(blocking)), findings)
     if findings:
-        return CheckResult.warned(passed + f" ({len(findings)} warning(s))", findings)
+        return CheckResult.warned(passed + f" ({counted(len(findings), 'warning')})", findings)
     return CheckResult.passed(passed)

@@ -101,9 +101,10 @@ def _env_from_refs(containers: list[dict]) -> set[tuple[str, str]]:
 
 
 def judge(ctx: CheckContext, rule: Callable[[WorkloadSet], list[Finding]], *,
-          applies: Callable[[WorkloadSet], bool], nothing: str, passed: str, failed: str) -> CheckResult:
+          applies: Callable[[WorkloadSet], bool], nothing: str, passed: str,
+          failed: Callable[[int], str]) -> CheckResult:
     """Run `rule` over every set: skip without input or when no set has what the rule looks at, fail
-    with the findings, else pass. `failed` may use {n} (the number of findings)."""
+    with the findings, else pass. `failed(n)` says what is wrong for n findings (`counted` pluralises)."""
     sets = workload_sets(ctx)
     if not sets:
         return CheckResult.skipped(NO_INPUT)
@@ -112,7 +113,7 @@ def judge(ctx: CheckContext, rule: Callable[[WorkloadSet], list[Finding]], *,
         return CheckResult.skipped(nothing)
     findings = [finding for s in relevant for finding in rule(s)]
     if findings:
-        return CheckResult.failed(failed.format(n=len(findings)), findings)
+        return CheckResult.failed(failed(len(findings)), findings)
     return CheckResult.passed(passed)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core.alert_table import RULES, alarm_differences
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 
 class AlarmsParams(BaseModel):
@@ -32,7 +33,8 @@ class AlarmsParams(BaseModel):
             return None
         unknown = [name for name in value if name not in RULES]
         if unknown:
-            raise ValueError(f"unknown alert rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+            raise ValueError(f"{counted(len(unknown), 'unknown alert rule')}: {', '.join(unknown)}; "
+                             f"known: {', '.join(RULES)}")
         return list(dict.fromkeys(value))
 
 
@@ -53,16 +55,17 @@ def run(ctx: CheckContext) -> CheckResult:
     if missing:
         names = ", ".join(rule.alarm_name(prefix) for rule in missing)
         return CheckResult.failed(
-            f"{len(missing)} of {len(rules)} alarm(s) of the alert table missing: {names} (`magent alerts apply` "
-            "creates them)",
+            f"{len(missing)} of {counted(len(rules), 'alarm')} of the alert table missing: {names} "
+            "(`magent alerts apply` creates them)",
             [Finding(f"{rule.alarm_name(prefix)} missing: {rule.title}, {rule.describe()}, {rule.severity}",
                      rule="alarm-missing") for rule in missing])
     drifted = [(rule, alarm_differences(rule, alarms[rule.alarm_name(prefix)])) for rule in rules]
     findings = [Finding(f"{rule.alarm_name(prefix)}: {'; '.join(diffs)}", rule="alarm-differs",
                         severity="warning") for rule, diffs in drifted if diffs]
     if findings:
-        return CheckResult.warned(f"{len(rules)} alarm(s) exist, {len(findings)} differ from the alert table", findings)
-    return CheckResult.passed(f"{len(rules)} alarm(s) of the alert table exist ({prefix}*)")
+        return CheckResult.warned(f"{counted(len(rules), 'alarm')} found, {len(findings)} unlike the alert table",
+                                  findings)
+    return CheckResult.passed(f"{counted(len(rules), 'alarm')} of the alert table found ({prefix}*)")
 
 
 register_check(CheckType("aws.alarms", run, summary="The alert table exists as CloudWatch alarms", params=AlarmsParams))

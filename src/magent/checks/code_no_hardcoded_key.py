@@ -22,6 +22,7 @@ from magent.core.errors import UsageError
 from magent.core.preflight import CheckResult, Finding
 from magent.core.redact import SECRETS
 from magent.core.secretscan import MISTRAL_RULE, BaselineKey, Hit, in_baseline
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.services.mistral.client import ApiFailure
@@ -92,25 +93,19 @@ def _baseline(ctx: CheckContext) -> set[BaselineKey]:
 def _summary(scan: RepoScan, keys: list[Finding], findings: list[Finding], suppressed: int) -> str:
     files = len({f.file for f in keys})
     live = sum("LIVE key" in f.message for f in keys)
-    what = _count(len(keys), "Mistral key") + (f" in {_count(files, 'file')}" if keys else "")
+    what = counted(len(keys), "Mistral key") + (f" in {counted(files, 'file')}" if keys else "")
     if live:
         what += f" ({live} LIVE)"
     if len(findings) > len(keys):
-        what += f", {_count(len(findings) - len(keys), 'possible secret')}"
+        what += f", {counted(len(findings) - len(keys), 'possible secret')}"
     if suppressed:
         what += f", {suppressed} in the baseline"
-    skipped = [_count(n, label) for n, label in ((scan.skipped_binary, "binary"), (scan.skipped_large, "too large"))
-               if n]
-    seen = f"{_count(scan.files, 'file')} ({scan.bytes / 1e6:.1f} MB)"
+    skipped = [counted(n, label, label) for n, label in ((scan.skipped_binary, "binary"),
+                                                        (scan.skipped_large, "too large")) if n]
+    seen = f"{counted(scan.files, 'file')} ({scan.bytes / 1e6:.1f} MB)"
     if skipped:
         seen += f", skipped {' and '.join(skipped)}"
     return f"scanned {seen} in {scan.seconds:.1f} s: {what}"
-
-
-def _count(n: int, noun: str) -> str:
-    """`1 file`, `1,234 files`; `2 binary` and `1 too large` stay as they are."""
-    plural = noun if noun in ("binary", "too large") or n == 1 else noun + "s"
-    return f"{n:,} {plural}"
 
 
 def _verify(ctx: CheckContext, hits: list[Hit]) -> list[Hit]:

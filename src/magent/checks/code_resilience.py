@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core.preflight import CheckResult, Finding
 from magent.core.resilience import Evidence, FileAnalysis, analyse_python
+from magent.core.text import counted
 
 ATTEST_ITEM = "resilience.circuit-breaker"
 _MAX_BYTES = 2 * 1024 * 1024
@@ -99,21 +100,22 @@ def _verdict(files: int, clients: int, findings: list[Finding], evidence: list[t
     serious = [f for f in findings if f.rule not in ("syntax-error", "root-debug-logging")]
     root_debug = [f for f in findings if f.rule == "root-debug-logging"]
     if not clients and not serious:  # a root logger at DEBUG matters here because of the SDK's loggers
-        note = f" ({unparsed} file(s) did not parse)" if unparsed else ""
-        return CheckResult.skipped(f"no Mistral(...) client in {files} Python file(s){note}: nothing to check "
+        note = f" ({counted(unparsed, 'file')} did not parse)" if unparsed else ""
+        return CheckResult.skipped(f"no Mistral(...) client in {counted(files, 'Python file')}{note}: nothing to check "
                                    "(a client built elsewhere, e.g. by a framework, is not seen)")
     if serious or root_debug:
-        return CheckResult.failed(f"{len(serious) + len(root_debug)} resilience problem(s) in {files} Python "
-                                  f"file(s) ({clients} Mistral client(s)){_breaker_note(evidence)}", findings)
+        return CheckResult.failed(f"{counted(len(serious) + len(root_debug), 'resilience problem')} in "
+                                  f"{counted(files, 'Python file')} ({counted(clients, 'Mistral client')})"
+                                  f"{_breaker_note(evidence)}", findings)
     if not evidence:
-        return CheckResult.warned(f"{clients} Mistral client(s) retry and time out, but no circuit breaker, "
-                                  f"fallback or backoff library in the code: if one exists, run `magent preflight "
-                                  f"attest {ATTEST_ITEM} --by NAME --note HOW`", findings)
+        return CheckResult.warned(f"{counted(clients, 'Mistral client')} with retries and a timeout, but no circuit "
+                                  f"breaker, fallback or backoff library in the code: if one exists, run "
+                                  f"`magent preflight attest {ATTEST_ITEM} --by NAME --note HOW`", findings)
     if unparsed:
-        return CheckResult.warned(f"{unparsed} Python file(s) did not parse; the {files - unparsed} others are "
-                                  f"fine{_breaker_note(evidence)}", findings)
-    return CheckResult.passed(f"{clients} Mistral client(s) in {files} Python file(s) retry with backoff and "
-                              f"time out; no DEBUG request logging{_breaker_note(evidence)}")
+        return CheckResult.warned(f"{counted(unparsed, 'Python file')} did not parse; no problem in the "
+                                  f"{counted(files - unparsed, 'other file')}{_breaker_note(evidence)}", findings)
+    return CheckResult.passed(f"{counted(clients, 'Mistral client')} in {counted(files, 'Python file')}, with "
+                              f"retries (backoff) and a timeout; no DEBUG request logging{_breaker_note(evidence)}")
 
 
 def _breaker_note(evidence: list[tuple[str, Evidence]]) -> str:

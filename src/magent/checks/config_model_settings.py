@@ -15,6 +15,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.core.model_config import DEFAULT_REQUIRED, analyse, kind_of
 from magent.core.paths import expand_user
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 _MAX_BYTES = 2_000_000  # a model config larger than this is generated data, not configuration
 
@@ -58,7 +59,8 @@ def _files(ctx: CheckContext, root: Path) -> list[Path] | CheckResult:
         found.update(dict.fromkeys(matches))
     readable = [path for path in found if kind_of(path.name)]
     if not readable:
-        return CheckResult.errored(f"--model-config matched {len(found)} file(s), none .yaml/.yml/.json/.env/.py")
+        return CheckResult.errored(f"--model-config matched {counted(len(found), 'file')}, "
+                                   "none .yaml/.yml/.json/.env/.py")
     return readable
 
 
@@ -91,13 +93,13 @@ def run(ctx: CheckContext) -> CheckResult:
         count, found = _check_file(path, _display(path, root), params, intentional)
         blocks += count
         findings.extend(found)
-    where = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    where = counted(len(files), "file")
     if findings:
-        return CheckResult.failed(f"{len(findings)} problem(s) in the model settings of {where}", findings)
+        return CheckResult.failed(f"{counted(len(findings), 'problem')} in the model settings of {where}", findings)
     if not blocks:
         return CheckResult.warned(f"no model settings found in {where} (a mapping with `model:`, a *_MODEL "
                                   f"variable, or a call with model=): is --model-config pointing at them?")
-    return CheckResult.passed(f"{blocks} model setting(s) in {where} set {', '.join(params.require)}; "
+    return CheckResult.passed(f"{counted(blocks, 'model setting')} in {where}, each with {', '.join(params.require)}; "
                               f"no unmarked -latest alias")
 
 

@@ -24,6 +24,7 @@ from magent.core.analysis_config import AnalysisSettings, expand
 from magent.core.errors import MagentError
 from magent.core.preflight import CheckResult, Finding
 from magent.core.redact import mask_url, one_line
+from magent.core.text import counted
 
 Probe = Callable[[], str]  # returns what answered ("HTTP 200 in 12 ms"); raises ProbeFailed when it did not
 _PLACEHOLDER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -48,7 +49,8 @@ def run(ctx: CheckContext) -> CheckResult:
     failed = [Finding(f"{name}: {answer}", rule=f"analysis-{name}") for name, (ok, answer) in answers.items() if not ok]
     if failed:
         names = ", ".join(finding.message.split(":")[0] for finding in failed)
-        return CheckResult.failed(f"{len(failed)} of {len(providers)} analysis backend(s) do not answer: {names}",
+        return CheckResult.failed(f"{len(failed)} of {counted(len(providers), 'analysis backend')} not answering: "
+                                  f"{names}",
                                   failed)
     return CheckResult.passed("every analysis backend answers: " + "; ".join(
         f"{name} {answer}" for name, (_ok, answer) in answers.items()))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core import runbooks
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 _DOES_NOT_EXIST = "does not exist"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "runbooks"
@@ -60,9 +61,9 @@ def run(ctx: CheckContext) -> CheckResult:
         findings.extend(_check_runbook(directory, name, sections, label))
     if findings:
         missing = sum(f.rule != "missing-section" for f in findings)
-        parts = [f"{missing} runbook(s) missing"] if missing else []
+        parts = [f"{counted(missing, 'runbook')} missing"] if missing else []
         if len(findings) > missing:
-            parts.append(f"{len(findings) - missing} required section(s) missing")
+            parts.append(f"{counted(len(findings) - missing, 'required section')} missing")
         return CheckResult.failed(f"{' and '.join(parts)} in {label} ({origin}): add them; magent's runbooks "
                                   f"in {SHIPPED_DIR} are templates", findings)
     return CheckResult.passed(f"{len(params.required)} runbooks with their required sections in {label} ({origin})")

@@ -9,6 +9,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._ecs import judge
 from magent.core.ecs_rules import key_from_secrets
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 class Params(BaseModel):
@@ -21,7 +22,7 @@ def run(ctx: CheckContext) -> CheckResult:
     variable = (ctx.params or Params()).key_variable
     return judge(ctx, lambda service, task: key_from_secrets(task, variable),
                  passed=f"{variable} comes from Secrets Manager through `secrets`",
-                 failed="{n} problem(s) with how the task definition receives its secrets")
+                 failed=lambda n: f"{counted(n, 'problem')} with how the task definition receives its secrets")
 
 
 register_check(CheckType("ecs.key-from-secrets", run, params=Params,

@@ -19,6 +19,7 @@ from magent.core.health import judge_body, mistral_status  # noqa: F401 (re-expo
 from magent.core.health import said as _said
 from magent.core.preflight import CheckResult, Finding
 from magent.core.redact import mask_url, one_line
+from magent.core.text import counted
 
 
 class HealthParams(BaseModel):
@@ -56,7 +57,7 @@ def run(ctx: CheckContext) -> CheckResult:
         else:
             good.append(f"{shown} {summary}")
     if problems:
-        return CheckResult.failed(f"{len(problems)} of {len(endpoints)} health endpoint(s) unhealthy: "
+        return CheckResult.failed(f"{len(problems)} of {counted(len(endpoints), 'health endpoint')} unhealthy: "
                                   + "; ".join(f.message for f in problems), problems)
     return CheckResult.passed("; ".join(good))
 

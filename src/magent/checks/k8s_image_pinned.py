@@ -9,6 +9,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._k8s import NO_INPUT, NO_WORKLOADS, workload_sets
 from magent.core.k8s_rules import image_pinned
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 class Params(BaseModel):
@@ -27,7 +28,7 @@ def run(ctx: CheckContext) -> CheckResult:
     findings = [f for s in sets for f in image_pinned(s)]
     unpinned = [f for f in findings if f.rule == "unpinned" or (require_digest and f.rule == "no-digest")]
     if unpinned:
-        return CheckResult.failed(f"{len(unpinned)} image(s) not pinned", unpinned)
+        return CheckResult.failed(f"{counted(len(unpinned), 'image')} not pinned", unpinned)
     tag_only = len(findings)
     if tag_only:
         return CheckResult.passed(f"every image has a version tag; {tag_only} pinned by tag only "

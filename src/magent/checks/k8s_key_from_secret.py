@@ -12,6 +12,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._k8s import NO_WORKLOADS, has_workloads, judge
 from magent.core.k8s_rules import key_from_secret
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 class Params(BaseModel):
@@ -34,7 +35,7 @@ def run(ctx: CheckContext) -> CheckResult:
     extra = tuple(re.compile(p, re.IGNORECASE) for p in (ctx.params or Params()).sensitive)
     return judge(ctx, lambda ws: key_from_secret(ws, extra), applies=has_workloads, nothing=NO_WORKLOADS,
                  passed="every sensitive env var comes from a Secret (valueFrom.secretKeyRef)",
-                 failed="{n} sensitive env var(s) not taken from a Secret")
+                 failed=lambda n: f"{counted(n, 'sensitive env var')} not taken from a Secret")
 
 
 register_check(CheckType("k8s.key-from-secret", run, security=True, params=Params,

@@ -8,6 +8,7 @@ from magent.checks._k8s import judge
 from magent.core.k8s_availability import pdbs
 from magent.core.k8s_manifests import REPLICATED_KINDS, WorkloadSet
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 def _applies(ws: WorkloadSet) -> bool:
@@ -18,7 +19,7 @@ def run(ctx: CheckContext) -> CheckResult:
     return judge(ctx, pdbs, applies=_applies,
                  nothing="no Deployment, StatefulSet or PodDisruptionBudget in the manifests",
                  passed="a PodDisruptionBudget allowing disruptions covers every Deployment and StatefulSet",
-                 failed="{n} PodDisruptionBudget problem(s)")
+                 failed=lambda n: counted(n, "PodDisruptionBudget problem"))
 
 
 register_check(CheckType("k8s.pdb", run, summary="A PodDisruptionBudget selects the pods and allows a disruption"))

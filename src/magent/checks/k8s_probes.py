@@ -11,6 +11,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._k8s import NO_WORKLOADS, has_workloads, judge
 from magent.core.k8s_rules import probes
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 class Params(BaseModel):
@@ -24,7 +25,7 @@ def run(ctx: CheckContext) -> CheckResult:
     require = list((ctx.params or Params()).require)
     return judge(ctx, lambda ws: probes(ws, require), applies=has_workloads, nothing=NO_WORKLOADS,
                  passed=f"{' and '.join(require)} probes on every serving container",
-                 failed="{n} container(s) without " + f"{' or '.join(require)} probes")
+                 failed=lambda n: f"{counted(n, 'container')} without {' or '.join(require)} probes")
 
 
 register_check(CheckType("k8s.probes", run, summary="Liveness and readiness probes on every serving container",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._shared import kube
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 BOTH = ("deploy", "rollback")
 # (verb, resource, group, subresource, needed by)
@@ -43,7 +44,7 @@ def run(ctx: CheckContext) -> CheckResult:
                                     f"(needed by {' and '.join(needed_by)}){reason}",
                                     file=f"deployment/{ctx.options.deployment}", rule=f"{verb}-{resource}"))
     if findings:
-        return CheckResult.failed(f"{len(findings)} permission(s) missing in namespace {connection.namespace} "
+        return CheckResult.failed(f"{counted(len(findings), 'permission')} missing in namespace {connection.namespace} "
                                   "(kubectl auth can-i --list shows yours)", findings)
     return CheckResult.passed(f"may do all {len(PERMISSIONS)} operations deploy and rollback need in namespace "
                               f"{connection.namespace}")

@@ -10,6 +10,7 @@ from magent.checks._k8s import judge
 from magent.core.k8s_availability import replicas
 from magent.core.k8s_manifests import REPLICATED_KINDS, WorkloadSet
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 
 class Params(BaseModel):
@@ -27,7 +28,7 @@ def run(ctx: CheckContext) -> CheckResult:
     return judge(ctx, lambda ws: replicas(ws, minimum), applies=_applies,
                  nothing="no Deployment, StatefulSet or HorizontalPodAutoscaler in the manifests",
                  passed=f"at least {minimum} replicas (or HPA minReplicas) everywhere",
-                 failed="{n} workload(s) or HPA(s) " + f"below {minimum} replicas")
+                 failed=lambda n: f"{counted(n, 'workload or HPA', 'workloads or HPAs')} below {minimum} replicas")
 
 
 register_check(CheckType("k8s.replicas", run, summary="At least 2 replicas, or an HPA with minReplicas ≥ 2",

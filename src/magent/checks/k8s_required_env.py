@@ -10,6 +10,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._k8s import NO_INPUT, NO_WORKLOADS, workload_sets
 from magent.core.k8s_rules import required_env
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 DEFAULT_VARS = ["MISTRAL_API_KEY", "ENVIRONMENT", "LOG_LEVEL"]
 
@@ -32,9 +33,9 @@ def run(ctx: CheckContext) -> CheckResult:
     findings = [f for s in sets for f in required_env(s, params.vars, params.sensitive, params.container)]
     failing = [f for f in findings if f.rule != "unverified"]
     if failing:
-        return CheckResult.failed(f"{len(failing)} required env var problem(s)", findings)
+        return CheckResult.failed(counted(len(failing), "required env var problem"), findings)
     if findings:
-        return CheckResult.warned(f"{len(findings)} env var(s) may come from envFrom; magent cannot see "
+        return CheckResult.warned(f"{counted(len(findings), 'env var')} may come from envFrom; magent cannot see "
                                   "their keys", findings)
     return CheckResult.passed(f"{', '.join(params.vars)} set on every workload")
 

@@ -11,6 +11,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._k8s import NO_WORKLOADS, has_workloads, judge
 from magent.core.k8s_rules import RESOURCE_FIELDS, resources
 from magent.core.preflight import CheckResult
+from magent.core.text import counted
 
 Field_ = Literal["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
 
@@ -25,7 +26,7 @@ def run(ctx: CheckContext) -> CheckResult:
     require = list((ctx.params or Params()).require)
     return judge(ctx, lambda ws: resources(ws, require), applies=has_workloads, nothing=NO_WORKLOADS,
                  passed=f"{', '.join(require)} set on every container",
-                 failed="{n} container(s) without " + ", ".join(require))
+                 failed=lambda n: f"{counted(n, 'container')} without {', '.join(require)}")
 
 
 register_check(CheckType("k8s.resources", run, summary="CPU and memory requests and limits on every container",

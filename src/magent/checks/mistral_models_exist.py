@@ -16,6 +16,7 @@ from magent.checks import CheckContext, CheckType, register_check
 from magent.checks._mistral import cannot_judge, key_report
 from magent.core.errors import Unreachable
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 _CLOSE_MATCHES = 3
 
@@ -43,17 +44,18 @@ def run(ctx: CheckContext) -> CheckResult:
     if broken:
         findings = [_finding(check.model, check.status, report.available_models) for check in broken]
         names = ", ".join(check.model for check in broken)
-        return CheckResult.failed(f"{len(broken)} of {len(models)} model(s) unusable with key "
+        return CheckResult.failed(f"{len(broken)} of {counted(len(models), 'model')} unusable with key "
                                   f"{report.fingerprint}: {names}", findings)
     if unknown:
         raise Unreachable(f"could not look up {', '.join(unknown)}: {report.explanation}", hint=report.hint)
     warnings = alias_warnings(report.model_checks, models, ctx.settings.mistral.intentional_aliases)
     warnings += [w for w in report.warnings if " is deprecated " in w]
     if warnings:
-        return CheckResult.warned(f"{len(models)} model(s) exist, {len(warnings)} to look at",
+        return CheckResult.warned(f"{counted(len(models), 'model')} found, {len(warnings)} to look at",
                                   [Finding(warning, rule="model-alias" if "-latest" in warning else "model-deprecated",
                                            severity="warning") for warning in warnings])
-    return CheckResult.passed(f"{len(models)} model(s) exist for key {report.fingerprint}: {', '.join(models)}")
+    return CheckResult.passed(f"{counted(len(models), 'model')} found for key {report.fingerprint}: "
+                              f"{', '.join(models)}")
 
 
 def _finding(model: str, status: str, available: list[str]) -> Finding:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from magent.checks import CheckContext, CheckType, register_check
 from magent.core.preflight import CheckResult, Finding
+from magent.core.text import counted
 
 
 def _configured(ctx: CheckContext) -> bool:
@@ -38,9 +39,9 @@ def run(ctx: CheckContext) -> CheckResult:
     pending = [name for name, applied_at in status if applied_at is None]
     if pending:
         return CheckResult.failed(
-            f"{len(pending)} migration(s) pending on {store.description}: run `magent db migrate`",
+            f"{counted(len(pending), 'migration')} pending on {store.description}: run `magent db migrate`",
             [Finding(f"migration {name} not applied", rule="migration-pending") for name in pending])
-    return CheckResult.passed(f"{store.description} reachable, {len(status)} migrations applied")
+    return CheckResult.passed(f"{store.description} reachable, {counted(len(status), 'migration')} applied")
 
 
 register_check(CheckType("store.ready", run, summary="The conversation store is reachable and migrated"))

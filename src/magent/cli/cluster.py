@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -49,9 +49,24 @@ def announce(state: AppState, kube: Kube, what: str) -> None:
     print(SECRETS.mask(f"{what} in {kube.where()}"), file=sys.stderr, flush=True)
 
 
-def confirm(state: AppState, question: str, *, yes: bool) -> None:
-    """Ask in a terminal unless --yes; never ask without a terminal (CI proceeds). 'No' exits 130, changing nothing."""
+def confirm(state: AppState, question: str, *, yes: bool, details: str | None = None) -> None:
+    """Ask in a terminal unless --yes; never ask without a terminal (CI proceeds). 'No' exits 130, changing nothing.
+
+    `details`: printed on a line of its own above a short question (a long question wraps mid-word)."""
     if yes or not sys.stdin.isatty():
         return
+    if details:
+        state.err.print(details, markup=False, highlight=False)
     if not typer.confirm(question, default=False, err=True):
         raise Interrupted("cancelled; nothing was changed")
+
+
+def confirm_rollback(state: AppState, plan: Any, *, yes: bool) -> None:
+    """The rollback plan (what goes back to what, and why) on its own line, then a short question."""
+    described = plan.describe()
+    if plan.action == "abort-canary":
+        question = f"Abort the canary of {plan.deployment}?"
+    else:
+        question = f"Roll back {plan.deployment} to {', '.join(plan.target_images)}?"
+    confirm(state, question, yes=yes, details=described[:1].upper() + described[1:] + ".")
+

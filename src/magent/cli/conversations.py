@@ -14,6 +14,7 @@ from magent.cli.db import DatabaseUrlOption, DataDirOption
 from magent.cli.export_shards import check_modes, check_worker_flags
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import Interrupted, UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
@@ -111,6 +112,10 @@ def _dispatch(state: AppState, flags: eo.ExportFlags) -> None:
         raise UsageError("--context is for --submit",
                          hint="only --submit talks to a cluster; apply --emit-job's manifest with "
                               "`kubectl --context NAME apply -f -`")
+    if not (flags.emit_job or flags.submit) and flags.job_flags_given:  # else silently ignored
+        name = flags.job_flags_given[0]
+        modes = "--emit-job" if name == "--kube-version" else "--emit-job and --submit"
+        raise UsageError(f"{name} is for {modes}", hint=f"use it with {modes.replace(' and ', ' or ')}")
     if flags.emit_job or flags.submit:
         return export_job.run(state, to=flags.to, emit_job=flags.emit_job, submit=flags.submit, shards=flags.shards,
                               shard=flags.shard, plan_id=flags.plan_id, other_modes=flags.shard_modes,
@@ -322,7 +327,8 @@ def _report(state: AppState, summary: ExportSummary, output: Any) -> None:
     emit(state, state.output_format(output), data, table=lambda: _summary_table(data))
     if summary.failed:
         first_id, first_reason = summary.failures[0]
-        raise CheckFailed(f"{summary.failed} conversation(s) could not be exported (first: {first_id}: {first_reason})",
+        raise CheckFailed(f"{counted(summary.failed, 'conversation')} could not be exported (first: {first_id}: "
+                          f"{first_reason})",
                           hint="run the export again: it retries only what is missing")
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from magent.core.errors import CheckFailed
+from magent.core.text import counted
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def demo(
                 _serve_until_interrupted(state, stack)
     failed = [step for step, code in results if code != step.expected_exit]
     if failed:
-        raise CheckFailed(f"{len(failed)} demo step(s) did not behave as expected: {failed[0].title}",
+        raise CheckFailed(f"{counted(len(failed), 'demo step')} did not behave as expected: {failed[0].title}",
                           hint="rerun with --debug to see details")
 
 

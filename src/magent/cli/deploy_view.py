@@ -9,6 +9,7 @@ from typing import Any
 
 from magent.cli.state import AppState, OutputFormat
 from magent.core.redact import SECRETS
+from magent.core.text import counted
 
 _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 
@@ -31,9 +32,9 @@ def describe(record: dict[str, Any]) -> str:
         "started": lambda r: f"deploy {r['deploy_id']} started: {r.get('previous_image')} → {r['image']}",
         "resumed": lambda r: f"deploy {r['deploy_id']} resumed ({r.get('phase')}) with {r['image']}",
         "canary_scaled": lambda r: (
-            f"{where}: {r['canary_replicas']} canary task(s) next to {r['stable_replicas']} stable, "
+            f"{where}: {counted(r['canary_replicas'], 'canary task')} next to {r['stable_replicas']} stable, "
             f"{r['share']:g}% of requests (listener weights)" if r.get("traffic") == "weighted" else
-            f"{where}: {r['canary_replicas']} canary pod(s) next to {r['stable_replicas']} "
+            f"{where}: {counted(r['canary_replicas'], 'canary pod')} next to {r['stable_replicas']} "
             f"stable ({r['share']}% of pods)"),
         "analysis": lambda r: (f"{where}: analysis {r['verdict'].upper()} → {r['action']}: "
                                f"{r['summary'].removeprefix(r['verdict'] + ': ')}"),
@@ -61,7 +62,9 @@ def kv_table(title: str | None, rows: list[tuple[str, Any]]) -> Any:
     """A two-column key/value table without a header row."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    from magent.cli.render import table_title
+
+    table = Table(title=table_title(title), title_justify="left", show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in rows:
@@ -94,12 +97,17 @@ class EventView:
         self.state, self.fmt = state, fmt
         self.events: list[dict[str, Any]] = []
         self._live: Any = None
+        self._quiet: Any = None
         self._panel: dict[str, Any] = {}
 
     def __enter__(self) -> EventView:
         if not self.state.plain:
             from rich.live import Live
 
+            from magent.cli.interrupts import quiet_control_echo
+
+            self._quiet = quiet_control_echo()
+            self._quiet.__enter__()
             self._live = Live(self._render(), console=self.state.err, auto_refresh=False, transient=False)
             self._live.__enter__()
         return self
@@ -108,6 +116,9 @@ class EventView:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             self._live = None
+        if self._quiet is not None:
+            self._quiet.__exit__(None, None, None)
+            self._quiet = None
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.events.append(record)
@@ -126,10 +137,13 @@ class EventView:
 
         p = self._panel
         head = Table.grid(padding=(0, 2))
-        head.add_row("deployment", f"{p.get('namespace', '')}/{p.get('deployment', '')}",
-                     "image", str(p.get("image", "")))
-        head.add_row("step", _step(p) or "-", "phase", p.get("event", "starting"))
-        head.add_row("canary pods", f"{p.get('canary_replicas', '-')}", "stable pods", f"{p.get('stable_replicas', '-')}")
+        image = p.get("image") or ", ".join(p.get("images") or [])  # a rollback's events name images
+        head.add_row("deployment", f"{p.get('namespace', '')}/{p.get('deployment', '')}", "image", image or "-")
+        step = _step(p)
+        head.add_row(*(("step", step) if step else ()), "phase", p.get("event", "starting"))
+        if "canary_replicas" in p or "stable_replicas" in p:  # a rollback counts no pods: no row of dashes
+            head.add_row("canary pods", f"{p.get('canary_replicas', '-')}", "stable pods",
+                         f"{p.get('stable_replicas', '-')}")
         metrics = Table(title="last analysis", title_justify="left", header_style="bold")
         for column in ("provider", "metric", "value", "threshold", "verdict"):
             metrics.add_column(column)

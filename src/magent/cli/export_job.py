@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from magent.core.errors import CheckFailed, Interrupted, Unreachable, UsageError
+from magent.core.ctrl_c import is_user_interrupt
+from magent.core.errors import CheckFailed, Interrupted, MagentError, Unreachable, UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
@@ -188,24 +190,39 @@ def _submit(state: AppState, store: Store, plan: PlanInfo, pods: _Pods, flags: J
         state.err.print(f"creating job {spec.name} (plan {plan.id}: {plan.shards} indexes, "
                         f"{min(spec.parallelism, plan.shards)} at once, image {spec.image}) in {kube.where()}",
                         highlight=False, markup=False)
-        submit(kube, build_job(spec))
-        last = _follow(state, kube, store, plan, spec.name, spec.namespace)
+        try:
+            submit(kube, build_job(spec))
+            last = _follow(state, kube, store, plan, spec.name, spec.namespace)
+        except BaseException as exc:
+            if not is_user_interrupt(exc):
+                raise
+            # Ctrl-C may come while the Job is being created (its pods may already run): say what is true
+            raise _stopped(kube, spec.name, spec.namespace) from None
     _report(state, last, plan, output)
+
+
+def _stopped(kube: Kube, name: str, namespace: str) -> Interrupted:
+    from magent.services.kube.jobs import read_job
+
+    stop = f"stop it with `kubectl delete job {name} -n {namespace}`"
+    try:
+        read_job(kube, name, namespace)
+    except MagentError:  # gone, never created, or the cluster does not answer: nothing more to say for sure
+        return Interrupted(f"interrupted while creating job {name} in namespace {namespace}",
+                           hint=f"see whether it exists: `kubectl get job {name} -n {namespace}`; if so, {stop}")
+    return Interrupted(f"stopped following; job {name} keeps running in namespace {namespace}",
+                       hint=f"follow it with `kubectl get job {name} -n {namespace} -w`; {stop}")
 
 
 def _follow(state: AppState, kube: Kube, store: Store, plan: PlanInfo, name: str, namespace: str) -> JobSnapshot:
     from magent.workflows.export.job import follow
 
     running = f"job {name} keeps running in namespace {namespace}"
-    watch = f"kubectl get job {name} -n {namespace} -w"
     try:
         with _progress_view(state, plan.total) as on_tick:
             return follow(kube, store, plan.id, name, namespace, on_tick)
-    except KeyboardInterrupt:
-        raise Interrupted(f"stopped following; {running}",
-                          hint=f"follow it with `{watch}`; stop it with `kubectl delete job {name} -n {namespace}`"
-                          ) from None
     except Unreachable as exc:
+        watch = f"kubectl get job {name} -n {namespace} -w"
         raise type(exc)(exc.message, hint=f"{exc.hint or 'try again'}; meanwhile {running} (`{watch}`)") from exc
 
 
@@ -322,14 +339,14 @@ def _judge(last: JobSnapshot, data: dict[str, Any]) -> None:
                           hint=f"remove the job: kubectl delete job {name} -n {namespace}")
     if data["status"] == "failed":
         indexes = f" (failed indexes {last.job.failed_indexes})" if last.job.failed_indexes else ""
-        raise CheckFailed(f"job {name} failed: {last.job.failed_reason}{indexes}; {last.counts.todo} "
-                          f"conversation(s) left to export",
+        raise CheckFailed(f"job {name} failed: {last.job.failed_reason}{indexes}; "
+                          f"{counted(last.counts.todo, 'conversation')} left to export",
                           hint=f"see why: kubectl logs job/{name} -n {namespace} (or -l "
                                f"batch.kubernetes.io/job-name={name}); the plan keeps its progress")
     if last.counts.todo:
-        raise CheckFailed(f"job {name} completed with {last.counts.todo} conversation(s) of the plan left",
+        raise CheckFailed(f"job {name} completed with {counted(last.counts.todo, 'conversation')} of the plan left",
                           hint="finish them with `magent conversations export --worker`")
     if last.counts.failed:
-        raise CheckFailed(f"{last.counts.failed} conversation(s) could not be exported",
+        raise CheckFailed(f"{counted(last.counts.failed, 'conversation')} could not be exported",
                           hint="make a new plan (`magent conversations export --plan`): it retries only what is "
                                "missing")

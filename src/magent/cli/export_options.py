@@ -103,6 +103,16 @@ class ExportFlags:
         return {"--plan": self.plan, "--worker": self.worker, "--cancel-plan": self.cancel_plan is not None}
 
     @property
+    def job_flags_given(self) -> list[str]:
+        """The flags given that only --emit-job/--submit read (--context aside: it is for --submit alone)."""
+        from dataclasses import fields
+
+        from magent.cli.export_job import JobFlags
+
+        return [f"--{field.name.replace('_', '-')}" for field in fields(JobFlags)
+                if field.name != "context" and getattr(self, field.name) is not None]
+
+    @property
     def job(self) -> JobFlags:
         from magent.cli.export_job import JobFlags
 

@@ -40,7 +40,9 @@ def show_audit_history(state: Any, fmt: Any, kube: Any, deployment: str, limit: 
 
 
 def _analyses(analyses: dict[str, Any]) -> str:
+    """The counts only: the last analysis's summary (in -o json/yaml) repeats the reason of an abort, and beside
+    it folded a terminal's row over a dozen lines."""
     if not analyses["count"]:
         return "-"
     counts = ", ".join(f"{analyses[v]} {v}" for v in ("pass", "fail", "inconclusive") if analyses[v])
-    return f"{analyses['count']} ({counts})" + (f"; last: {analyses['last']}" if analyses["last"] else "")
+    return f"{analyses['count']} ({counts})"

@@ -17,7 +17,7 @@ from magent.core import ctrl_c
 from magent.core.ctrl_c import is_user_interrupt
 from magent.core.ctrl_c import seen as sigint_seen
 
-__all__ = ["is_user_interrupt", "sigint_seen", "sigterm_as_interrupt", "tracking_sigint"]
+__all__ = ["is_user_interrupt", "quiet_control_echo", "sigint_seen", "sigterm_as_interrupt", "tracking_sigint"]
 
 
 def _on_sigint(signum: int, frame: object) -> None:
@@ -59,3 +59,32 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def quiet_control_echo(stream: Any = None) -> Iterator[None]:
+    """While a live view is on screen, the terminal does not echo `^C` (termios ECHOCTL off; Ctrl-C still interrupts).
+
+    The echo lands after the view's last line; when that line is as wide as the terminal, `^C` wraps onto a new
+    line, and Rich, redrawing the view from one line too low, left the view's first line on screen for good.
+    """
+    import sys
+
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        yield
+        return
+    try:
+        fd = (stream or sys.stdin).fileno()
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError, AttributeError):  # stdin is no terminal (CI, pipes)
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] &= ~termios.ECHOCTL
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)

@@ -9,6 +9,7 @@ import typer
 from magent.cli.render import emit
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
@@ -114,7 +115,7 @@ def _verify(state: AppState, url: str, keys: list[ResolvedKey], models: list[str
     from magent.services.mistral.probe import probe_keys
 
     settings = state.settings.mistral
-    with _progress(state, f"verifying {len(keys)} key(s) against {mask_url(url)}"):
+    with _progress(state, f"verifying {counted(len(keys), 'key')} against {mask_url(url)}"):
         probes = probe_keys(url, [k.key for k in keys], models=models, spend=spend, timeout_s=timeout_s)
     prints = [fingerprint(k.key) for k in keys]
     duplicates = duplicate_warnings(prints, [k.source.spec for k in keys])
@@ -151,14 +152,19 @@ def _table(reports: list[KeyReport], data: dict[str, Any]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"Mistral API keys at {data['base_url']}", title_justify="left", header_style="bold")
+    from magent.cli.render import table_title
+    from magent.core.timeutil import isoformat_seconds
+
+    table = Table(title=table_title(f"Mistral API keys at {data['base_url']}"), title_justify="left",
+                  header_style="bold")
     table.add_column("check", style="bold")
     for report in reports:
         table.add_column(Text(report.source), overflow="fold")
     for label, cell in _ROWS:
         table.add_row(label, *(cell(report) for report in reports))
     lines = [_explanation(report) for report in reports]
-    footer = Text(f"{data['summary']} · exit {data['exit_code']} · {data['checked_at']}", style="dim")
+    checked = isoformat_seconds(data["checked_at"])  # -o json keeps the microseconds
+    footer = Text(f"{data['summary']} · exit {data['exit_code']} · {checked}", style="dim")
     return Group(table, *lines, footer)
 
 

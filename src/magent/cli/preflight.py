@@ -36,6 +36,7 @@ from magent.cli.preflight_options import (
 )
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.checks import PreflightOptions
@@ -321,5 +322,5 @@ def _write_baseline(state: AppState, context, loaded: Checklist, path: Path) -> 
         write_baseline(path, findings)
     except OSError as exc:
         raise UsageError(f"--write-baseline {path}: {exc.strerror}", hint="pick a writable path") from None
-    state.err.print(f"Wrote {len(findings)} finding(s) to the baseline {path}", markup=False, highlight=False,
+    state.err.print(f"Wrote {counted(len(findings), 'finding')} to the baseline {path}", markup=False, highlight=False,
                     soft_wrap=True)

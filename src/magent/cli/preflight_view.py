@@ -112,7 +112,9 @@ def _table(report: PreflightReport) -> Any:
     from rich.text import Text
 
     title = f"Preflight: {report.checklist.name} ({report.checklist.source})"
-    table = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
+    from magent.cli.render import table_title
+
+    table = Table(title=table_title(title), title_justify="left", header_style="bold", show_lines=False)
     table.add_column("", no_wrap=True)
     table.add_column("item", no_wrap=True)
     table.add_column("severity", no_wrap=True)
@@ -173,9 +175,12 @@ def _finding_line(finding: Any) -> str:
 def _footer(report: PreflightReport) -> Any:
     from rich.text import Text
 
+    from magent.core.timeutil import isoformat_seconds
+
     style = "bold green" if report.ready else "bold red"
     text = Text(f"\n{report.summary()}", style=style)
-    text.append(f" · exit {report.exit_code} · {report.duration_s:.1f} s · {report.started_at}", style="dim")
+    started = isoformat_seconds(report.started_at) if report.started_at else "-"  # -o json keeps it exact
+    text.append(f" · exit {report.exit_code} · {report.duration_s:.1f} s · {started}", style="dim")
     skipped = [item.placed.item.id for item in report.items if item.status == "skip"]
     if skipped:
         text.append(f"\nSkipped ({len(skipped)}): {', '.join(skipped)} — the table says which flag enables each.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ def to_json(data: Any) -> str:
 def to_yaml(data: Any) -> str:
     import yaml
 
-    return SECRETS.mask(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False))
+    # allow_unicode: "café…" as -o json prints it, not "caf\xE9\u2026" (usage_stream.write_yaml writes the same)
+    return SECRETS.mask(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False,
+                                       allow_unicode=True))
 
 
 def emit(
@@ -38,10 +41,38 @@ def emit(
         print(to_yaml(data), end="")
 
 
+def table_title(text: str | None) -> Any:
+    """`Table(title=table_title(text), ...)`: a title that may be wider than its table, up to the console's width.
+
+    Rich wraps a title at its table's width: over a narrow table, piped output (whose console is unbounded, see
+    state.UNBOUNDED_WIDTH) got a long title folded word by word. On a terminal it wraps at the terminal's width.
+    Markup in `text` is read as in a plain string title.
+    """
+    from rich.text import Text
+
+    if text is None:
+        return None
+    title = _table_title_class()(style="table.title")
+    title.append_text(Text.from_markup(text))
+    return title
+
+
+@functools.cache
+def _table_title_class() -> Any:
+    from rich.text import Text
+
+    class TableTitle(Text):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            width = min(console.width, max(options.max_width, self.cell_len))
+            yield from super().__rich_console__(console, options.update(width=width))
+
+    return TableTitle
+
+
 def simple_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]):
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=table_title(title), title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")  # never hide part of an image name or id behind "…"
     for row in rows:

@@ -62,7 +62,7 @@ def rollback(
 
     install()  # before anything imports kubernetes: its package initialisers cost more than the rollback
     from magent.cli import fast_exit
-    from magent.cli.cluster import announce, confirm, open_cluster
+    from magent.cli.cluster import announce, confirm_rollback, open_cluster
     from magent.cli.deploy_target import target_kind
     from magent.cli.deploy_view import EventView
     from magent.cli.state import get_state
@@ -86,7 +86,7 @@ def rollback(
         return
     announce(state, kube, f"Rolling back deployment {deployment}")
     asked = time.monotonic()
-    confirm(state, f"{plan.describe()}?", yes=yes)
+    confirm_rollback(state, plan, yes=yes)
     started += time.monotonic() - asked  # the time a person took to answer is not the rollback's
     actor = identity()
     view = EventView(state, fmt)
@@ -267,14 +267,22 @@ def _status_table(data: dict) -> Any:
         last = (d.get("last_analysis") or {}).get("summary", "-")
         step = f"{d['step']}/{len(d['weights'])} ({d['weight']}%)" if d.get("weight") else "-"
         deploy_rows = [("deploy", d["deploy_id"]), ("phase", d["phase"]), ("image", f"{d['previous_image']} → {d['image']}"),
-                       ("step", step), ("started", d["started_at"]), ("updated", d["updated_at"]),
+                       ("step", step), ("started", _seconds(d["started_at"])), ("updated", _seconds(d["updated_at"])),
                        ("last analysis", last),
                        ("holder" if d["in_progress"] else "last run by", d["holder"]), ("reason", d.get("reason") or "-")]
         parts.append(kv_table("deploy in progress" if d["in_progress"] else "last deploy", deploy_rows))
     if data["lock"]:
         lock = data["lock"]
-        parts.append(f"lock: {lock['holder']} (renewed {lock['renewed_at']}{', expired' if lock['expired'] else ''})")
+        parts.append(f"lock: {lock['holder']} (renewed {_seconds(lock['renewed_at'])}"
+                     f"{', expired' if lock['expired'] else ''})")
     return Group(*parts)
+
+
+def _seconds(moment: str | None) -> str:
+    """An instant of the table in whole seconds (-o json/yaml keep it exact)."""
+    from magent.core.timeutil import isoformat_seconds
+
+    return isoformat_seconds(moment) if moment else "-"
 
 
 def history(

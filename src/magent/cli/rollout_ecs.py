@@ -15,7 +15,7 @@ def _target(state: Any, cluster: str | None, service: str | None) -> Any:
 
 def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | None, to_revision: int,
                  reason: str | None, dry_run: bool, yes: bool, started: float, show: Any) -> None:
-    from magent.cli.cluster import confirm
+    from magent.cli.cluster import confirm_rollback
     from magent.cli.deploy_view import EventView
     from magent.services.targets.lock import identity
     from magent.workflows.deploy.ecs_rollback import SKIP, execute_ecs, plan_ecs_rollback
@@ -28,7 +28,7 @@ def rollback_ecs(state: Any, fmt: Any, *, cluster: str | None, service: str | No
         return
     chosen.announce(f"Rolling back ECS service {chosen.target.name}")
     asked = time.monotonic()
-    confirm(state, f"{plan.describe()}?", yes=yes)
+    confirm_rollback(state, plan, yes=yes)
     started += time.monotonic() - asked  # the time a person took to answer is not the rollback's
     actor = identity()
     view = EventView(state, fmt)

@@ -12,6 +12,7 @@ import typer
 from magent.cli.render import emit
 from magent.cli.state import OutputOption, get_state
 from magent.core.errors import UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.cli.state import AppState
@@ -151,5 +152,5 @@ def _table(folder: RunbookFolder, infos: list[RunbookInfo]) -> Any:
         table.add_column(column, no_wrap=piped, overflow="fold", style="bold" if column == "name" else "")
     for info in infos:
         table.add_row(Text(info.name), Text(info.title), Text(info.when), Text(", ".join(info.alerts) or "-"))
-    hint = Text(f"{len(infos)} runbook(s) in {folder.path} · magent runbook NAME shows one", style="dim")
+    hint = Text(f"{counted(len(infos), 'runbook')} in {folder.path} · magent runbook NAME shows one", style="dim")
     return Group(Text(f"Runbooks: {folder.label}", style="bold"), table, hint)

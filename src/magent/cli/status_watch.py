@@ -62,12 +62,12 @@ def _finish(state: AppState, end: WatchEnd) -> None:
 
 def _print_change(fmt: OutputFormat, data: dict[str, Any], line: str) -> None:
     if fmt is OutputFormat.json:
-        text = json.dumps({"at": isoformat(utcnow()), **data}, default=str)
+        text = json.dumps({"at": isoformat(utcnow()), **data}, default=str, ensure_ascii=False)
     elif fmt is OutputFormat.yaml:
         import yaml
 
         text = "---\n" + yaml.safe_dump({"at": isoformat(utcnow()), **json.loads(json.dumps(data, default=str))},
-                                        sort_keys=False).rstrip()
+                                        sort_keys=False, allow_unicode=True).rstrip()
     else:
         text = f"{isoformat(utcnow())} {line}"
     print(SECRETS.mask(text), flush=True)  # a pipe sees each change as it happens
@@ -80,7 +80,9 @@ def _live_view(state: AppState, live: bool):
         return
     from rich.live import Live
 
-    with Live(console=state.out, auto_refresh=False, transient=False) as view:
+    from magent.cli.interrupts import quiet_control_echo
+
+    with quiet_control_echo(), Live(console=state.out, auto_refresh=False, transient=False) as view:
         yield _Refreshing(view)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from magent.core.errors import EXIT_UNREACHABLE, CheckFailed, ConfigError, MagentError
+from magent.core.timeutil import isoformat_seconds
 
 
 def show_waves_status(state: Any, fmt: Any, waves: list[Any], deployment: str) -> None:
@@ -60,7 +61,7 @@ def _deploy_cell(deploy: dict[str, Any] | None) -> str:
     if not deploy:
         return "-"
     step = f", step {deploy['step']}/{len(deploy['weights'])} ({deploy['weight']}%)" if deploy.get("weight") else ""
-    when = "in progress" if deploy["in_progress"] else f"ended {deploy['updated_at']}"
+    when = "in progress" if deploy["in_progress"] else f"ended {isoformat_seconds(deploy['updated_at'])}"
     return f"{deploy['phase']}: {deploy['previous_image']} → {deploy['image']}{step}, {when}"
 
 

@@ -11,6 +11,7 @@ from magent.cli.db import DatabaseUrlOption, DataDirOption
 from magent.cli.flags import complete_dimensions
 from magent.cli.state import get_state
 from magent.core.errors import CheckFailed, UsageError
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -223,12 +224,13 @@ def _say_published(done: Any) -> None:
 
     from magent.core.redact import SECRETS
 
-    lines = [f"published {done.datapoints} spend value(s) to {done.where}"]
+    lines = [f"published {counted(done.datapoints, 'spend value')} to {done.where}"]
     if done.unpriced_models:
         lines.append(f"warning: no price for {', '.join(done.unpriced_models)}: left out of the spend "
                      "(add them with --pricing FILE)")
     if done.too_old_hours:
-        lines.append(f"warning: {done.too_old_hours} hour(s) older than 14 days skipped (CloudWatch refuses them)")
+        lines.append(f"warning: {counted(done.too_old_hours, 'hour')} older than 14 days skipped "
+                     "(CloudWatch refuses them)")
     print(SECRETS.mask("\n".join(lines)), file=sys.stderr)
 
 

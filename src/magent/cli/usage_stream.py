@@ -66,7 +66,7 @@ def write_yaml(document: dict[str, Any], rows: Iterable[dict[str, Any]], stream:
     (`services/store/usage_lines.py`)."""
     import yaml
 
-    text = yaml.safe_dump(_plain({**document, "rows": _PLACEHOLDER}), sort_keys=False)
+    text = yaml.safe_dump(_plain({**document, "rows": _PLACEHOLDER}), sort_keys=False, allow_unicode=True)
     head, tail = text.split(f"rows: {_PLACEHOLDER}\n", 1)
     stream.write(SECRETS.mask(head))
     empty = True
@@ -86,7 +86,7 @@ def _yaml_rows(yaml: Any, rows: list[dict[str, Any]]) -> str:
     # libyaml writes the same text ~10× faster, except where it folds long scalars: those go the slow way
     fast = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     dumper = fast if all(_short_ascii(row) for row in plain) else yaml.SafeDumper
-    return str(yaml.dump(plain, Dumper=dumper, sort_keys=False))
+    return str(yaml.dump(plain, Dumper=dumper, sort_keys=False, allow_unicode=True))
 
 
 def _short_ascii(row: dict[str, Any]) -> bool:

@@ -341,8 +341,10 @@ def _bar(value: Decimal, peak: Decimal, *, ascii_only: bool) -> str:
 def _prices_table(report: CostReport, document: dict[str, Any]) -> RenderableType:
     from rich.table import Table
 
-    table = Table(title=f"Prices used (USD per million tokens; from {', '.join(document['price_tables'])})",
-                  title_justify="left", header_style="bold")
+    from magent.cli.render import table_title
+
+    title = f"Prices used (USD per million tokens; from {', '.join(document['price_tables'])})"
+    table = Table(title=table_title(title), title_justify="left", header_style="bold")
     for heading in ("Model", "Priced as", "Input", "Output", "Source", "As of"):
         table.add_column(heading, justify="right" if heading in ("Input", "Output") else "left",
                          overflow="fold", no_wrap=heading != "Source")

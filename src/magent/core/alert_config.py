@@ -41,6 +41,7 @@ from magent.core.alert_table import (
     AlertRule,
 )
 from magent.core.errors import ConfigError
+from magent.core.text import counted
 from magent.core.timeutil import parse_duration
 
 SECTION = "alerts"
@@ -160,7 +161,8 @@ class AlertsSettings(_Model):
     def _known(cls, value: dict[str, RuleSettings]) -> dict[str, RuleSettings]:
         unknown = [name for name in value if name not in DEFAULT_ROWS]
         if unknown:
-            raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_ROWS)}")
+            raise ValueError(f"{counted(len(unknown), 'unknown rule')}: {', '.join(unknown)}; "
+                             f"known: {', '.join(DEFAULT_ROWS)}")
         return value
 
     def table(self, *, enabled_only: bool = True) -> list[AlertRule]:

@@ -22,6 +22,7 @@ Queries, URLs and dimension values may use `$namespace`, `$deployment`, `$canary
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from string import Template
@@ -91,9 +92,13 @@ class StatisticsSettings(_Model):
     max_error_increase: float = Field(0.01, ge=0, le=1, description="tolerated rise of the error proportion")
     min_effect_size: float = Field(0.6, ge=0.5, le=1, description="P(canary slower) needed to fail")
 
-    def comparison(self) -> Comparison:
+    def comparison(self, looks: int = 1) -> Comparison:
+        """The judge's settings for one of the `looks` analyses of a step, which share `alpha` (Bonferroni): tested
+        each at alpha, the analyses of a long pause aborted healthy canaries on flukes far more often than alpha."""
+        looks = max(1, looks)
         return Comparison(
-            alpha=self.alpha,
+            alpha=self.alpha / looks,
+            looks=looks,
             min_requests=self.min_requests,
             min_samples=self.min_samples,
             max_error_increase=self.max_error_increase,
@@ -260,6 +265,7 @@ class AnalysisTarget:
     stable_version: str
     canary_version: str
     window_s: float
+    analyses_per_step: int = 1  # how many analyses a step's pause makes: they share the judge's alpha
     mistral_base_url: str | None = None
     mistral_api_key: str | None = field(default=None, repr=False)
 
@@ -272,6 +278,13 @@ class AnalysisTarget:
             "canary_version": self.canary_version,
             "window": promql_duration(window_s if window_s is not None else self.window_s),
         }
+
+
+def analyses_per_step(pause_s: float, interval_s: float) -> int:
+    """How many analyses a step's pause makes: one every interval, at least one."""
+    if not (interval_s > 0 and math.isfinite(pause_s)):
+        return 1
+    return max(1, math.ceil(pause_s / interval_s - 1e-9))
 
 
 def expand(text: str, variables: dict[str, str]) -> str:

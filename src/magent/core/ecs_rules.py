@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from magent.core.preflight import Finding
+from magent.core.text import counted
 
 _SENSITIVE = re.compile(r"(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 
@@ -53,8 +54,8 @@ def desired_count(service: Mapping[str, Any], minimum: int) -> list[Finding]:
     count = int(service.get("desiredCount") or 0)
     if count >= minimum:
         return []
-    return [Finding(f"service {service.get('serviceName', '?')} runs {count} task(s), fewer than {minimum}: one "
-                    "task lost is an outage", rule="desired-count")]
+    return [Finding(f"service {service.get('serviceName', '?')} runs {counted(count, 'task')}, fewer than "
+                    f"{minimum}: one task lost is an outage", rule="desired-count")]
 
 
 def circuit_breaker(service: Mapping[str, Any]) -> list[Finding]:

@@ -181,6 +181,12 @@ class Comparison:
     max_error_increase: float = 0.01
     min_effect_size: float = 0.6
     max_samples: int = 50_000
+    looks: int = 1  # the step's analyses sharing the configured alpha (`alpha` is already divided by it)
+
+    def significance(self) -> str:
+        """`p >= alpha`, naming the configured alpha when the step's analyses share it."""
+        shared = f" ({self.alpha * self.looks:g} over {self.looks} analyses)" if self.looks > 1 else ""
+        return f"p >= {self.alpha:.3g}{shared}"
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,7 @@ def compare_error_rates(
 ) -> MetricResult:
     """FAIL when the canary's error proportion is significantly (Fisher, one-sided) and materially higher."""
     name = "error_rate_vs_stable"
-    threshold = f"p >= {settings.alpha:g} or increase <= {settings.max_error_increase:.1%}"
+    threshold = f"{settings.significance()} or increase <= {settings.max_error_increase:.1%}"
     context = f"canary {canary.describe()} vs stable {stable.describe()}"
     short = _too_few(canary.total, stable.total, settings.min_requests, "requests")
     if short:
@@ -230,7 +236,7 @@ def compare_latencies(
     Only ranks matter, so the samples may be bucket indices of a histogram (see `histogram_samples`).
     """
     name = "latency_vs_stable"
-    threshold = f"p >= {settings.alpha:g} or A < {settings.min_effect_size:g}"
+    threshold = f"{settings.significance()} or A < {settings.min_effect_size:g}"
     sizes = f"n={len(canary)} vs {len(stable)}"
     short = _too_few(len(canary), len(stable), settings.min_samples, "latency samples")
     if short:

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from magent.core.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_UNREACHABLE
+from magent.core.text import counted
 
 if TYPE_CHECKING:
     from magent.services.mistral.client import ApiFailure
@@ -171,9 +172,8 @@ def summary_line(reports: Sequence[KeyReport]) -> str:
     """`1 of 3 keys valid (1 could not be checked)`."""
     valid = sum(report.ok for report in reports)
     unchecked = sum(report.exit_code == EXIT_UNREACHABLE for report in reports)
-    noun = "key" if len(reports) == 1 else "keys"
     tail = f" ({unchecked} could not be checked)" if unchecked else ""
-    return f"{valid} of {len(reports)} {noun} valid{tail}"
+    return f"{valid} of {counted(len(reports), 'key')} valid{tail}"
 
 
 def duplicate_warnings(fingerprints: Sequence[str], sources: Sequence[str]) -> list[list[str]]:

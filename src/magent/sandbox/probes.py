@@ -6,6 +6,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from magent.core.text import counted
+
 PROBE_TIMEOUT_S = 3.0
 
 
@@ -74,7 +76,7 @@ def _ecs(url: str, env: dict[str, str]) -> str:
     clusters = _aws_client("ecs", url, env).list_clusters()["clusterArns"]
     if not clusters:
         raise RuntimeError("no ECS cluster")
-    return f"{len(clusters)} ECS cluster(s)"
+    return counted(len(clusters), "ECS cluster")
 
 
 def _postgres(url: str, env: dict[str, str]) -> str:

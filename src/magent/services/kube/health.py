@@ -12,6 +12,7 @@ from datetime import datetime
 from textwrap import shorten
 
 from magent.core.judge import MetricResult, Verdict
+from magent.core.text import counted
 from magent.services.kube.client import Kube
 from magent.services.kube.deployments import list_events, list_pods
 from magent.services.kube.objects import Obj, Pod
@@ -65,7 +66,7 @@ def restarts(pods: list[Pod], max_restarts: int, track: str) -> MetricResult:
     total = sum(p.restarts for p in pods)
     worst = max(pods, key=lambda p: p.restarts)
     verdict = Verdict.FAIL if total > max_restarts else Verdict.PASS
-    detail = _count(total, "restart") + (f" (most: {worst.name}, {worst.restarts})" if total else "")
+    detail = counted(total, "restart") + (f" (most: {worst.name}, {worst.restarts})" if total else "")
     return MetricResult(PROVIDER, "restarts", float(total), threshold, verdict, detail, track)
 
 
@@ -91,11 +92,7 @@ def warning_events(events: list[Obj], track: str) -> MetricResult:
                        for e in shown[:2]) or "none"
     verdict = Verdict.FAIL if fatal else Verdict.PASS
     return MetricResult(PROVIDER, "warning_events", float(len(events)), threshold, verdict,
-                        _count(len(events), "warning") + (f" ({detail})" if events else ""), track)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+                        counted(len(events), "warning") + (f" ({detail})" if events else ""), track)
 
 
 def _warnings(events: Iterable[Obj], pod_names: set[str], since: datetime | None) -> list[Obj]:

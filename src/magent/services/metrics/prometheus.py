@@ -63,7 +63,7 @@ def check(settings: AnalysisSettings, target: AnalysisTarget, timeout_s: float) 
     answers = asyncio.run(query_all(prom.url or "", rendered, timeout_s))
     results = [judge_query(query, answers[query.name], prom, target) for query in queries]
     if compare:
-        results += compare_tracks(answers, prom, settings)
+        results += compare_tracks(answers, prom, settings, looks=target.analyses_per_step)
     return results
 
 
@@ -130,10 +130,11 @@ def judge_query(
 
 
 def compare_tracks(
-    answers: dict[str, Answer], prom: PrometheusSettings, settings: AnalysisSettings
+    answers: dict[str, Answer], prom: PrometheusSettings, settings: AnalysisSettings, *, looks: int = 1
 ) -> list[MetricResult]:
-    """Canary vs stable: error proportion (Fisher) and latency distribution (Mann-Whitney U)."""
-    comparison = settings.statistics.comparison()
+    """Canary vs stable: error proportion (Fisher) and latency distribution (Mann-Whitney U), at the alpha each
+    of the step's `looks` analyses gets."""
+    comparison = settings.statistics.comparison(looks)
     results = []
     failed = answers["compare_requests"].error or answers["compare_errors"].error
     if failed:

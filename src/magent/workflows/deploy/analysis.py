@@ -62,7 +62,7 @@ class StepAnalysis:
 
 def build_target(
     settings: Settings, analysis: AnalysisSettings, *, namespace: str, deployment: str, canary: str,
-    stable_image: str, canary_image: str, window_s: float,
+    stable_image: str, canary_image: str, window_s: float, analyses_per_step: int = 1,
 ) -> AnalysisTarget:
     """The analysis target; the Mistral key is resolved only when the Mistral check is on (and never fails a deploy)."""
     key = None
@@ -70,7 +70,8 @@ def build_target(
         key = _mistral_key(settings)
     return AnalysisTarget(namespace=namespace, deployment=deployment, canary_deployment=canary,
                           stable_version=image_tag(stable_image), canary_version=image_tag(canary_image),
-                          window_s=window_s, mistral_base_url=settings.mistral.base_url, mistral_api_key=key)
+                          window_s=window_s, analyses_per_step=analyses_per_step,
+                          mistral_base_url=settings.mistral.base_url, mistral_api_key=key)
 
 
 def _mistral_key(settings: Settings) -> str | None:

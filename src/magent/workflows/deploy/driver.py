@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from magent.core import ctrl_c
+from magent.core.analysis_config import analyses_per_step
 from magent.core.canary import (
     Action,
     CanaryState,
@@ -37,6 +38,7 @@ from magent.core.canary import (
 )
 from magent.core.canary_manifest import pick_container
 from magent.core.errors import InconsistentState, MagentError, Unreachable, UsageError
+from magent.core.text import counted
 from magent.core.timeutil import human_duration, isoformat, utcnow
 from magent.services.targets import Canary, DeployTarget, StableVersion, lock
 from magent.workflows.deploy.analysis import StepAnalysis, build_target
@@ -235,7 +237,8 @@ class Deployer:
         target = build_target(self.settings, self.analysis_settings, namespace=self.target.scope,
                               deployment=stable.name, canary=canary.name,
                               stable_image=stable.image_of(state.container) or state.previous_image,
-                              canary_image=state.image, window_s=max(self.options.interval_s, 1.0))
+                              canary_image=state.image, window_s=max(self.options.interval_s, 1.0),
+                              analyses_per_step=analyses_per_step(self.options.pause_s, self.options.interval_s))
         return StepAnalysis(self.target, canary, self.settings, self.analysis_settings, state.image, target,
                             self.options.interval_s)
 
@@ -286,12 +289,12 @@ class Deployer:
     def _outage(self, state: CanaryState, desired: int, exc: Unreachable, seconds: float) -> ApiOutage:
         name, step = self.options.deployment, f"step {state.step + 1}/{len(state.weights)} ({state.weight}%)"
         on_ecs = self.target.kind == "ecs"
-        api, units = ("the ECS API", "task(s)") if on_ecs else ("the Kubernetes API", "pod(s)")
+        api, unit = ("the ECS API", "task") if on_ecs else ("the Kubernetes API", "pod")
         # the commands the hint names must select the same workload again
         which = f"--target ecs --cluster {self.target.scope} --service {name}" if on_ecs else f"--deployment {name}"
         return ApiOutage(
             f"{api} did not answer for {human_duration(seconds)} ({exc.message}); the canary "
-            f"{canary_name(name)} may still serve traffic: {desired} {units} of {state.image} next to {name} "
+            f"{canary_name(name)} may still serve traffic: {counted(desired, unit)} of {state.image} next to {name} "
             f"({state.previous_image}), {step} of deploy {state.deploy_id}, unfinished",
             hint=f"once it answers: `magent rollback {which}` takes the canary down, or "
                  f"`magent deploy {state.image} {which} --resume` continues; "

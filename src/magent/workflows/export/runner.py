@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from magent.core.ctrl_c import is_user_interrupt
 from magent.core.errors import CredentialsRefused
 from magent.core.export_plan import (
     ExportBatch,
@@ -117,8 +118,9 @@ def run_export(source: ConversationSource, sink: Sink, options: ExportOptions,
     try:
         run.execute()
         status = "succeeded" if run.progress.failed == 0 else "partial"
-    except KeyboardInterrupt:
-        status = "interrupted"
+    except BaseException as exc:
+        if is_user_interrupt(exc):  # also Ctrl-C that a library turned into another exception
+            status = "interrupted"
         raise
     finally:
         run.stop()
