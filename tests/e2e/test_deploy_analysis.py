@@ -56,3 +56,5 @@ def test_canary_without_traffic_is_held_as_inconclusive_then_aborted(cli, web, s
     kube_checks = {m["name"]: m["verdict"] for m in analyses[-1]["metrics"] if m["provider"] == "kubernetes"}
     assert kube_checks["pods_ready"] == "pass"  # the pods are fine: only the traffic is missing
     assert web.image() == "app:v1" and web.state().phase.value == "aborted"
+    hint = result.stderr.split("Hint: ", 1)[1]  # what to change, not only where to look
+    assert "too little traffic" in hint and "deploy.analysis.statistics.min_requests" in hint, hint

@@ -130,7 +130,18 @@ def deploy(
     if final.phase.value != "promoted":
         raise CheckFailed(f"canary of {final.image} aborted: {final.reason}",
                           hint=f"{chosen.noun} {the_plan.deployment} still runs {final.previous_image}; "
-                               f"see {chosen.status_hint}")
+                               f"see {chosen.status_hint}{_traffic_hint(final.reason)}")
+
+
+def _traffic_hint(reason: str | None) -> str:
+    """What to change when the canary never got enough traffic for the canary-vs-stable comparison."""
+    from magent.core.judge import TOO_FEW_CANARY
+
+    if not reason or TOO_FEW_CANARY not in reason or "inconclusive analyses" not in reason:
+        return ""
+    return ("; the canary got too little traffic to compare with stable: lengthen the window "
+            "(deploy.analysis.prometheus.min_window) or the pause, lower deploy.analysis.statistics.min_requests / "
+            "min_samples, or turn the comparison off (deploy.analysis.prometheus.compare: false)")
 
 
 

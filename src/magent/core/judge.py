@@ -283,9 +283,12 @@ def bucket_median(buckets: Mapping[float, float]) -> float | None:
     return next(b for b in bounds if buckets[b] >= total / 2)
 
 
+TOO_FEW_CANARY = "too few canary"  # how an inconclusive comparison starts when the canary got too little traffic
+
+
 def _too_few(canary: float, stable: float, minimum: int, what: str) -> str:
     if canary < minimum:
-        return f"too few canary {what} ({round(canary)} < {minimum})"
+        return f"{TOO_FEW_CANARY} {what} ({round(canary)} < {minimum})"
     if stable < minimum:
         return f"too few stable {what} ({round(stable)} < {minimum})"
     return ""
