@@ -121,7 +121,7 @@ def test_groups_come_as_lines_from_the_store(awkward_url, tmp_path):
         with priced_usage(conn, ("conversation",), plan, table, lines="csv") as priced:
             lines = list(priced.formatted)
             assert list(priced.report.lines) == [] and priced.report.total.outputs > 0
-        assert len(lines) == 1 and lines[0].count("\n") > 20  # one text of up to CHUNK_LINES lines
+        assert len(lines) == 1 and lines[0].count("\n") > 20  # one text of up to prefetch.BATCH_ROWS lines
         assert '"Refund, ""urgent"""' in "".join(lines) and '"two\nlines"' in "".join(lines)
         box = TableBox("│ ", " │ ", " │\n")
         with priced_usage(conn, ("conversation",), plan, table, lines=box, label_widths=True) as priced:

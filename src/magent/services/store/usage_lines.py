@@ -17,7 +17,9 @@ writers would (`usage_view.write_csv`, `usage_stream._plain_rows`), so that the 
   footer, the others as Rich would lay them out. So does every row of a table of at most
   `TableBox.cells_up_to` groups (a terminal's, which Rich fits to the terminal's width).
 
-The lines come joined in texts of CHUNK_LINES: a few hundred rows to fetch rather than one a group.
+A table's lines come joined in texts of CHUNK_LINES (a few hundred rows to fetch rather than one a group); CSV,
+JSON and YAML come a row a group, streamed (`streamed_lines_query`): the server formats a batch while the CLI
+writes the one before, and no sort or aggregate over half a million lines waits for the last group.
 
 The same figures as the fold in `usage_priced` (exact sums; tested line for line against it). The groups are
 grouped and ordered by their keys in byte order (collation "C", Python's order), which is also several times
@@ -56,40 +58,44 @@ class TableBox:
     cells_up_to: int = 0
 
 
-def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, lines: TableBox | str,
-                       label_widths: bool, scale: int | None = None) -> str:
-    """A groups level for `usage_priced._report_query`: one row a group, its line (or cells) and its rank.
+def streamed_lines_query(by: Sequence[str], *, lines: str, scale: int | None = None) -> str:
+    """For `usage_priced`: the CTE `lines_groups` then a statement of one row a group, its CSV line, JSON object or
+    YAML entry, in the report's order. Nothing over the lines is sorted or aggregated, so the server formats the
+    groups as they are fetched: while the CLI writes one batch, the next is being formatted.
 
-    `lines`: CSV, JSON (one object a group; the texts join them with JSON_ROW_SEPARATOR) or a table's box.
     `scale`: the unit of the costs of `priced` (`usage_priced._priced_units`): 10^-(6 + scale) USD.
-    Each cell is computed once (a materialised CTE), the column widths once (a one-row aggregate of it):
-    formatting is most of the statement's time.
+    """
+    if lines in (JSON, YAML):
+        row = _json_object(by) if lines == JSON else _yaml_object(by)
+        groups, line = _groups_cte(by, [row], details=JSON, scale=scale), "g.c0"
+    else:
+        cells = _csv_cells(by)
+        groups = _groups_cte(by, cells, details=CSV, scale=scale)
+        line = " || ',' || ".join(f"g.c{n}" for n in range(len(cells))) + " || E'\\n'"
+    order = ", ".join(f"g.{column_name(dim)}" for dim in by)  # of collation "C" (`_groups_cte`)
+    return f"{groups} SELECT {line} AS line FROM lines_groups AS g ORDER BY {order}"
+
+
+def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, lines: TableBox,
+                       label_widths: bool, scale: int | None = None) -> str:
+    """A groups level of a table for `usage_priced._report_query`: one row a group, its line (or cells), its rank.
+
+    `scale`: as for `streamed_lines_query`. Each cell is computed once (a materialised CTE), the column widths
+    once (a one-row aggregate of it): formatting is most of the statement's time.
     """
     head = (f"SELECT 2 AS level, {', '.join(_null(dim) for dim in layout)}, "
             f"{', '.join(f'NULL::text AS {dim}_name' for dim in _NAMED)}, "
             "NULL::text AS model, NULL::numeric AS outputs, NULL::numeric AS estimated_outputs, "
             "NULL::numeric AS prompt_tokens, NULL::numeric AS completion_tokens, NULL::bool AS priced, "
             "NULL::numeric AS input_cost, NULL::numeric AS output_cost")
-    ranked = _ranked(by)
-    no_widths = "NULL::int AS agent_width, NULL::int AS conversation_width"
-    if lines in (JSON, YAML):
-        row = _json_object(by) if lines == JSON else _yaml_object(by)
-        groups = _groups_cte(by, [row], details=JSON, scale=scale)
-        numbered = f"SELECT g.rn, g.c0 AS line, {no_widths} FROM {ranked}"
-        return f"WITH {groups} {head}, {_chunked(numbered, JSON_ROW_SEPARATOR if lines == JSON else '')}"
-    if not isinstance(lines, TableBox):
-        cells = _csv_cells(by)
-        groups = _groups_cte(by, cells, details=CSV, scale=scale)
-        line = " || ',' || ".join(f"g.c{n}" for n in range(len(cells))) + " || E'\\n'"
-        numbered = f"SELECT g.rn, {line} AS line, {no_widths} FROM {ranked}"
-        return f"WITH {groups} {head}, {_chunked(numbered)}"
     cells = _table_cells(by)
     groups = _groups_cte(by, cells, details=None, scale=scale)
     label_columns = ", ".join(
         (f"max(char_length(c{by.index(dim)}))" if label_widths and dim in by else "NULL::int") + f" AS {dim}_width"
         for dim in _NAMED)
     line = _table_line(len(by), len(cells), lines)
-    numbered = f"SELECT g.rn, {line} AS line, w.agent_width, w.conversation_width FROM {ranked} CROSS JOIN lines_widths AS w"
+    numbered = (f"SELECT g.rn, {line} AS line, w.agent_width, w.conversation_width FROM {_ranked(by)} "
+                "CROSS JOIN lines_widths AS w")
     return (
         f"WITH {groups}, lines_widths AS (SELECT count(*) AS n, {label_columns}, "
         + ", ".join(f"{width} AS w{n}" for n, width in enumerate(_table_widths(by)))
@@ -152,11 +158,11 @@ def _null(dim: str) -> str:
     return f"NULL::{'date' if dim == 'day' else 'text'} AS {column_name(dim)}"
 
 
-def _chunked(numbered: str, separator: str = "") -> str:
+def _chunked(numbered: str) -> str:
     """The lines of `numbered` (rn, line, widths) joined in order into texts of CHUNK_LINES lines (`rn`: the
     text's number): a few hundred rows to fetch instead of one a group."""
     return (f"max(c.agent_width) AS agent_width, max(c.conversation_width) AS conversation_width, "
-            f"(c.rn - 1) / {CHUNK_LINES} AS rn, string_agg(c.line, {_literal(separator)} ORDER BY c.rn) AS line, "
+            f"(c.rn - 1) / {CHUNK_LINES} AS rn, string_agg(c.line, '' ORDER BY c.rn) AS line, "
             f"NULL::text AS cells FROM ({numbered}) AS c GROUP BY (c.rn - 1) / {CHUNK_LINES}")
 
 

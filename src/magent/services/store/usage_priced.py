@@ -19,7 +19,7 @@ rollup (a few rows a day) instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,14 +27,25 @@ from typing import TYPE_CHECKING, Any
 
 from magent.core.cost import CostLine, CostReport, WindowPlan
 from magent.core.pricing import PricingTable
+from magent.services.store.prefetch import prefetched_texts
 from magent.services.store.usage import UsageData, column_name, grouped_query, has_entries, query_grain
-from magent.services.store.usage_lines import CELLS_MARK, TableBox, groups_lines_query
+from magent.services.store.usage_lines import (
+    CELLS_MARK,
+    CSV,
+    JSON,
+    JSON_ROW_SEPARATOR,
+    YAML,
+    TableBox,
+    groups_lines_query,
+    streamed_lines_query,
+)
 
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg.sql import Composable, Composed
 
 TOTALS, DAILY, GROUPS = 0, 1, 2
+STREAMED = (CSV, JSON, YAML)  # formats whose groups stream a row each (`usage_lines.streamed_lines_query`)
 FETCH_ROWS = 5_000  # rows per round trip of the server-side cursor
 FETCH_LINES = 10  # texts of usage_lines.CHUNK_LINES lines each: ~20 k lines a round trip
 WORK_MEM = "256MB"
@@ -65,8 +76,15 @@ def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: P
     by = tuple(by)
     layout = _layout(by)
     columns = _Columns(by, layout)
+    streamed = lines in STREAMED
     query, params, sources = _statement(by, layout, plan, table, use_rollup, label_widths, lines)
-    with conn.transaction(), conn.cursor(name="magent_usage_report") as cursor:
+    from psycopg.pq import TransactionStatus
+
+    fresh = conn.info.transaction_status == TransactionStatus.IDLE  # else a savepoint of the caller's transaction
+    with conn.transaction(), conn.cursor(name="magent_usage_report") as cursor, \
+            conn.cursor(name="magent_usage_groups") as groups_cursor:
+        if streamed and fresh:  # the totals and the groups are then two statements: one snapshot for both
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # Room for the server to hash-aggregate a few hundred thousand groups in memory instead of on disk
         # (the default 4 MB spills at ~50 k groups); local to this transaction, and the server's memory, not ours.
         conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
@@ -84,7 +102,14 @@ def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: P
         total = next(_fold(records, lambda record: (), columns, TOTALS, pending), CostLine(()))
         daily = list(_fold(records, lambda record: (record[columns.day],), columns, DAILY, pending))
         widths = _widths(pending[0] if pending else None, columns) if label_widths else {}
-        formatted = None if lines is None else _formatted(records, columns, pending)
+        formatted: Iterator[str | tuple[str, ...] | dict[str, Any]] | None = None
+        if streamed:
+            body, body_params = _streamed_statement(by, plan, table, use_rollup, str(lines))
+            groups_cursor.execute(body, [*_price_arrays(table), *body_params])
+            texts = prefetched_texts(groups_cursor, JSON_ROW_SEPARATOR if lines == JSON else "")
+            formatted = _split_cells(texts) if lines == YAML else texts
+        elif lines is not None:
+            formatted = _split_cells(_line_texts(records, columns, pending))
         report = CostReport(
             by=by,
             lines=(_fold(records, lambda record: tuple(record[at] for at in columns.key), columns, GROUPS, pending)
@@ -101,10 +126,14 @@ def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: P
 
 def _statement(by: tuple[str, ...], layout: list[str], plan: WindowPlan, table: PricingTable, use_rollup: bool,
                label_widths: bool, lines: TableBox | str | None) -> tuple[Composed, list[Any], tuple[str, ...]]:
-    """The report's statement, its parameters (but the prices) and where it reads from."""
+    """The report's statement, its parameters (but the prices) and where it reads from (`STREAMED` formats: the
+    totals and days only; `_streamed_statement` reads the groups)."""
     grouped, params, sources = grouped_query(query_grain(by), plan, use_rollup=use_rollup)
     if lines is None:
         return _report_query(by, layout, grouped, label_widths), params, sources
+    if not isinstance(lines, TableBox):  # STREAMED
+        per_day, daily_params, _ = grouped_query(("model", "day"), plan, use_rollup=use_rollup)
+        return _report_query(by, layout, None, label_widths, daily=per_day), daily_params, sources
     # The groups need no day unless grouped by it (a cost is linear in the tokens), and the totals and days
     # come from the small daily rollup: the groups' rows are read once, not three times.
     grouped, params, _ = grouped_query(tuple(dict.fromkeys([*by, "model"])), plan, use_rollup=use_rollup,
@@ -113,6 +142,19 @@ def _statement(by: tuple[str, ...], layout: list[str], plan: WindowPlan, table: 
     scale = _price_scale(table)
     groups = groups_lines_query(by, layout, lines=lines, label_widths=label_widths, scale=scale)
     return _report_query(by, layout, grouped, label_widths, groups, per_day, scale), [*params, *daily_params], sources
+
+
+def _streamed_statement(by: tuple[str, ...], plan: WindowPlan, table: PricingTable, use_rollup: bool,
+                        lines: str) -> tuple[Composed, list[Any]]:
+    """The groups of a `STREAMED` format, a row a group in the report's order, and the parameters but the prices."""
+    from psycopg import sql
+
+    grouped, params, _ = grouped_query(tuple(dict.fromkeys([*by, "model"])), plan, use_rollup=use_rollup,
+                                       stored_rows=True)
+    scale = _price_scale(table)
+    return sql.SQL("{prices}, priced AS ({priced}), {lines}").format(  # noqa: S608 - fixed expressions
+        prices=sql.SQL(_PRICES), priced=sql.SQL(_priced_units(scale)).format(grouped=grouped),
+        lines=sql.SQL(streamed_lines_query(by, lines=lines, scale=scale))), params
 
 
 def _price_arrays(table: PricingTable) -> tuple[list[str], list[Decimal], list[Decimal], list[str]]:
@@ -171,26 +213,30 @@ def _priced_units(scale: int | None) -> str:
             f"LEFT JOIN (SELECT p.model, p.priced_as, {units} FROM prices AS p) AS u ON u.model = g.model")
 
 
-def _report_query(by: tuple[str, ...], layout: list[str], grouped: Composable, label_widths: bool,
+_PRICES = ("WITH prices(model, input, output, priced_as) AS "
+           "(SELECT * FROM unnest(%s::text[], %s::numeric[], %s::numeric[], %s::text[]))")
+
+
+def _report_query(by: tuple[str, ...], layout: list[str], grouped: Composable | None, label_widths: bool,
                   groups: str | None = None, daily: Composable | None = None, scale: int | None = None) -> Composed:
     """The report's statement: `priced` rows of `grouped` feed every level, or with `groups` (the lines of
     `usage_lines`) the groups only, the totals and days then reading `priced_daily`, rows of `daily`."""
     from psycopg import sql
 
     per_model = "priced" if daily is None else "priced_daily"
-    levels = [_level_query(TOTALS, (), layout, per_model), _level_query(DAILY, ("day",), layout, per_model),
-              _groups_query(by, layout, label_widths) if groups is None else sql.SQL(groups)]  # noqa: S608
+    levels = [_level_query(TOTALS, (), layout, per_model), _level_query(DAILY, ("day",), layout, per_model)]
+    ctes = []
+    if grouped is not None:  # else the totals and days only (the groups stream apart: `_streamed_statement`)
+        levels.append(_groups_query(by, layout, label_widths) if groups is None else sql.SQL(groups))  # noqa: S608
+        priced = _PRICED if daily is None else _priced_units(scale)
+        ctes.append(sql.SQL("priced AS {}({})").format(sql.SQL("MATERIALIZED " if daily is None else ""),
+                                                       sql.SQL(priced).format(grouped=grouped)))
     order = ["level", *(_order_term(dim) for dim in layout), 'line_model COLLATE "C"', "rn"]
-    priced = _PRICED if daily is None else _priced_units(scale)
-    ctes = [sql.SQL("priced AS {}({})").format(sql.SQL("MATERIALIZED " if daily is None else ""),
-                                               sql.SQL(priced).format(grouped=grouped))]
     if daily is not None:
         ctes.append(sql.SQL("priced_daily AS MATERIALIZED ({})").format(sql.SQL(_PRICED).format(grouped=daily)))
     return sql.SQL(  # noqa: S608 - fixed expressions; values are parameters
-        "WITH prices(model, input, output, priced_as) AS "
-        "(SELECT * FROM unnest(%s::text[], %s::numeric[], %s::numeric[], %s::text[])), {ctes} "
-        "SELECT * FROM ({levels}) AS report ORDER BY {order}"
-    ).format(ctes=sql.SQL(", ").join(ctes),
+        "{prices}, {ctes} SELECT * FROM ({levels}) AS report ORDER BY {order}"
+    ).format(prices=sql.SQL(_PRICES), ctes=sql.SQL(", ").join(ctes),
              levels=sql.SQL(" UNION ALL ").join(sql.SQL("({})").format(q) for q in levels),
              order=sql.SQL(", ".join(order)))
 
@@ -299,14 +345,19 @@ def _fold(records: Iterator[Sequence[Any]], key_of: Callable[[Sequence[Any]], tu
         yield line
 
 
-def _formatted(records: Iterator[Sequence[Any]], columns: _Columns, pending: list[Sequence[Any]]
-               ) -> Iterator[str | tuple[str, ...] | dict[str, Any]]:
-    """The groups' lines (a str of one or more) or cells (a tuple) as `usage_lines` formats them."""
-    import json
-
+def _line_texts(records: Iterator[Sequence[Any]], columns: _Columns, pending: list[Sequence[Any]]) -> Iterator[str]:
+    """The texts of CHUNK_LINES lines of a table's groups level."""
     line_at = columns.line
     for record in _chain(pending, records):
-        text = record[line_at]  # CHUNK_LINES lines
+        yield record[line_at]
+
+
+def _split_cells(texts: Iterable[str]) -> Iterator[str | tuple[str, ...] | dict[str, Any]]:
+    """The groups' lines (a str of one or more) or cells (a tuple; a YAML row's fields, a dict) as `usage_lines`
+    formats them: a line of CELLS_MARK and JSON is a row for Rich or PyYAML to write."""
+    import json
+
+    for text in texts:
         if CELLS_MARK not in text:
             yield text
             continue
