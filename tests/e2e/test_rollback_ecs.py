@@ -76,6 +76,20 @@ def test_to_revision_names_a_revision_of_the_family(ecs_stack):
     assert target.stable().service.task_definition.endswith(":1")
 
 
+def test_an_unknown_revision_is_exit_2_naming_it(ecs_stack, cli):
+    """README: rollback exits 2 for an unknown revision. On ECS DescribeTaskDefinition answers a missing revision
+    with a generic ClientException, once shown as "AWS error … Unable to describe task definition", exit 1."""
+    from pathlib import Path
+
+    Path("magent.yaml").write_text(
+        f"aws:\n  region: us-east-1\n  endpoint_url: {ecs_stack.endpoint_url}\n"
+        f"deploy:\n  target: ecs\n  ecs:\n    cluster: {ecs_stack.cluster}\n    service: {ecs_stack.service}\n"
+        f"    canary_target_group: {ecs_stack.canary_tg}\n")
+    result = cli("rollback", "--to-revision", "99", "--dry-run")
+    assert result.exit_code == 2, result.stderr
+    assert ":99 not found" in result.stderr and "--revisions" in result.stderr, result.stderr
+
+
 def test_status_and_history_of_the_service(ecs_stack):
     from magent.workflows.deploy.ecs_status import service_status, task_definition_history
 

@@ -176,6 +176,25 @@ def test_the_readme_drill_promotes_a_healthy_canary_and_aborts_a_5xx_one(sandbox
     assert json.loads(images.stdout)["images"] == ["registry.local/agent:v2"], images.stdout
 
 
+def test_the_readme_ecs_deploy_promotes_on_prometheus_too(sandbox):
+    """README: with the sandbox, `magent deploy IMAGE --target ecs --yes` works. magent.yaml's Prometheus analysis
+    judges every target, so the ECS canary's traffic must be in it: it once had no series there and every ECS
+    deploy was aborted as inconclusive; a faulty image still fails there."""
+    from conftest import require_tool
+
+    require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")
+    _, env, _ = sandbox
+    healthy = _magent("deploy", "registry.local/agent:v2", "--target", "ecs", "--yes", "-o", "json", env=env)
+    assert healthy.returncode == 0, healthy.stdout[-2000:] + healthy.stderr
+    judged = {(m["name"], m["verdict"]) for line in healthy.stdout.splitlines() for e in [json.loads(line)]
+              if e["event"] == "analysis" for m in e["metrics"] if m["provider"] == "prometheus"}
+    assert ("errors_5xx_per_min", "pass") in judged, judged  # the ECS canary's own series, not "no data"
+    faulty = _magent("deploy", "registry.local/agent:v2-5xx", "--target", "ecs", "--yes", "-o", "json", env=env)
+    events = [json.loads(line) for line in faulty.stdout.splitlines()]
+    assert faulty.returncode == 1 and events[-1]["event"] == "aborted", faulty.stdout[-2000:] + faulty.stderr
+    assert events[-1]["reason"].startswith("fail: "), events[-1]  # judged faulty, not inconclusive
+
+
 def test_up_again_prints_the_same_environment(sandbox, cli):
     root, env, _ = sandbox
     pid = _state(root)["pid"]

@@ -22,6 +22,16 @@ def test_db_status_prints_the_whole_database_url_on_one_line_when_piped(cli, pg_
     assert f"Database: {database}" in status.stdout.splitlines()
 
 
+def test_db_status_table_shows_whole_seconds_and_json_the_full_instant(cli, pg_url):
+    # as every other table (history, usage): the microseconds only widened the column
+    assert cli("db", "migrate", env={"MAGENT_DATABASE_URL": pg_url}).exit_code == 0
+    as_json = json.loads(cli("db", "status", "-o", "json", env={"MAGENT_DATABASE_URL": pg_url}).stdout)
+    applied = as_json["migrations"][0]["applied_at"]
+    assert "." in applied  # -o json keeps the microseconds
+    table = cli("db", "status", env={"MAGENT_DATABASE_URL": pg_url}).stdout
+    assert applied.split(".")[0] + "Z" in table and applied not in table, table
+
+
 def test_live_deploy_view_shows_no_canary_pods_once_the_canary_is_gone():
     # the panel kept the last step's count ("canary pods 1") under "phase aborted" / "promoted"
     from magent.cli.deploy_view import update_panel

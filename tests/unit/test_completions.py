@@ -85,3 +85,26 @@ def test_every_deployment_option_completes_deployment_names():
     found = [param for name in COMMANDS for param in options(load_command(name))]
     assert len(found) >= 6
     assert all(param._custom_shell_complete is not None for param in found)
+
+
+def test_zsh_script_completes_on_the_first_tab_when_autoloaded(tmp_path):
+    """README: `magent completion zsh > "${fpath[1]}/_magent"`. zsh autoloads that file as the function `_magent`
+    on the first TAB; Typer's script only registered itself then, so the first TAB completed nothing. Sourced,
+    it still registers. A stand-in `magent` answers the completion request."""
+    from conftest import require_tool
+
+    zsh = require_tool("zsh", "apt-get install -y --no-install-recommends zsh")
+    (tmp_path / "_magent").write_text(completion_script(Shell.zsh))
+    fake = tmp_path / "bin" / "magent"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho print completed\n")
+    fake.chmod(0o755)
+    stub = 'compdef() { print "registered $*" }'
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(script: str) -> str:
+        return subprocess.run([zsh, "-f", "-c", script], env=env, capture_output=True, text=True, timeout=30).stdout
+
+    words = "words=(magent dep); CURRENT=2"  # what zsh sets on a TAB
+    assert run(f"fpath=({tmp_path} $fpath); {stub}; {words}; autoload -Uz _magent; _magent").split() == ["completed"]
+    assert run(f"{stub}; source {tmp_path}/_magent").split() == ["registered", "_magent_completion", "magent"]

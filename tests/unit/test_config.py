@@ -78,7 +78,7 @@ def test_config_found_in_working_directory(config_file, monkeypatch):
     ("text", "expected"),
     [
         ("mistral:\n  modles: [x]\n", ":2: mistral.modles: unknown key"),
-        ("mistral:\n  timeout: -1\n", ":2: mistral.timeout: Input should be greater than 0"),
+        ("mistral:\n  timeout: -1\n", ":2: mistral.timeout: invalid duration"),
         ("deploy:\n  steps: [50, 10]\n", ":2: deploy.steps: steps must be increasing"),
         ("deploy:\n  pause: soon\n", ":2: deploy.pause: invalid duration 'soon'"),
         ("profiles:\n  prod:\n    aws:\n      regoin: eu\n", ":4: aws.regoin: unknown key"),

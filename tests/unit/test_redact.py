@@ -62,6 +62,17 @@ def test_urls_without_a_scheme_and_conninfo_lose_passwords():
     assert mask_url("host=db password=s3cret") == "host=db password=***"
 
 
+def test_mistyped_urls_lose_their_passwords_too():
+    """`magent db status` echoes a MAGENT_DATABASE_URL it cannot parse: a typo in the scheme (`postgres//`,
+    `postgres:/`) or an `@` inside a schemeless password once printed the password."""
+    assert mask_url("postgres//app:s3cret-pw@db/m") == "postgres//app:***@db/m"
+    assert mask_url("postgresql:/app:s3cret-pw@db/m") == "postgresql:***@db/m"
+    assert mask_url("app:s3c@ret@db/m") == "app:***@db/m"
+    assert mask_url("nothing@to-hide.example") == "nothing@to-hide.example"
+    image = "registry.example.com/magent:0.1.0@sha256:0123abcd"  # config show masks every string: not this one
+    assert mask_url(image) == image
+
+
 def test_every_credential_looking_query_parameter_and_token_userinfo_is_masked():
     url = "https://h.example/x?a=1&api_key=k1k1k1&X-Amz-Signature=s1s1s1&access_token=t1t1t1#id_token=i1i1i1"
     assert mask_url(url) == "https://h.example/x?a=1&api_key=***&X-Amz-Signature=***&access_token=***#id_token=***"

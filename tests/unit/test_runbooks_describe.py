@@ -107,3 +107,9 @@ def test_any_text_describes_and_sections_without_crashing(text: str, wanted: str
         if heading.level <= 2 and heading.text:
             found = section(text, heading.text)
             assert found is not None and found.splitlines()[0] == text.splitlines()[heading.line - 1]
+
+
+def test_a_blank_section_name_matches_no_heading_not_even_an_empty_one() -> None:
+    # found by the fuzz test above: section("#", "") returned "#\n"
+    assert section("#", "") is None and section("# T\n##\nbody", " ") is None
+    assert section("# T\n## Act\nbody", "act") == "## Act\nbody\n"

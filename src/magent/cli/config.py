@@ -35,6 +35,10 @@ def durations_as_written(settings: Any, data: dict[str, Any]) -> dict[str, Any]:
         attribute = getattr(settings, name, None)
         if isinstance(attribute, BaseModel) and isinstance(value, dict):
             shown[name] = durations_as_written(attribute, value)
+        elif isinstance(attribute, dict) and isinstance(value, dict):  # alerts.rules: {name: model}
+            shown[name] = {key: durations_as_written(attribute[key], item)
+                           if isinstance(attribute.get(key), BaseModel) and isinstance(item, dict) else item
+                           for key, item in value.items()}
         elif name in durations and isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = float(value)
             shown[name] = human_duration(seconds) if seconds.is_integer() and seconds else f"{seconds:g}s"
@@ -42,14 +46,33 @@ def durations_as_written(settings: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _duration_fields(model: Any) -> set[str]:
-    """The fields a model reads with parse_duration (its `mode="before"` validators calling it): the model keeps
-    no other mark of which floats are durations."""
+    """The fields a model reads with parse_duration (its `mode="before"` validators calling it, or a type such as
+    alerts' WholeSeconds whose BeforeValidator does), by their names in the dump (`for`, not `for_`): the model
+    keeps no other mark of which numbers are durations."""
     fields: set[str] = set()
     for decorator in model.__pydantic_decorators__.field_validators.values():
-        function = getattr(decorator.func, "__func__", decorator.func)
-        if decorator.info.mode == "before" and "parse_duration" in function.__code__.co_names:
-            fields.update(decorator.info.fields)
+        if decorator.info.mode == "before" and _calls_parse_duration(decorator.func):
+            fields.update(model.model_fields[name].alias or name for name in decorator.info.fields)
+    for name, info in model.model_fields.items():
+        if any(_calls_parse_duration(getattr(meta, "func", None)) for meta in _metadata(info.annotation, info)):
+            fields.add(info.alias or name)
     return fields
+
+
+def _metadata(annotation: Any, info: Any) -> list[Any]:
+    """A field's validators: its own metadata and that of each Annotated member of a union (`WholeSeconds | None`)."""
+    import typing
+
+    found = list(info.metadata)
+    for member in typing.get_args(annotation):
+        found += list(getattr(member, "__metadata__", ()))
+    return found
+
+
+def _calls_parse_duration(function: Any) -> bool:
+    function = getattr(function, "__func__", function)
+    code = getattr(function, "__code__", None)
+    return code is not None and "parse_duration" in code.co_names
 
 
 def _mask_strings(value: Any) -> Any:

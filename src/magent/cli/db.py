@@ -138,8 +138,11 @@ def _status_table(data: dict[str, Any]) -> Any:
 
     from magent.cli.render import simple_table
     from magent.core.redact import SECRETS
+    from magent.core.timeutil import isoformat_seconds
 
-    rows = [(m["name"], m["applied_at"] or "pending") for m in data["migrations"]]
+    # whole seconds, as every table shows instants (-o json keeps the microseconds)
+    rows = [(m["name"], isoformat_seconds(m["applied_at"]) if m["applied_at"] else "pending")
+            for m in data["migrations"]]
     # a line of its own, not the table's title: a title folds to the table's width, cutting the URL in a CI log
     database = Text(f"Database: {SECRETS.mask(data['database'])}")
     table = simple_table(None, ["migration", "applied at (UTC)"], rows)

@@ -42,6 +42,11 @@ class MistralSettings(_Section):
     )
     timeout: float = Field(default=30.0, gt=0)
 
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> float:
+        return parse_duration(value)  # `30s` as every other duration in magent.yaml (it once had to be 30)
+
 
 class AwsSettings(_Section):
     region: str | None = None

@@ -36,6 +36,10 @@ _CREDENTIAL_PARAM = re.compile(
 _CONNINFO_PASSWORD = re.compile(r"(?i)(?P<lead>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s']\S*)")
 # A URL without a scheme, as people paste them into MAGENT_DATABASE_URL: user:password@host/db.
 _SCHEMELESS_USERINFO = re.compile(r"^(?P<user>[^:/@\s]+):(?P<password>[^@\s]*)@(?P<rest>[^@\s]+)$")
+# What `mask_url` still hides in a URL nothing else parses (a mistyped scheme, `postgres//u:pw@h`, or an `@` in a
+# schemeless password): from the first colon to the last `@`. Display only: registering it as a secret would
+# also hide the tags of image references (`registry/app:v2@sha256:…`) in every output.
+_MISTYPED_USERINFO = re.compile(r"^(?P<user>[^:@\s]+):(?P<password>\S*)@(?P<rest>[^@\s]+)$")
 # URLs inside free text (log lines, error messages, JSON): stop at whitespace and quotes.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 # Schemes where a user name alone (postgresql://app@db) is an account, not a token (https://TOKEN@host).
@@ -85,6 +89,9 @@ def mask_url(url: str) -> str:
 def _mask_userinfo(url: str) -> str:
     info = _userinfo(url) if "@" in url else None
     if info is None:
+        mistyped = _MISTYPED_USERINFO.match(url) if "://" not in url else None
+        if mistyped and ("/" not in mistyped["user"] or "//" in mistyped["user"]):  # not registry/app:v2@sha256:…
+            return f"{mistyped['user']}:***@{mistyped['rest']}"
         return url
     user, password, scheme = info
     if password is not None:

@@ -58,6 +58,8 @@ def normalize(text: str) -> str:
 
 def has_section(found: list[Heading], required: str) -> bool:
     wanted = normalize(required)
+    if not wanted:  # a blank name names no section (it would match an empty heading, "#" alone)
+        return False
     for heading in found:
         if heading.level > 2:
             continue

@@ -160,7 +160,8 @@ class AgentApp:
     def __init__(self, *, sim: Any = None, namespace: str = "default", deployment: str = "web",
                  service: str | None = None, behaviours: dict[str, Behaviour] | None = None,
                  default: Behaviour | None = None, traffic_source: TrafficSource | None = None,
-                 mistral_up: bool = True, mistral_latency_ms: float = 120.0, seed: int | None = None) -> None:
+                 mistral_up: bool = True, mistral_latency_ms: float = 120.0, seed: int | None = None,
+                 warmup_s: float = 0.0) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         if traffic_source is None:
@@ -182,6 +183,11 @@ class AgentApp:
                                 registry=self.registry)
         self._random = random.Random(seed)
         self._carry: dict[tuple[str, str], float] = {}
+        # A new (track, version) serves nothing for `warmup_s`, so a scraper sees its series at 0 first: rate() and
+        # increase() of a series born with counts extrapolate each histogram bucket differently (le=0.1 more than
+        # le=0.05), which made a healthy canary look slower than its stable. One scrape interval is enough.
+        self.warmup_s = warmup_s
+        self._born: dict[tuple[str, str], float] = {}
         self._last: list[TrackPods] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -223,11 +229,15 @@ class AgentApp:
             # Series that exist at 0 from the start let rate() see a fault one scrape sooner.
             for code in ("200", "401", "429", *_ERROR_CODES):
                 self.requests.labels(track, version, code)
+            self.latency.labels(track, version)
+            self._born.setdefault((track, version), time.monotonic())
         self._last = tracks
 
     def _simulate(self, pods: TrackPods, seconds: float, all_ready: int) -> int:
         behaviour = self.behaviour(pods.version)
         key = (pods.track, pods.version)
+        if self.warmup_s and time.monotonic() - self._born.get(key, 0.0) < self.warmup_s:
+            return 0
         # the same load as without a route, split by the route's weights instead of by ready pods
         serving = pods.ready if pods.share is None else pods.share * all_ready
         expected = self._carry.get(key, 0.0) + behaviour.rps_per_pod * serving * seconds

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from magent.sandbox.agentapp import Behaviour, behaviour_for_tag
+from magent.sandbox.agentapp import Behaviour, TrackPods, behaviour_for_tag
 
 NAMESPACE = "AWS/ApplicationELB"
 _LATENCY_SIGMA = 0.3
@@ -41,6 +41,12 @@ class AlbTraffic:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
+        # What the listener sends where, as the sample app's traffic source reads it (`tracks()`): an ECS deploy
+        # is then judged on Prometheus like a Kubernetes one (service `<name>-canary` is the canary track).
+        self._tracks: list[TrackPods] = []
+
+    def tracks(self) -> list[TrackPods]:
+        return list(self._tracks)
 
     def __enter__(self) -> AlbTraffic:
         self._thread = threading.Thread(target=self._loop, name="alb-traffic", daemon=True)
@@ -64,7 +70,11 @@ class AlbTraffic:
         balancer = listener["LoadBalancerArn"].split(":loadbalancer/", 1)[-1]
         weights = dict(self._weights(listener))
         total = sum(weights.values())
-        versions = dict(self._versions())
+        services = list(self._versions())
+        versions = {group: tag for group, tag, _ in services}
+        self._tracks = [TrackPods("canary" if name.endswith("-canary") else "stable", tag, running,
+                                  weights.get(group, 0) / total if total else 0.0)
+                        for group, tag, (name, running) in services if weights.get(group)]
         data = []
         for group, weight in weights.items():
             tag = versions.get(group)
@@ -84,8 +94,8 @@ class AlbTraffic:
             elif action.get("TargetGroupArn"):
                 yield action["TargetGroupArn"], 1
 
-    def _versions(self) -> Iterator[tuple[str, str]]:
-        """Target group → the image tag of the service registered in it."""
+    def _versions(self) -> Iterator[tuple[str, str, tuple[str, int]]]:
+        """Target group → the image tag of the service registered in it, and its (name, running tasks)."""
         arns = self.ecs.list_services(cluster=self.cluster)["serviceArns"]
         if not arns:
             return
@@ -96,7 +106,7 @@ class AlbTraffic:
             image = definition["containerDefinitions"][0]["image"]
             tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else "latest"
             for balancer in service.get("loadBalancers", []):
-                yield balancer["targetGroupArn"], tag
+                yield balancer["targetGroupArn"], tag, (service["serviceName"], service["runningCount"])
 
     def _datums(self, balancer: str, group: str, behaviour: Behaviour, count: int) -> list[dict[str, Any]]:
         if count <= 0:

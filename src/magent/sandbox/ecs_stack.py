@@ -13,7 +13,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 REGION = "us-east-1"
@@ -38,6 +38,7 @@ class EcsStack:
     stable_tg: str
     canary_tg: str
     task_definition: str
+    traffic: Any = field(default=None, compare=False, repr=False)  # the AlbTraffic playing its ALB, when served
 
     def client(self, service: str):
         return aws_client(self.endpoint_url, service)
@@ -92,8 +93,8 @@ def serve_ecs(endpoint_url: str, image: str = IMAGE) -> Iterator[EcsStack]:
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"  # moto, in this process, reports every service's tasks running
     try:
         stack = build_ecs_stack(endpoint_url, image=image)
-        with AlbTraffic(endpoint_url, stack.cluster, stack.listener_arn, requests_per_s=1000, tick_s=0.5):
-            yield stack
+        with AlbTraffic(endpoint_url, stack.cluster, stack.listener_arn, requests_per_s=1000, tick_s=0.5) as traffic:
+            yield replace(stack, traffic=traffic)
     finally:
         if previous is None:
             os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)

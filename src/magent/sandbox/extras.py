@@ -79,17 +79,19 @@ def _create_secret(url: str, api_key: str) -> None:
 
 
 @contextlib.contextmanager
-def run_prometheus(workdir: Path, metrics_target: str) -> Iterator[Prometheus]:
-    """A Prometheus child process scraping `metrics_target` (host:port) every second; stopped on exit."""
+def run_prometheus(workdir: Path, metrics_target: str, *more_targets: str) -> Iterator[Prometheus]:
+    """A Prometheus child process scraping `metrics_target` and `more_targets` (host:port) every second; stopped
+    on exit."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise Missing(f"prometheus is not on PATH: {PROMETHEUS_INSTALL_HINT}")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
+    targets = [metrics_target, *more_targets]
     config.write_text(
         f"global: {{scrape_interval: {_SCRAPE_INTERVAL_S}s, evaluation_interval: {_SCRAPE_INTERVAL_S}s}}\n"
         "scrape_configs:\n"
-        f"  - job_name: agent\n    static_configs: [{{targets: ['{metrics_target}'], labels: {{namespace: shop}}}}]\n"
+        f"  - job_name: agent\n    static_configs: [{{targets: {targets!r}, labels: {{namespace: shop}}}}]\n"
     )
     process, url = _start_prometheus(binary, config, workdir)
     try:

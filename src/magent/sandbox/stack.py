@@ -24,6 +24,7 @@ _EXTRAS = ("aws", "ecs", "prometheus")
 # sample sizes (50 requests, 20 latencies) and for its effect-size bar to hold against chance (at the app's
 # default 5 a second, a healthy canary was held inconclusive, then failed on a latency fluke of n = 24).
 SANDBOX_RPS_PER_POD = 30.0
+WARMUP_S = 1.5  # a new track's series at 0 for a scrape or more first (`AgentApp.warmup_s`): Prometheus scrapes every 1 s
 
 
 @dataclass
@@ -39,6 +40,7 @@ class SandboxStack:
     env: dict[str, str] = field(default_factory=dict)
     components: list[dict] = field(default_factory=list)  # name, url, note: what runs (or why not)
     child_pids: list[int] = field(default_factory=list)
+    ecs_app_url: str | None = None  # the sample app as the ECS service's tasks (metrics only), when ecs runs
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __enter__(self) -> SandboxStack:
@@ -77,7 +79,7 @@ class SandboxStack:
         self.kube.create(_pdb())
         self.agent_url = self._stack.enter_context(
             serve_agent_app(AgentApp(sim=self.kube, namespace=NAMESPACE, deployment=DEPLOYMENT,
-                                     default=Behaviour(rps_per_pod=SANDBOX_RPS_PER_POD)))
+                                     default=Behaviour(rps_per_pod=SANDBOX_RPS_PER_POD), warmup_s=WARMUP_S))
         )
         kubeconfig = self.kube.write_kubeconfig(self.root / "kubeconfig", namespace=NAMESPACE)
         from magent.sandbox.sample_repo import write_sample_repo
@@ -112,8 +114,8 @@ class SandboxStack:
                 if self.ecs:
                     self._start_ecs(moto.url)
         if self.prometheus:
-            target = self.agent_url.removeprefix("http://")
-            prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", target))
+            targets = [url.removeprefix("http://") for url in (self.agent_url, self.ecs_app_url) if url]
+            prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", *targets))
             if prometheus is not None:
                 self.child_pids.append(prometheus.pid)
                 self.components.append({"name": "prometheus", "url": prometheus.url,
@@ -133,9 +135,15 @@ class SandboxStack:
     def _start_ecs(self, moto_url: str) -> None:
         """The ECS twin of the Deployment: service `agent` in a cluster, 2 tasks of v1, an ALB with a stable and a
         canary target group; magent.yaml's deploy.ecs names them (moto computes no percentiles: Average latency)."""
+        from magent.sandbox.agentapp import AgentApp, Behaviour, serve_agent_app
         from magent.sandbox.ecs_stack import serve_ecs
 
         ecs = self.ecs_stack = self._stack.enter_context(serve_ecs(moto_url, f"{IMAGE_REPOSITORY}:v1"))
+        # The ECS tasks' own /metrics, split as the ALB splits requests: magent.yaml's Prometheus analysis judges
+        # every deploy, so without it an ECS canary had no series there and was aborted as inconclusive.
+        if self.prometheus:
+            self.ecs_app_url = self._stack.enter_context(serve_agent_app(AgentApp(
+                traffic_source=ecs.traffic.tracks, default=Behaviour(rps_per_pod=SANDBOX_RPS_PER_POD), warmup_s=WARMUP_S)))
         self._edit_config(lambda document: document["deploy"].update(
             ecs={"cluster": ecs.cluster, "service": ecs.service, "canary_target_group": ecs.canary_tg,
                  "latency_stat": "Average"}))

@@ -89,6 +89,11 @@ class Ecs:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _NOT_FOUND:
                 raise UsageError(f"{what} not found ({code})", hint=_NOT_FOUND[code]) from exc
+            if operation == "describe_task_definition" and code == "ClientException":
+                # ECS's only answer for a revision that does not exist ("Unable to describe task definition.")
+                message = exc.response.get("Error", {}).get("Message", "")
+                raise UsageError(f"{what} not found ({code}: {message})".replace(": )", ")"),
+                                 hint="`magent history --target ecs --revisions` lists the revisions") from exc
             service = "ECS" if client is self.ecs else "Elastic Load Balancing"
             prefix = "ecs" if client is self.ecs else "elasticloadbalancing"
             raise translate_aws_error(exc, what, self.endpoint_url, service=service,
