@@ -30,6 +30,7 @@ _spec = st.fixed_dictionaries({}, optional={
 @example(spec={"selector": {"matchExpressions": [3]}})
 @example(spec={"template": {"metadata": "abc"}})
 @example(spec={"selector": {"matchLabels": 3}})
+@example(spec={"parallelism": None, "template": {"spec": {"containers": True}}})  # found in CI: a TypeError
 def test_any_job_manifest_is_stored_or_refused_cleanly(spec):
     store = ObjectStore()
     store.create(by_kind("v1", "Namespace"), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}})

@@ -16,7 +16,9 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ class Stop(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+        self.at = time.monotonic()
 
 
 def default_dir(env: dict[str, str] | None = None) -> Path:
@@ -82,6 +85,8 @@ def serve(root: Path, on_ready: Callable[[dict[str, Any]], None] | None = None) 
             finally:
                 _remove_own_state(root)
     except Stop as stop:
+        # `down` waits --timeout (20 s) for this: the log says how long stopping took, to see what nears it
+        print(f"stopped everything in {time.monotonic() - stop.at:.1f} s", file=sys.stderr, flush=True)
         return stop.signum
 
 

@@ -99,7 +99,9 @@ def run_prometheus(workdir: Path, metrics_target: str, *more_targets: str) -> It
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            # its data is the sandbox's, thrown away: no reason to wait out a slow TSDB shutdown, which under load
+            # took `sandbox down` past its 20-s --timeout together with the servers' own stops
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

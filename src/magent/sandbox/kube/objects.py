@@ -67,7 +67,8 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", "default-scheduler")
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+    lists = [spec.get(key) for key in ("initContainers", "containers")]
+    for container in [item for items in lists if isinstance(items, list) for item in items]:  # validated later
         if not isinstance(container, dict):
             continue
         for key in _CONTAINER_FALSE_OMITTED:
