@@ -99,8 +99,12 @@ def test_a_daemonset_runs_one_pod_on_the_node_and_replaces_it_when_its_template_
     apps.patch_namespaced_daemon_set("agent", kube_namespace, {"spec": {"template": {"spec": {
         "nodeSelector": {"disktype": "ssd"}}}}})  # no node has it: the pod goes, nothing is desired
     wait_until(lambda: not _owned_pods(kube_sim, kube_namespace, ds), what="no pod")
-    status = apps.read_namespaced_daemon_set_status("agent", kube_namespace).status
-    assert (status.desired_number_scheduled, status.current_number_scheduled) == (0, 0)
+
+    def scheduled() -> tuple[int, int]:  # the controller writes the status a tick after the pod goes
+        status = apps.read_namespaced_daemon_set_status("agent", kube_namespace).status
+        return status.desired_number_scheduled, status.current_number_scheduled
+
+    wait_until(lambda: scheduled() == (0, 0), what="the status: nothing scheduled")
 
 
 def test_the_metrics_api_reports_running_pods_and_the_node(kube_sim, api_client, kube_namespace, kubectl):
