@@ -144,13 +144,14 @@ def test_groups_come_as_lines_from_the_store(awkward_url, tmp_path):
 def test_rounding_and_quoting_expressions_match_python(awkward_url, value, text):
     import psycopg
 
-    from magent.services.store.usage_lines import _exact, _half_even, _quoted
+    from magent.services.store import usage_values as values
 
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([text, "x"])
     with psycopg.connect(awkward_url) as conn:
         four, nine, quoted = conn.execute(
-            f"SELECT {_half_even('%(v)s::numeric', 4)}::text, {_exact('%(v)s::numeric')}, {_quoted('%(t)s::text')}",
+            f"SELECT {values.half_even('%(v)s::numeric', 4)}::text, {values.exact('%(v)s::numeric')}, "
+            f"{values.csv_quoted('%(t)s::text')}",
             {"v": value, "t": text}).fetchone()
     assert Decimal(four) == value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
     exact = value.quantize(Decimal("0.000000001"), rounding=ROUND_HALF_EVEN).normalize()
@@ -197,12 +198,13 @@ def test_json_and_yaml_number_and_string_expressions_match_python(awkward_url, v
     import yaml
 
     from magent.cli.usage_view import _number
-    from magent.services.store.usage_lines import _json_number, _json_text, _yaml_number, _yaml_plain
+    from magent.services.store import usage_values as values
 
     with psycopg.connect(awkward_url) as conn:
         number, string, yaml_number, plain = conn.execute(
-            f"SELECT {_json_number('%(v)s::numeric')}, {_json_text('%(t)s::text')}, "
-            f"{_yaml_number('%(v)s::numeric')}, {_yaml_plain('%(t)s::text')}", {"v": value, "t": text}).fetchone()
+            f"SELECT {values.json_number('%(v)s::numeric')}, {values.json_text('%(t)s::text')}, "
+            f"{values.yaml_number('%(v)s::numeric')}, {values.yaml_plain('%(t)s::text')}",
+            {"v": value, "t": text}).fetchone()
     assert number == json.dumps(_number(value))
     assert string == json.dumps(text, ensure_ascii=False)
     assert f"k: {yaml_number}\n" == yaml.safe_dump({"k": _number(value)})
@@ -210,17 +212,17 @@ def test_json_and_yaml_number_and_string_expressions_match_python(awkward_url, v
 
 
 def test_bigint_costs_are_exact_and_go_numeric_where_a_bigint_would_overflow(awkward_url):
-    """The groups' costs are bigint products in units of 10^-(6 + scale) USD (`_priced_units`); a product past
+    """The groups' costs are bigint products in units of 10^-(6 + scale) USD (`usage_priced_sql.priced_units`); a product past
     the bigint range is made in numeric instead of failing, and an unpriced model costs nothing."""
     import psycopg
 
-    from magent.services.store.usage_priced import _priced_units
+    from magent.services.store.usage_priced_sql import priced_units
 
     rows = "SELECT * FROM (VALUES ('m', 9000000000000000000::bigint, 5::bigint), ('m', 7::bigint, 9000000000000::bigint), " \
            "('free', 3::bigint, 4::bigint), ('other', 1::bigint, 1::bigint)) AS v(model, prompt_tokens, completion_tokens)"
     query = ("WITH prices(model, input, output, priced_as) AS (VALUES ('m', 2.5::numeric, 1000000.125::numeric, 'm'), "
              "('free', 0::numeric, 0::numeric, 'free')), "
-             f"priced AS ({_priced_units(3).format(grouped=rows)}) "
+             f"priced AS ({priced_units(3).format(grouped=rows)}) "
              "SELECT (coalesce(sum(input_fast), 0) + coalesce(sum(input_slow), 0)) * 0.000000001, "
              "(coalesce(sum(output_fast), 0) + coalesce(sum(output_slow), 0)) * 0.000000001, "
              "count(*) FILTER (WHERE input_slow IS NOT NULL), bool_and(priced) FILTER (WHERE model <> 'other') FROM priced")
@@ -233,13 +235,13 @@ def test_bigint_costs_are_exact_and_go_numeric_where_a_bigint_would_overflow(awk
 
 def test_price_scale_takes_prices_of_up_to_six_decimals(tmp_path):
     from magent.core.pricing import load_pricing
-    from magent.services.store.usage_priced import _price_scale
+    from magent.services.store.usage_priced_sql import price_scale
 
-    assert _price_scale(load_pricing(sample_pricing(tmp_path))) is not None
+    assert price_scale(load_pricing(sample_pricing(tmp_path))) is not None
     fine = tmp_path / "fine.yaml"
     fine.write_text("models:\n  mistral-large-2512:\n    input: 0.1234567\n    output: 1\n    source: test\n"
                     "    as_of: 2026-11-01\n")
-    assert _price_scale(load_pricing(fine)) is None
+    assert price_scale(load_pricing(fine)) is None
 
 
 def test_prices_of_many_decimals_take_numeric_costs_with_the_same_bytes(cli, awkward_url, tmp_path, monkeypatch):

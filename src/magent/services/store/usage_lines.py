@@ -32,6 +32,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from magent.services.store.usage import column_name
+from magent.services.store.usage_values import (
+    csv_quoted,
+    day,
+    exact,
+    half_even,
+    json_number,
+    json_text,
+    literal,
+    yaml_number,
+    yaml_plain,
+)
 
 # Python's `f"{n:,}"` and `f"{d:,.4f}"`; 'FM' drops the padding to_char would add
 _INTEGER = "'FM999,999,999,999,999,999,999,990'"
@@ -63,7 +74,7 @@ def streamed_lines_query(by: Sequence[str], *, lines: str, scale: int | None = N
     YAML entry, in the report's order. Nothing over the lines is sorted or aggregated, so the server formats the
     groups as they are fetched: while the CLI writes one batch, the next is being formatted.
 
-    `scale`: the unit of the costs of `priced` (`usage_priced._priced_units`): 10^-(6 + scale) USD.
+    `scale`: the unit of the costs of `priced` (`usage_priced_sql.priced_units`): 10^-(6 + scale) USD.
     """
     if lines in (JSON, YAML):
         row = _json_object(by) if lines == JSON else _yaml_object(by)
@@ -78,7 +89,7 @@ def streamed_lines_query(by: Sequence[str], *, lines: str, scale: int | None = N
 
 def groups_lines_query(by: Sequence[str], layout: Sequence[str], *, lines: TableBox,
                        label_widths: bool, scale: int | None = None) -> str:
-    """A groups level of a table for `usage_priced._report_query`: one row a group, its line (or cells), its rank.
+    """A groups level of a table for `usage_priced_sql._report_query`: one row a group, its line (or cells), its rank.
 
     `scale`: as for `streamed_lines_query`. Each cell is computed once (a materialised CTE), the column widths
     once (a one-row aggregate of it): formatting is most of the statement's time.
@@ -170,7 +181,7 @@ def _label(dim: str, prefix: str = "") -> str:
     """The table's label of a dimension value (`usage_view._label`)."""
     column = prefix + column_name(dim)
     if dim == "day":
-        return _day(column)
+        return day(column)
     if dim == "model":
         return f"CASE WHEN {column} = '' THEN '(unknown)' ELSE {column} END"
     name = f"{prefix}{dim}_name"
@@ -178,23 +189,10 @@ def _label(dim: str, prefix: str = "") -> str:
             f"THEN {name} || ' (' || {column} || ')' ELSE {column} END")
 
 
-def _day(column: str) -> str:
-    """A date as YYYY-MM-DD: its text under DateStyle ISO, which `usage_priced` sets for the statement (to_char
-    costs ~5× more, for each of up to a million lines)."""
-    return f"{column}::text"
-
-
-def _half_even(value: str, places: int) -> str:
-    """`value` rounded half to even at `places` decimals, as Python's Decimal rounds (round() rounds half up)."""
-    scaled = f"({value}) * 1e{places}"
-    return (f"(CASE WHEN {scaled} - trunc({scaled}) = 0.5 AND mod(trunc({scaled}), 2) = 0 "
-            f"THEN trunc({scaled}) ELSE round({scaled}) END / 1e{places})")
-
-
 def _usd(value: str) -> str:
     """`usage_view.usd`."""
     return (f"CASE WHEN {value} = 0 THEN '$0.00' WHEN {value} < 0.0001 THEN '<$0.0001' "
-            f"ELSE '$' || to_char({_half_even(value, 4)}, {_FOUR_PLACES}) END")
+            f"ELSE '$' || to_char({half_even(value, 4)}, {_FOUR_PLACES}) END")
 
 
 def _cost_cell(priced: str, unpriced: str, cost: str) -> str:
@@ -234,12 +232,12 @@ def _table_line(labels: int, count: int, box: TableBox) -> str:
     for n in range(count):
         gap = f"repeat(' ', w.w{n} - char_length(g.c{n}))"
         padded.append(f"g.c{n} || {gap}" if n < labels else f"{gap} || g.c{n}")
-    line = _literal(box.left) + " || " + f" || {_literal(box.middle)} || ".join(padded) + " || " + _literal(box.right)
+    line = literal(box.left) + " || " + f" || {literal(box.middle)} || ".join(padded) + " || " + literal(box.right)
     # A label of printable ASCII is one cell per character: padding by characters is what Rich does
     plain = " AND ".join(f"g.c{n} ~ '^[ -~]*$'" for n in range(labels)) or "true"
     drawn_here = f"g.rn > 1 AND g.rn < w.n AND w.n > {int(box.cells_up_to)} AND {plain}"
     cells = f"json_build_array({', '.join(f'g.c{n}' for n in range(count))})::text"
-    return f"CASE WHEN {drawn_here} THEN {line} ELSE {_literal(CELLS_MARK)} || {cells} || E'\\n' END"
+    return f"CASE WHEN {drawn_here} THEN {line} ELSE {literal(CELLS_MARK)} || {cells} || E'\\n' END"
 
 
 def _csv_cells(by: Sequence[str]) -> list[str]:
@@ -248,41 +246,23 @@ def _csv_cells(by: Sequence[str]) -> list[str]:
     for dim in by:
         column = "g." + column_name(dim)
         if dim == "day":
-            fields.append(_day(column))
+            fields.append(day(column))
         elif dim == "model":
-            fields += [_quoted(column), _quoted("coalesce(g.priced_as, '')")]
+            fields += [csv_quoted(column), csv_quoted("coalesce(g.priced_as, '')")]
         else:
-            fields += [_quoted(column), _quoted(f"coalesce(g.{dim}_name, '')")]
+            fields += [csv_quoted(column), csv_quoted(f"coalesce(g.{dim}_name, '')")]
     unpriced = "NOT g.any_priced"
     fields += [
         "g.outputs::text", "g.estimated::text", "g.prompt::text", "g.completion::text", "(g.prompt + g.completion)::text",
-        f"CASE WHEN {unpriced} THEN '' ELSE {_exact('g.input_cost')} END",
-        f"CASE WHEN {unpriced} THEN '' ELSE {_exact('g.output_cost')} END",
-        f"CASE WHEN {unpriced} THEN '' ELSE {_exact('g.cost')} END",
+        f"CASE WHEN {unpriced} THEN '' ELSE {exact('g.input_cost')} END",
+        f"CASE WHEN {unpriced} THEN '' ELSE {exact('g.output_cost')} END",
+        f"CASE WHEN {unpriced} THEN '' ELSE {exact('g.cost')} END",
         "CASE WHEN NOT g.any_priced THEN 'unpriced' WHEN g.any_unpriced THEN 'partial' ELSE 'priced' END",
-        _quoted("CASE WHEN g.unpriced_models IS NULL THEN '' WHEN strpos(g.unpriced_models, E'\\x1f') = 0 "
+        csv_quoted("CASE WHEN g.unpriced_models IS NULL THEN '' WHEN strpos(g.unpriced_models, E'\\x1f') = 0 "
                 "THEN g.unpriced_models ELSE (SELECT string_agg(DISTINCT m COLLATE \"C\", ';' ORDER BY m COLLATE \"C\") "
                 "FROM string_to_table(g.unpriced_models, E'\\x1f') AS m) END"),
     ]
     return fields
-
-
-def _exact(value: str) -> str:
-    """`usage_view._number` then `_csv_cell`: half-even at 1e-9, no trailing zeros, no exponent.
-
-    A cost has the scale of its price + 6: with prices of up to 3 decimals there is nothing to round."""
-    return f"trim_scale(CASE WHEN scale({value}) <= 9 THEN {value} ELSE {_half_even(value, 9)} END)::text"
-
-
-def _quoted(value: str) -> str:
-    """Python's csv.QUOTE_MINIMAL with lineterminator '\\n': quote a field holding , " or a newline."""
-    return (f"CASE WHEN strpos({value}, ',') > 0 OR strpos({value}, '\"') > 0 OR strpos({value}, E'\\n') > 0 "
-            f"THEN '\"' || replace({value}, '\"', '\"\"') || '\"' ELSE {value} END")
-
-
-def _literal(text: str) -> str:
-    """A string constant (standard_conforming_strings, on since Postgres 9.1): the box's few characters."""
-    return "'" + text.replace("'", "''") + "'::text"
 
 
 def _row_fields(by: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -318,10 +298,10 @@ def _json_object(by: Sequence[str], *, compact: bool = False) -> str:
     (`compact`: on one line, the same values)."""
     indent = "" if compact else "\n      "
     values = {
-        "day": lambda v: f"'\"' || {_day(v)} || '\"'",
-        "text": _json_text,
+        "day": lambda v: f"'\"' || {day(v)} || '\"'",
+        "text": json_text,
         "int": lambda v: f"{v}::text",
-        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {_json_number(v)} END",
+        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {json_number(v)} END",
         "pricing": lambda v: f"'\"' || {_PRICING} || '\"'",
         "models": lambda v: _json_models(v, compact=compact),
     }
@@ -333,67 +313,26 @@ def _yaml_object(by: Sequence[str]) -> str:
     """`usage_stream.write_yaml`'s text of a group (PyYAML's block style), or when a string of it is not one
     that PyYAML writes plain (see `_yaml_plain`), CELLS_MARK and the group as one line of JSON, for PyYAML."""
     values = {
-        "day": lambda v: f"{_literal(chr(39))} || {_day(v)} || {_literal(chr(39))}",  # a date-like string is quoted
-        "text": lambda v: f"CASE WHEN {v} IS NULL THEN 'null' ELSE {_yaml_plain(v)} END",
+        "day": lambda v: f"{literal(chr(39))} || {day(v)} || {literal(chr(39))}",  # a date-like string is quoted
+        "text": lambda v: f"CASE WHEN {v} IS NULL THEN 'null' ELSE {yaml_plain(v)} END",
         "int": lambda v: f"{v}::text",
-        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {_yaml_number(v)} END",
+        "cost": lambda v: f"CASE WHEN NOT g.any_priced THEN 'null' ELSE {yaml_number(v)} END",
         "pricing": lambda v: _PRICING,
         "models": _yaml_models,
     }
     lines = [f"'{key}:' || " + (values[kind](value) if kind == "models" else f"' ' || {values[kind](value)}")
              for key, kind, value in _row_fields(by)]
     text = "'- ' || " + " || E'\\n  ' || ".join(lines) + " || E'\\n'"
-    return f"coalesce({text}, {_literal(CELLS_MARK)} || {_json_object(by, compact=True)} || E'\\n')"
-
-
-def _yaml_plain(value: str) -> str:
-    """`value` if PyYAML writes it as is (a word or a few, of letters, digits, _ . -, starting with a letter, not
-    one of its booleans or nulls, too short to fold), else NULL (the row then goes to PyYAML)."""
-    return (f"CASE WHEN {value} ~ '^[A-Za-z][A-Za-z0-9_.-]*( [A-Za-z0-9_.-]+)*$' AND char_length({value}) <= 40 "
-            f"AND lower({value}) NOT IN ('yes', 'no', 'true', 'false', 'on', 'off', 'null') THEN {value} END")
-
-
-def _yaml_number(value: str) -> str:
-    """PyYAML's float: repr in lower case, ".0" added to a mantissa without a point ("1e-05" → "1.0e-05")."""
-    number = _json_number(value)
-    return (f"CASE WHEN {value} < 0.0001 OR {value} >= 1e16 THEN "
-            f"(SELECT CASE WHEN strpos(t, '.') = 0 AND strpos(t, 'e') > 0 THEN replace(t, 'e', '.0e') ELSE t END "
-            f"FROM (SELECT {number} AS t) AS n) ELSE {number} END")
+    return f"coalesce({text}, {literal(CELLS_MARK)} || {_json_object(by, compact=True)} || E'\\n')"
 
 
 def _yaml_models(models: str) -> str:
     """The sorted unpriced models as a block sequence under the key (or " []")."""
-    items = (f"(SELECT CASE WHEN bool_and({_yaml_plain('m')} IS NOT NULL) "
+    items = (f"(SELECT CASE WHEN bool_and({yaml_plain('m')} IS NOT NULL) "
              f"THEN string_agg(m, E'\\n  - ' ORDER BY m COLLATE \"C\") END "
              f"FROM (SELECT DISTINCT m FROM string_to_table({models}, E'\\x1f') AS m) AS d)")
     return (f"CASE WHEN {models} IS NULL THEN ' []' ELSE E'\\n  - ' || CASE WHEN strpos({models}, E'\\x1f') = 0 "
-            f"THEN {_yaml_plain(models)} ELSE {items} END END")
-
-
-def _json_text(value: str) -> str:
-    """A string (or null) as `json` writes it without `ensure_ascii`: Postgres escapes the same characters
-    (`"`, `\\`, and below U+0020: \\b \\f \\n \\r \\t, else \\u00xx in lower case)."""
-    return f"coalesce(to_json({value})::text, 'null')"
-
-
-def _json_number(value: str) -> str:
-    """`usage_view._number` as `json` prints it: half-even at 1e-9, an int when whole, else the float's
-    shortest repr. Postgres prints a float8 alike (shortest round trip, an exponent below 1e-4) but for a
-    whole float (Python adds ".0") and from 1e15, where Python keeps fixed notation up to 1e16."""
-    exact = f"(CASE WHEN scale({value}) <= 9 THEN {value} ELSE {_half_even(value, 9)} END)"
-    near = f"{exact}::float8"
-    # Below 1e6 a number of 9 decimals has at most 15 digits: its float is never whole, and one conversion
-    # (the costly part) does; above, the float of a fraction may be whole, and Python then adds ".0"
-    return (f"CASE WHEN {exact} = trunc({exact}) THEN trunc({exact})::text WHEN {exact} < 1e6 THEN {near}::text "
-            f"WHEN {exact} < 1e15 THEN {near}::text || CASE WHEN {near} = trunc({near}) THEN '.0' ELSE '' END "
-            f"ELSE {_python_float_repr(near)} END")
-
-
-def _python_float_repr(value: str) -> str:
-    """Python's repr of a float8 from 1e15: fixed notation below 1e16, from Postgres' d.ddde+15."""
-    digits = f"replace(split_part({value}::text, 'e', 1), '.', '')"
-    return (f"CASE WHEN {value} >= 1e16 THEN {value}::text "
-            f"ELSE rpad(left({digits}, 16), 16, '0') || '.' || coalesce(nullif(substr({digits}, 17), ''), '0') END")
+            f"THEN {yaml_plain(models)} ELSE {items} END END")
 
 
 def _json_models(models: str, *, compact: bool = False) -> str:
@@ -402,4 +341,4 @@ def _json_models(models: str, *, compact: bool = False) -> str:
     many = (f"(SELECT string_agg(to_json(m)::text, ',{indent}' ORDER BY m COLLATE \"C\") "
             f"FROM (SELECT DISTINCT m FROM string_to_table({models}, E'\\x1f') AS m) AS d)")
     return (f"CASE WHEN {models} IS NULL THEN '[]' ELSE '[{indent}' || CASE WHEN strpos({models}, E'\\x1f') = 0 "
-            f"THEN {_json_text(models)} ELSE {many} END || '{close}]' END")
+            f"THEN {json_text(models)} ELSE {many} END || '{close}]' END")
