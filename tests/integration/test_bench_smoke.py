@@ -44,7 +44,9 @@ SMOKES = [
         r"   kubectl undo \+ status:   median [\d.]+ s, max [\d.]+ s",
         r"   magent rollback, exit:   median [\d.]+ s, max [\d.]+ s; ratio [\d.]+ \(target ≤ 1\.3\)",
         r"   magent, ROLLED BACK:     median [\d.]+ s, max [\d.]+ s; ratio [\d.]+",
-        r"   CPU, median:             kubectl [\d.]+ s, magent [\d.]+ s",
+        r"   CPU, median:             kubectl [\d.]+ s, magent [\d.]+ s, the stack's imports [\d.]+ s",
+        r"   the stack's floor:       median [\d.]+ s, max [\d.]+ s \(Python \+ Typer \+ pydantic \+ PyYAML \+ the "
+        r"kubernetes client, no request\); a rollback on it: ratio ≥ [\d.]+ at best",
     ], tools=[("kubectl", "see https://kubernetes.io/docs/tasks/tools/")]),
     Smoke("bench_analysis.py", ["--interval", "1", "--rounds", "1", "--faults", "1", "--min-window", "2"], [
         r"collect\(\) warm median\s+\d+ ms\s+\([\d.]+ of the interval\)",
