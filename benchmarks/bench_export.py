@@ -16,6 +16,12 @@ latency; Postgres is a fresh embedded server in a temporary directory. Prints, s
    ceiling the settings allow (concurrency / latency ÷ the baseline's rate; 8 in flight at 20 ms bound it to
    about 12.7× on these machines, so 20× needs more in flight: the script prints how many);
 3. ingest into Postgres (COPY + upsert + rollup, entries/s) of pre-built rows: target ≥ 50,000/s.
+
+Beside the CPU per request of each export (target ≤ 2 ms), the floor of the SDK's configured client: every
+history fetched at the same concurrency with nothing else done (no rows, tokens or store), once through the
+SDK's own httpx2 client with its headers (a GET and json.loads), once through magent's reader (the SDK's
+do_request: its hooks and retry configuration, which the export keeps). What an export spends above the
+second is magent's own work.
 """
 
 from __future__ import annotations
@@ -117,6 +123,32 @@ def run_magent_export(url: str, store, concurrency: int, rate: float | None, pro
     source, client = open_source(url, KEY, rate_per_minute=rate)
     with client:
         return run_export(source, PostgresSink(store), ExportOptions(concurrency=concurrency, processes=processes))
+
+
+def fetch_floor(url: str, concurrency: int, limit: int) -> tuple[float, float, int]:
+    """CPU ms per history request (the SDK's client alone, magent's reader) at `concurrency` threads, and how many."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from magent.services.mistral.conversations import ConversationListReader, HistoryReader, open_source
+
+    _, client = open_source(url, KEY)
+    with client:
+        ids = [c["id"] for c in ConversationListReader(client).get(page=0, page_size=limit)]
+        reader = HistoryReader(client)
+        http, headers = client.sdk_configuration.client, reader._headers
+        base = reader._base_url
+
+        def bare(conversation_id: str) -> None:
+            json.loads(http.get(f"{base}/v1/conversations/{conversation_id}/history", headers=headers).content)
+
+        figures = []
+        for fetch in (bare, lambda conversation_id: reader.get(conversation_id=conversation_id)):
+            with ThreadPoolExecutor(concurrency) as pool:
+                before = CpuMeter._self()
+                list(pool.map(fetch, ids))
+                figures.append((CpuMeter._self() - before) / len(ids) * 1000)
+    return figures[0], figures[1], len(ids)
 
 
 def run_baseline(url: str, store, sample: int) -> tuple[float, int]:
@@ -255,6 +287,12 @@ def main() -> None:
         simulators.append(sim)
         print(f"  one-time costs of a fresh process (the SDK's lazy imports, loading the tokenizer): "
               f"{warm_up(url):.2f} s, not counted below")
+        concurrency = max(args.concurrency)
+        bare_ms, reader_ms, fetched = fetch_floor(url, concurrency, min(args.conversations, 1000))
+        print(f"  the floor, {fetched} histories at concurrency {concurrency}, fetched and parsed, nothing else: CPU "
+              f"{bare_ms:.2f} ms/request through the SDK's httpx2 client alone, {reader_ms:.2f} through magent's "
+              f"reader (the SDK's do_request, hooks, retry configuration); the 2-ms target leaves "
+              f"{2 - reader_ms:.2f} ms a request for rows, tokens and the store")
         results = {}
         for concurrency in args.concurrency:
             for processes in sorted({1, args.processes}):  # --processes 1: threads only, once
