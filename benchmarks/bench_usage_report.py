@@ -24,6 +24,8 @@ export maintains incrementally), then times, warm, as the median of --runs runs:
      then `--by conversation`'s query, pricing and reading of every line in process, from the rollup by
      conversation (`usage_conversation_daily`) and from the entries                    → ratio entries / rollup
      and the same with the lines formatted by Postgres (what csv and a piped table run) → ratio folded / formatted
+     and the groups' statement of csv and json alone in Postgres, every line made and none sent: the floor of
+     this design, whatever magent does with the lines                                   → ratio / target
 
 --by-runs N times each combination (default 1, the median is printed); --skip-classic runs part 5 only;
 --by-only model,day (repeatable) measures just those combinations (the smoke test's tiny run); --case
@@ -268,6 +270,30 @@ def _measure_by(url: str, runs: int, workdir: Path, only: list[str] | None = Non
                                max(1, runs))
         print(f"  --by conversation, the same with the lines formatted by Postgres ({label}): {formatted:.2f} s "
               f"(reading the folded lines / this: {rollup / formatted:.1f}×)")
+    # The floor of this design: what Postgres alone spends on the statement of the groups' lines.
+    for lines in ("csv", "json"):
+        alone, _ = _median(lambda lines=lines: _statement_alone(url, lines), max(1, runs))
+        print(f"  --by conversation, the groups' statement alone in Postgres ({lines}: every line made, none sent): "
+              f"{alone:.2f} s ({alone / BY_TARGET_S:.2f}× the target)")
+
+
+def _statement_alone(url: str, lines: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from magent.core.cost import default_since, plan_window
+    from magent.core.pricing import load_pricing
+    from magent.core.timeutil import utcnow
+    from magent.services.store.usage_priced import _set_up_transaction
+    from magent.services.store.usage_priced_sql import price_arrays, streamed_statement
+
+    plan, table = plan_window(default_since(utcnow()), None), load_pricing()
+    body, params = streamed_statement(("conversation",), plan, table, True, lines)
+    with psycopg.connect(url) as conn, conn.transaction():
+        _set_up_transaction(conn, lines, one_snapshot=False)
+        total = conn.execute(sql.SQL("SELECT sum(octet_length(line)) FROM ({}) AS s").format(body),
+                             [*price_arrays(table), *params]).fetchone()[0]
+    assert total
 
 
 def _streamed(url: str, by: tuple[str, ...], *, use_rollup: bool, lines=None) -> None:

@@ -82,6 +82,8 @@ SMOKES = [
         r"usage_conversation_daily, [\d.]+ s from the entries \([\d.]+×\)",
         *(rf"  --by conversation, the same with the lines formatted by Postgres \({label}\): [\d.]+ s \(reading "
           r"the folded lines / this: [\d.]+×\)" for label in ("csv", "json", "piped table")),
+        *(rf"  --by conversation, the groups' statement alone in Postgres \({lines}: every line made, none sent\): "
+          r"[\d.]+ s \([\d.]+× the target\)" for lines in ("csv", "json")),
     ]),
     Smoke("bench_mistral_sim.py", ["--conversations", "50", "--threads", "2", "--chat-calls", "20"], [
         r"generate 50 conversations, \d+ entries: [\d.]+ s \(target 2 s, ratio [\d.]+\)",
