@@ -61,3 +61,12 @@ def test_a_step_makes_one_analysis_per_interval_of_its_pause(pause_s, interval_s
     from magent.core.analysis_config import analyses_per_step
 
     assert analyses_per_step(pause_s, interval_s) == looks
+
+
+@pytest.mark.parametrize(("max_inconclusive", "looks"), [(1, 10), (3, 12), (5, 14)])
+def test_a_step_that_holds_after_its_pause_shares_alpha_with_those_analyses_too(max_inconclusive, looks):
+    """After the pause, a step holds on inconclusive results (each a new look that could fail it) until the
+    max_inconclusive-th, counting the pause's last analysis: pause 5m at 30s makes 10, then up to 2 more at 3."""
+    from magent.core.analysis_config import analyses_per_step
+
+    assert analyses_per_step(300, 30, max_inconclusive) == looks

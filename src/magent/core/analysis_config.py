@@ -280,11 +280,14 @@ class AnalysisTarget:
         }
 
 
-def analyses_per_step(pause_s: float, interval_s: float) -> int:
-    """How many analyses a step's pause makes: one every interval, at least one."""
+def analyses_per_step(pause_s: float, interval_s: float, max_inconclusive: int = 1) -> int:
+    """The most analyses a step makes: one every interval of its pause (at least one), then, while the step holds
+    on inconclusive results after the pause, up to `max_inconclusive` - 1 more (the pause's last analysis is the
+    first of the `max_inconclusive` that abort). Each can fail the step, so all of them share its alpha."""
+    holds = max(0, max_inconclusive - 1)
     if not (interval_s > 0 and math.isfinite(pause_s)):
-        return 1
-    return max(1, math.ceil(pause_s / interval_s - 1e-9))
+        return 1 + holds
+    return max(1, math.ceil(pause_s / interval_s - 1e-9)) + holds
 
 
 def expand(text: str, variables: dict[str, str]) -> str:

@@ -238,7 +238,8 @@ class Deployer:
                               deployment=stable.name, canary=canary.name,
                               stable_image=stable.image_of(state.container) or state.previous_image,
                               canary_image=state.image, window_s=max(self.options.interval_s, 1.0),
-                              analyses_per_step=analyses_per_step(self.options.pause_s, self.options.interval_s))
+                              analyses_per_step=analyses_per_step(self.options.pause_s, self.options.interval_s,
+                                                                  self.options.max_inconclusive))
         return StepAnalysis(self.target, canary, self.settings, self.analysis_settings, state.image, target,
                             self.options.interval_s)
 
