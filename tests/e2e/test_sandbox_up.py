@@ -153,6 +153,29 @@ def test_prometheus_scrapes_the_agent_app(sandbox):
         time.sleep(0.3)
 
 
+def test_each_app_s_series_carry_its_own_namespace_and_magent_yaml_selects_by_it(sandbox):
+    """The Deployment's app and the ECS service's app are scraped by one Prometheus: with one label for both, a
+    deploy's stable series summed the other target's stable traffic too."""
+    import httpx
+    from conftest import require_tool
+
+    require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")
+    root, env, _ = sandbox
+    url = next(c["url"] for c in _state(root)["components"] if c["name"] == "prometheus")
+    config = yaml.safe_load(Path(env["MAGENT_CONFIG"]).read_text())["deploy"]
+    assert config["analysis"]["prometheus"]["selector"] == 'namespace="$namespace"'
+    expected = {"shop", config["ecs"]["cluster"]}
+    deadline = time.monotonic() + 15
+    while True:
+        result = httpx.get(f"{url}/api/v1/query", params={"query": 'count by (namespace) (up{job="agent"} == 1)'},
+                           timeout=5).json()
+        namespaces = {series["metric"].get("namespace") for series in result["data"]["result"]}
+        if namespaces == expected:
+            break
+        assert time.monotonic() < deadline, (namespaces, expected)
+        time.sleep(0.3)
+
+
 def test_the_readme_drill_promotes_a_healthy_canary_and_aborts_a_5xx_one(sandbox):
     """README: `magent deploy registry.local/agent:v2-5xx -d agent --yes   # a drill: watch it abort`. The
     canary's 5xx show only in its traffic (its /health answers 200), so the sandbox's magent.yaml must judge

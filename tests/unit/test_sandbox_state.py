@@ -52,5 +52,5 @@ def test_pid_alive_knows_this_process_only_by_its_command_line():
 def test_prometheus_missing_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(extras.Missing, match="prometheus is not on PATH: install Prometheus"):
-        with extras.run_prometheus(tmp_path / "prom", "127.0.0.1:1"):
+        with extras.run_prometheus(tmp_path / "prom", {"127.0.0.1:1": "shop"}):
             pass

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,19 +79,20 @@ def _create_secret(url: str, api_key: str) -> None:
 
 
 @contextlib.contextmanager
-def run_prometheus(workdir: Path, metrics_target: str, *more_targets: str) -> Iterator[Prometheus]:
-    """A Prometheus child process scraping `metrics_target` and `more_targets` (host:port) every second; stopped
-    on exit."""
+def run_prometheus(workdir: Path, targets: Mapping[str, str]) -> Iterator[Prometheus]:
+    """A Prometheus child process scraping every target (host:port → the `namespace` label its series get, as a
+    cluster's service discovery would label them) every second; stopped on exit."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise Missing(f"prometheus is not on PATH: {PROMETHEUS_INSTALL_HINT}")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    targets = [metrics_target, *more_targets]
+    static = ", ".join(f"{{targets: [{target!r}], labels: {{namespace: {namespace!r}}}}}"
+                       for target, namespace in targets.items())
     config.write_text(
         f"global: {{scrape_interval: {_SCRAPE_INTERVAL_S}s, evaluation_interval: {_SCRAPE_INTERVAL_S}s}}\n"
         "scrape_configs:\n"
-        f"  - job_name: agent\n    static_configs: [{{targets: {targets!r}, labels: {{namespace: shop}}}}]\n"
+        f"  - job_name: agent\n    static_configs: [{static}]\n"
     )
     process, url = _start_prometheus(binary, config, workdir)
     try:

@@ -41,6 +41,7 @@ class SandboxStack:
     components: list[dict] = field(default_factory=list)  # name, url, note: what runs (or why not)
     child_pids: list[int] = field(default_factory=list)
     ecs_app_url: str | None = None  # the sample app as the ECS service's tasks (metrics only), when ecs runs
+    ecs_cluster: str | None = None  # the ECS cluster's name, when ecs runs
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __enter__(self) -> SandboxStack:
@@ -114,8 +115,12 @@ class SandboxStack:
                 if self.ecs:
                     self._start_ecs(moto.url)
         if self.prometheus:
-            targets = [url.removeprefix("http://") for url in (self.agent_url, self.ecs_app_url) if url]
-            prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", *targets))
+            # each app's series under its own namespace label: the Deployment's namespace, the ECS cluster (what
+            # `$namespace` is in an ECS deploy's queries), so that neither deploy judges the other's stable traffic
+            targets = {self.agent_url.removeprefix("http://"): NAMESPACE}
+            if self.ecs_app_url and self.ecs_cluster:
+                targets[self.ecs_app_url.removeprefix("http://")] = self.ecs_cluster
+            prometheus = self._optional("prometheus", lambda: extras.run_prometheus(self.root / "prometheus", targets))
             if prometheus is not None:
                 self.child_pids.append(prometheus.pid)
                 self.components.append({"name": "prometheus", "url": prometheus.url,
@@ -124,7 +129,7 @@ class SandboxStack:
                 # the README's drill would promote a canary answering 30 % 5xx. Windows of 5 s (scraped every
                 # second): SANDBOX_RPS_PER_POD gives the judge its default sample sizes within a step.
                 self._edit_config(lambda document: document["deploy"]["analysis"].update(
-                    prometheus={"url": prometheus.url, "min_window": "5s"}))
+                    prometheus={"url": prometheus.url, "min_window": "5s", "selector": 'namespace="$namespace"'}))
         if self.postgres:
             from magent.services.store.embedded import ensure_running
 
@@ -138,7 +143,8 @@ class SandboxStack:
         from magent.sandbox.agentapp import AgentApp, Behaviour, serve_agent_app
         from magent.sandbox.ecs_stack import serve_ecs
 
-        ecs = self.ecs_stack = self._stack.enter_context(serve_ecs(moto_url, f"{IMAGE_REPOSITORY}:v1"))
+        ecs = self._stack.enter_context(serve_ecs(moto_url, f"{IMAGE_REPOSITORY}:v1"))
+        self.ecs_cluster = ecs.cluster
         # The ECS tasks' own /metrics, split as the ALB splits requests: magent.yaml's Prometheus analysis judges
         # every deploy, so without it an ECS canary had no series there and was aborted as inconclusive.
         if self.prometheus:
