@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 from magent.cli.state import AppState, OutputFormat
@@ -97,7 +98,7 @@ class EventView:
         self.state, self.fmt = state, fmt
         self.events: list[dict[str, Any]] = []
         self._live: Any = None
-        self._quiet: Any = None
+        self._on_screen = ExitStack()  # the live view, and the terminal's ^C echo off while it shows
         self._panel: dict[str, Any] = {}
 
     def __enter__(self) -> EventView:
@@ -106,19 +107,14 @@ class EventView:
 
             from magent.cli.interrupts import quiet_control_echo
 
-            self._quiet = quiet_control_echo()
-            self._quiet.__enter__()
-            self._live = Live(self._render(), console=self.state.err, auto_refresh=False, transient=False)
-            self._live.__enter__()
+            self._on_screen.enter_context(quiet_control_echo())
+            self._live = self._on_screen.enter_context(
+                Live(self._render(), console=self.state.err, auto_refresh=False, transient=False))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-        if self._quiet is not None:
-            self._quiet.__exit__(None, None, None)
-            self._quiet = None
+        self._live = None
+        self._on_screen.close()
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.events.append(record)
