@@ -94,13 +94,14 @@ def deploy(
     state = get_state()
     fmt = state.output_format(output)
     contexts = list(context or [])
+    # bad flags are refused before any cluster is asked (as kubectl does): not "cluster unreachable" for a typo
+    flags = _flags(state.settings.deploy, image, steps, pause, interval, max_inconclusive)
     if (target or state.settings.deploy.target) == "kubernetes" and deployment:
         from magent.cli.deploy_waves import deploy_in_waves, waves_from
 
         waves = waves_from(state, contexts, namespace)
         if waves:
-            options = _options(state.settings.deploy, image, deployment, container, steps, pause, interval,
-                               max_inconclusive, resume)
+            options = _options(flags, image, deployment, container, resume)
             deploy_in_waves(state, fmt, waves, options, yes=yes, dry_run=dry_run, rollback_on_fail=rollback_on_fail)
             return
     if rollback_on_fail:
@@ -109,8 +110,7 @@ def deploy(
     chosen = open_target(state, target=target, deployment=deployment, namespace=namespace,
                          context=contexts[0] if contexts else None, cluster=cluster, service=service, router=router,
                          route=route)
-    options = _options(state.settings.deploy, image, chosen.target.name, container, steps, pause, interval,
-                       max_inconclusive, resume)
+    options = _options(flags, image, chosen.target.name, container, resume)
     view = EventView(state, fmt)
     deployer = Deployer(chosen.target, state.settings, options, on_event=view)
     prepared = deployer.prepare()  # read-only: no event yet, so the view need not be open
@@ -145,19 +145,25 @@ def _traffic_hint(reason: str | None) -> str:
 
 
 
-def _options(settings: Any, image: str | None, deployment: str, container: str | None, steps: str | None,
-             pause: str | None, interval: str | None, max_inconclusive: int | None, resume: bool) -> Any:
-    from magent.core.canary import parse_steps
+def _flags(settings: Any, image: str | None, steps: str | None, pause: str | None, interval: str | None,
+           max_inconclusive: int | None) -> dict[str, Any]:
+    """The rollout flags parsed and checked (config values where not given): DeployOptions' fields, and `given`."""
+    from magent.core.canary import check_image, parse_steps
+
+    if image is not None:
+        check_image(image)
+    given = {"steps": steps, "pause": pause, "interval": interval, "max_inconclusive": max_inconclusive}
+    return {"given": frozenset(key for key, value in given.items() if value is not None),
+            "weights": parse_steps(steps) if steps else list(settings.steps),
+            "pause_s": _duration("--pause", pause, settings.pause),
+            "interval_s": _interval(interval, settings.interval),
+            "max_inconclusive": max_inconclusive or settings.max_inconclusive}
+
+
+def _options(flags: dict[str, Any], image: str | None, deployment: str, container: str | None, resume: bool) -> Any:
     from magent.workflows.deploy.driver import DeployOptions
 
-    interval_s = _interval(interval, settings.interval)
-    flags = {"steps": steps, "pause": pause, "interval": interval, "max_inconclusive": max_inconclusive}
-    return DeployOptions(
-        deployment=deployment, image=image, container=container, resume=resume,
-        given=frozenset(key for key, value in flags.items() if value is not None),
-        weights=parse_steps(steps) if steps else list(settings.steps),
-        pause_s=_duration("--pause", pause, settings.pause), interval_s=interval_s,
-        max_inconclusive=max_inconclusive or settings.max_inconclusive)
+    return DeployOptions(deployment=deployment, image=image, container=container, resume=resume, **flags)
 
 
 def _interval(text: str | None, default: float) -> float:
