@@ -94,3 +94,14 @@ def test_debug_deploy_never_logs_the_analysis_credentials(cli, web, prometheus):
     assert "HTTP Request: GET" in result.stderr  # the debug log did show the requests
     _assert_clean(result.output)
     assert "token=***" in result.stderr and "/health" in result.stdout
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://app:S3cretPgPass@127.0.0.1:abc/magent", "postgresql://app:S3cretPgPass@127.0.0.1:99999/magent",
+    "host=a,b port=5432,x user=app password=S3cretPgPass dbname=magent"])
+@pytest.mark.parametrize("command", [["db", "status"], ["db", "migrate"], ["usage", "report"]])
+def test_a_port_libpq_cannot_use_is_a_config_error_not_an_unreachable_server(cli, url, command):
+    result = cli(*command, env={"MAGENT_DATABASE_URL": url})
+    assert result.exit_code == 2, result.output
+    assert "is not a number from 1 to 65535" in result.stderr and "S3cretPgPass" not in result.output
+    assert "Traceback" not in result.output

@@ -106,10 +106,22 @@ def _remote_store(url: str) -> Store:
         raise ConfigError(f"MAGENT_DATABASE_URL is not a valid libpq URL: {describe_url(url)}",
                           hint="use postgresql://USER:PASSWORD@HOST:PORT/DB") from exc
     SECRETS.add(params.get("password"))
+    _check_ports(url, str(params.get("port") or ""))
     host = str(params.get("host") or "localhost")
     if params.get("port"):
         host = f"{host}:{params['port']}"
     return Store(url, describe_url(url), None, host=host)
+
+
+def _check_ports(url: str, ports: str) -> None:
+    """A port libpq cannot use is a typo in the URL (exit 2), not an unreachable server (exit 3): libpq only says
+    so when it tries to connect. `ports` may list one per host (`h1,h2:5432,5433` in key=value form)."""
+    from magent.core.errors import ConfigError
+
+    for port in ports.split(","):  # an empty entry is the default port
+        if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"the database URL's port {port!r} is not a number from 1 to 65535: {describe_url(url)}",
+                              hint="check MAGENT_DATABASE_URL (or --database-url): postgresql://USER:PASSWORD@HOST:PORT/DB")
 
 
 def describe_url(url: str) -> str:
