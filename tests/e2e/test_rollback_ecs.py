@@ -46,6 +46,10 @@ def test_after_a_promotion_the_service_goes_back_and_a_second_rollback_does_noth
     assert target.read_state().phase is Phase.ABORTED and "rolled back by oncall" in target.read_state().reason
     again = plan_ecs_rollback(target)
     assert again.action == SKIP and "nothing to undo" in again.describe()
+    # as the Kubernetes rollback says it (it read "ended rolled back by …" / "ended fail: …" here)
+    assert "was already rolled back (rolled back by oncall@laptop 1: drill)" in again.describe(), again.describe()
+    assert f"magent history --target ecs --cluster {ecs_stack.cluster} --service {ecs_stack.service} --revisions" \
+        in again.describe()
 
 
 def test_a_canary_in_progress_is_aborted_with_the_listener_back_at_100_0(ecs_stack):
@@ -65,6 +69,19 @@ def test_a_canary_in_progress_is_aborted_with_the_listener_back_at_100_0(ecs_sta
     assert target.read_state().phase is Phase.ABORTED
     assert target.lock_holder() is None
     assert target.stable().service.task_definition == stable.service.task_definition
+
+
+def test_after_an_aborted_deploy_there_is_nothing_to_undo_and_it_says_why(ecs_stack):
+    target = _target(ecs_stack)
+    stable = target.stable()
+    state = CanaryState(deploy_id=new_deploy_id(), image=NEW, previous_image=stable.image_of("agent"),
+                        container="agent", weights=[10, 50], phase=Phase.ABORTED,
+                        reason="fail: prometheus/errors_5xx_per_min (30/min)")
+    target.write_state(state, unless=lambda current: None)
+    plan = plan_ecs_rollback(target)
+    assert plan.action == SKIP
+    assert plan.describe().startswith(f"nothing to undo: the last deploy ({state.deploy_id} of {NEW}) was aborted "
+                                      "and never reached the stable tasks;"), plan.describe()  # not "ended fail: …"
 
 
 def test_to_revision_names_a_revision_of_the_family(ecs_stack):

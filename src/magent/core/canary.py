@@ -262,3 +262,15 @@ def event(kind: str, *, deployment: str, namespace: str, state: CanaryState | No
                       weight=state.weight)
     record.update(fields)
     return record
+
+
+def nothing_to_undo(name: str, state: CanaryState, *, units: str, history: str) -> str:
+    """Why a rollback after an aborted (or already rolled back) deploy has nothing to undo: the stable runs what it
+    ran before that deploy. `units`: what never got the new version (pods, tasks); `history`: the command that
+    lists the revisions to go back to instead."""
+    if (state.reason or "").startswith("rolled back"):
+        what = f"deploy {state.deploy_id} of {state.image} was already rolled back ({state.reason})"
+    else:
+        what = f"the last deploy ({state.deploy_id} of {state.image}) was aborted and never reached the stable {units}"
+    return (f"nothing to undo: {what}; {name} runs {state.previous_image} as before it. "
+            f"To go back further, pass --to-revision N (see {history})")

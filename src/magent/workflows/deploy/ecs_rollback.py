@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from magent.core.canary import CanaryState, Phase, event
+from magent.core.canary import CanaryState, Phase, event, nothing_to_undo
 from magent.core.errors import InconsistentState, UsageError
 from magent.services.aws import ecs as es
 from magent.services.targets.ecs import PREVIOUS_TASK_DEFINITION_TAG, EcsStable, EcsTarget
@@ -88,9 +88,8 @@ def plan_ecs_rollback(target: EcsTarget, to_revision: int = 0) -> EcsRollbackPla
         return _undo(target, stable, state, goal, note="")
     if state is not None and state.phase is Phase.ABORTED and stable.image_of(state.container) == state.previous_image:
         return EcsRollbackPlan(name, cluster, SKIP, _images(stable.task_definition), _images(stable.task_definition),
-                               note=(f"nothing to undo: the last deploy ({state.deploy_id} of {state.image}) ended "
-                                     f"{state.reason or 'aborted'}; {name} runs {state.previous_image} as before "
-                                     "it. To go back further, pass --to-revision N"))
+                               note=nothing_to_undo(name, state, units="tasks", history=(
+                                   f"magent history --target ecs --cluster {cluster} --service {name} --revisions")))
     previous = stable.service.tags.get(PREVIOUS_TASK_DEFINITION_TAG)
     if not previous:
         raise UsageError(f"ECS service {name} records no task definition from before a magent deploy",

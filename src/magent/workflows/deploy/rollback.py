@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name, event
+from magent.core.canary import STATE_ANNOTATION, CanaryState, Phase, canary_name, event, nothing_to_undo
 from magent.core.canary_manifest import is_canary_of
 from magent.core.errors import InconsistentState
 from magent.services.kube import deployments as kd
@@ -85,7 +85,8 @@ def plan_rollback(kube: Kube, name: str, to_revision: int = 0) -> RollbackPlan:
         target = undo_plan.to_images if undo_plan else stable.images
         return RollbackPlan(name, kube.namespace, ABORT_CANARY, current, target, state, undo_plan)
     if state is not None and not to_revision and _left_as_before(stable, state):
-        return RollbackPlan(name, kube.namespace, SKIP, stable.images, stable.images, note=_nothing_to_undo(name, state))
+        note = nothing_to_undo(name, state, units="pods", history=f"magent history -d {name} --revisions")
+        return RollbackPlan(name, kube.namespace, SKIP, stable.images, stable.images, note=note)
     overrides = None
     promoted = state is not None and state.phase is Phase.PROMOTED and stable.image_of(state.container) == state.image
     if promoted_stable:  # the new ReplicaSet must exist for "the previous revision" to be the one before it
@@ -106,15 +107,6 @@ def _left_as_before(stable: Deployment, state: CanaryState) -> bool:
     """The last deploy ended aborted (never promoted, or already rolled back) and the stable runs what it ran
     before it: undoing again would put back the version that was rolled away from."""
     return state.phase is Phase.ABORTED and stable.image_of(state.container) == state.previous_image
-
-
-def _nothing_to_undo(name: str, state: CanaryState) -> str:
-    if (state.reason or "").startswith("rolled back"):
-        what = f"deploy {state.deploy_id} of {state.image} was already rolled back ({state.reason})"
-    else:
-        what = f"the last deploy ({state.deploy_id} of {state.image}) was aborted and never reached the stable pods"
-    return (f"nothing to undo: {what}; {name} runs {state.previous_image} as before it. "
-            f"To go back further, pass --to-revision N (see magent history -d {name} --revisions)")
 
 
 def _revision(deployment: Deployment) -> int | None:
