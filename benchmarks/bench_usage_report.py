@@ -284,13 +284,13 @@ def _statement_alone(url: str, lines: str) -> None:
     from magent.core.cost import default_since, plan_window
     from magent.core.pricing import load_pricing
     from magent.core.timeutil import utcnow
-    from magent.services.store.usage_priced import _set_up_transaction
+    from magent.services.store.usage_priced import set_up_transaction
     from magent.services.store.usage_priced_sql import price_arrays, streamed_statement
 
     plan, table = plan_window(default_since(utcnow()), None), load_pricing()
     body, params = streamed_statement(("conversation",), plan, table, True, lines)
     with psycopg.connect(url) as conn, conn.transaction():
-        _set_up_transaction(conn, lines, one_snapshot=False)
+        set_up_transaction(conn, lines, one_snapshot=False)
         total = conn.execute(sql.SQL("SELECT sum(octet_length(line)) FROM ({}) AS s").format(body),
                              [*price_arrays(table), *params]).fetchone()[0]
     assert total

@@ -115,7 +115,7 @@ def _remote_store(url: str) -> Store:
 
 def _check_ports(url: str, ports: str) -> None:
     """A port libpq cannot use is a typo in the URL (exit 2), not an unreachable server (exit 3): libpq only says
-    so when it tries to connect. `ports` may list one per host (`h1,h2:5432,5433` in key=value form)."""
+    so when it tries to connect. `ports` may list one per host (`host=h1,h2 port=5432,5433`)."""
     from magent.core.errors import ConfigError
 
     for port in ports.split(","):  # an empty entry is the default port

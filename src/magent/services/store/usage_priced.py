@@ -88,7 +88,7 @@ def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: P
     fresh = conn.info.transaction_status == TransactionStatus.IDLE  # else a savepoint of the caller's transaction
     with conn.transaction(), ExitStack() as cursors:
         cursor = cursors.enter_context(conn.cursor(name="magent_usage_report"))
-        _set_up_transaction(conn, lines, one_snapshot=streamed and fresh)
+        set_up_transaction(conn, lines, one_snapshot=streamed and fresh)
         cursor.itersize = FETCH_ROWS if lines is None else FETCH_LINES
         cursor.execute(query, [*price_arrays(table), *params])
         records = iter(cursor)
@@ -119,7 +119,7 @@ def priced_usage(conn: Connection, by: Sequence[str], plan: WindowPlan, table: P
         yield PricedUsage(report, data, widths, *(() if formatted is None else (formatted,)))
 
 
-def _set_up_transaction(conn: Connection, lines: TableBox | str | None, *, one_snapshot: bool) -> None:
+def set_up_transaction(conn: Connection, lines: TableBox | str | None, *, one_snapshot: bool) -> None:
     """The statements' settings, local to the report's transaction."""
     if one_snapshot:  # the totals and the groups are then two statements: one snapshot for both
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
